@@ -1,0 +1,93 @@
+/* lb_model: a BERT/RoBERTa-family encoder with HuggingFace semantics, float32,
+ * through OpenBLAS. One implementation serves the spectrum analysis (dump,
+ * spectrum), the Table 3 benchmark (random weights, attention kernel plugged in) and,
+ * later, training.
+ *
+ * Forward, per HuggingFace: embeddings = word[id] + position[pos] + token_type[tt],
+ * LayerNorm; per layer: Q/K/V = x Wᵀ + b, split into H heads of d = hidden/H,
+ * attention (the plugged-in lb_attn kernel), output dense, residual, LayerNorm,
+ * intermediate dense, exact erf GELU, output dense, residual, LayerNorm.
+ * RoBERTa positions: pad_id + 1 + (index among non-pad tokens), pad tokens get pad_id
+ * (HuggingFace's create_position_ids_from_input_ids); BERT positions: 0..n-1.
+ */
+#ifndef LB_MODEL_H
+#define LB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../attention/lb_attn.h"
+
+typedef enum { LB_MODEL_BERT = 0, LB_MODEL_ROBERTA = 1 } lb_model_type;
+
+typedef struct {
+    lb_model_type type;
+    int vocab_size;
+    int hidden;         /* hidden_size */
+    int layers;         /* num_hidden_layers */
+    int heads;          /* num_attention_heads; hidden % heads == 0 */
+    int intermediate;   /* intermediate_size */
+    int max_pos;        /* max_position_embeddings */
+    int type_vocab;     /* type_vocab_size */
+    int pad_id;         /* pad_token_id */
+    float ln_eps;       /* layer_norm_eps */
+} lb_config;
+
+/* RoBERTa-base's shape (DESIGN.md §2): vocab 50265, hidden 768, 12×12, FFN 3072,
+ * positions 514, token types 1, pad 1, eps 1e-5. */
+void lb_config_roberta_base(lb_config *c);
+
+/* Read config.json with cJSON. Returns 0, or -1 with msg naming the file and field. */
+int lb_config_load(lb_config *c, const char *path, char *msg, size_t msglen);
+/* Check ranges and consistency (hidden % heads, positive sizes, absurd sizes). */
+int lb_config_check(const lb_config *c, char *msg, size_t msglen);
+
+typedef struct lb_model lb_model; /* config + float32 weights */
+
+const lb_config *lb_model_config(const lb_model *m);
+/* Load DIR/config.json and DIR/model.safetensors (F32, F16 or BF16 tensors; names with
+ * or without the "roberta."/"bert." prefix; LayerNorm gamma/beta accepted; unknown
+ * tensors ignored). Returns 0 or -1 with a message naming file, tensor and problem. */
+int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen);
+/* Random weights N(0, 0.02²), LayerNorm weight 1 bias 0; deterministic in seed. */
+int lb_model_init_random(lb_model **out, const lb_config *c, uint64_t seed, char *msg,
+                         size_t msglen);
+void lb_model_free(lb_model *m);
+/* Bytes of weights held. */
+size_t lb_model_bytes(const lb_config *c);
+
+/* Which attention the encoder runs, and for Linformer its projections. E/F are drawn
+ * N(0, 1/k) from seed (Theorem 1's R), one set per sharing mode: NONE L·H pairs,
+ * HEADWISE L pairs, KV L matrices, LAYERWISE one matrix. */
+typedef struct {
+    lb_attn_method method;
+    int k;          /* Linformer only */
+    lb_share share; /* Linformer only */
+    int threads;    /* 0 = omp_get_max_threads() */
+    uint64_t seed;  /* for E/F */
+} lb_encoder_opts;
+
+typedef struct lb_encoder lb_encoder; /* activations for (B,n), the lb_attn, E/F */
+
+/* Called once per layer with that layer's attention probabilities, probs is (B,H,n,n)
+ * for full attention ((B,H,n,k) for Linformer), valid only during the call. */
+typedef void (*lb_probs_fn)(void *user, int layer, const float *probs, int B, int H, int n,
+                            int cols);
+
+/* Analytic bytes lb_encoder_init allocates (activations + attention workspace + E/F
+ * + a probs buffer when want_probs). Used to find the largest batch under a budget. */
+size_t lb_encoder_bytes(const lb_config *c, int B, int n, const lb_encoder_opts *o,
+                        int want_probs);
+int lb_encoder_init(lb_encoder **out, const lb_model *m, int B, int n, const lb_encoder_opts *o,
+                    int want_probs, char *msg, size_t msglen);
+void lb_encoder_free(lb_encoder *e);
+
+/* hidden_out is (B,n,hidden) or NULL; ids is (B,n); token_types is (B,n) or NULL (all 0);
+ * mask is (B,n) with 1 real / 0 padding, or NULL. probs_fn may be NULL; when not NULL
+ * the encoder must have been made with want_probs. Returns 0, or -1 with msg (an id
+ * past the vocabulary, a token type past type_vocab, n past the position table). */
+int lb_encoder_forward(lb_encoder *e, float *hidden_out, const int32_t *ids,
+                       const int32_t *token_types, const float *mask, lb_probs_fn probs_fn,
+                       void *user, char *msg, size_t msglen);
+
+#endif

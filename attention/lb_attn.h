@@ -1,0 +1,99 @@
+/* lb_attn: float32 multi-head attention kernels.
+ *
+ * Layout: q, k, v and out are (B,H,n,d) row-major, d contiguous, one tensor per
+ * argument. Argument order everywhere: outputs first, then inputs, then sizes.
+ *
+ *   full (materialised)  S = QKᵀ/√d with cblas_sgemm, stable row softmax, O = P V.
+ *                        Workspace: one n×n score block per worker thread.
+ *   stream               tiled, online softmax (FlashAttention recurrence); never
+ *                        holds an n×n matrix. Workspace O(threads · tile²).
+ *   linformer            K̄ = E K, V̄ = F V with E, F (k,n); then attention of the n
+ *                        queries over the k projected keys. Cost O(n k d).
+ *
+ * Padding: mask is (B,n) with 1 for a real key and 0 for a padding key, or NULL when
+ * every key is real. Full/stream: padding keys get probability exactly 0 (as
+ * HuggingFace's additive most-negative-float mask gives after exp underflow).
+ * Linformer: padding keys are removed before projection (E·diag(mask)·K,
+ * F·diag(mask)·V) so padding never leaks into K̄, V̄.
+ * A query row whose keys are all padding gets a zero output row (and zero probs).
+ *
+ * Sharing (Linformer §4) decides how many projections exist:
+ *   LB_SHARE_NONE      E, F are (H,k,n): one per head (and per layer, at model level)
+ *   LB_SHARE_HEADWISE  E, F are (k,n): one pair for all heads of a layer
+ *   LB_SHARE_KV        E is (k,n) and F must equal E: one matrix per layer
+ *   LB_SHARE_LAYERWISE as KV inside one layer; the model shares it across layers
+ * With a shared E the kernel projects all heads of a batch element in one GEMM
+ * (E · [K_1 … K_H]), and with E == F it projects K and V together.
+ *
+ * Checks stay on in release builds: lb_attn_init validates the configuration and
+ * returns a message; lb_attn_forward asserts non-NULL pointers it needs.
+ */
+#ifndef LB_ATTN_H
+#define LB_ATTN_H
+
+#include <stddef.h>
+
+typedef enum { LB_ATTN_FULL = 0, LB_ATTN_STREAM = 1, LB_ATTN_LINFORMER = 2 } lb_attn_method;
+typedef enum {
+    LB_SHARE_NONE = 0,
+    LB_SHARE_HEADWISE = 1,
+    LB_SHARE_KV = 2,
+    LB_SHARE_LAYERWISE = 3
+} lb_share;
+
+typedef struct {
+    lb_attn_method method;
+    int B, H, n, d; /* batch, heads, sequence length, head dimension; all >= 1 */
+    int k;          /* Linformer projected length, 1 <= k <= n; ignored otherwise */
+    lb_share share; /* Linformer only */
+    int threads;    /* worker threads (batch×heads in parallel); 0 = omp_get_max_threads() */
+} lb_attn_cfg;
+
+typedef struct lb_attn lb_attn; /* opaque: a copy of the cfg plus its workspace */
+
+/* Names for the command line and result files: "full", "stream", "linformer";
+ * "none", "headwise", "kv", "layerwise". Parse returns -1 for an unknown name. */
+const char *lb_attn_method_name(lb_attn_method m);
+int lb_attn_method_parse(const char *s, lb_attn_method *out);
+const char *lb_share_name(lb_share s);
+int lb_share_parse(const char *s, lb_share *out);
+
+/* Validate cfg. Returns 0, or -1 and writes a message naming the field and what was
+ * expected into msg (e.g. "k = 600 exceeds n = 512"). */
+int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen);
+
+/* Bytes of workspace lb_attn_init allocates for cfg (the analytic extra memory). */
+size_t lb_attn_workspace_bytes(const lb_attn_cfg *cfg);
+
+/* Elements of E (and of F) that cfg needs: H·k·n for NONE, k·n otherwise, 0 for
+ * full/stream. */
+size_t lb_attn_proj_elems(const lb_attn_cfg *cfg);
+
+/* Floating-point operations of one forward call, counted as 2 per multiply-add of
+ * the matrix products (QKᵀ, PV, and for Linformer EK, FV) — the softmax is not
+ * counted. full/stream: 4·B·H·n²·d. linformer: 4·B·H·n·k·d (attention) +
+ * 4·B·H·k·n·d (projections). */
+double lb_attn_flops(const lb_attn_cfg *cfg);
+
+/* Allocate the workspace (touched once, so timings exclude first-touch faults).
+ * Returns 0, or -1 with a message in msg (bad cfg, or out of memory). */
+int lb_attn_init(lb_attn **out, const lb_attn_cfg *cfg, char *msg, size_t msglen);
+void lb_attn_free(lb_attn *a);
+
+/* out is (B,H,n,d); q, k, v are (B,H,n,d); mask is (B,n) or NULL; E, F as described
+ * above (NULL for full/stream); probs, when not NULL, receives the attention
+ * probabilities: (B,H,n,n) for full, (B,H,n,k) for linformer; stream must get NULL. */
+void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const float *k,
+                     const float *v, const float *mask, const float *E, const float *F);
+
+/* Plain scalar references (double accumulation, no BLAS, no threads), the tests'
+ * oracle next to each fast kernel. Same shapes and conventions as above. */
+void lb_attn_full_ref(float *out, float *probs, const float *q, const float *k, const float *v,
+                      const float *mask, int B, int H, int n, int d);
+void lb_attn_stream_ref(float *out, const float *q, const float *k, const float *v,
+                        const float *mask, int B, int H, int n, int d, int tile);
+void lb_attn_linformer_ref(float *out, float *probs, const float *q, const float *k,
+                           const float *v, const float *mask, const float *E, const float *F,
+                           int B, int H, int n, int d, int kp, lb_share share);
+
+#endif

@@ -1,0 +1,76 @@
+/* lb_util: the small services every part of linbench uses: error reporting with
+ * sysexits codes, monotonic time, aligned and huge-page allocation, peak-memory
+ * measurement, a seeded RNG, atomic output files and integer-list parsing.
+ * Nothing here keeps global state except lb_prog_name (set once by main). */
+#ifndef LB_UTIL_H
+#define LB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sysexits.h>
+
+#define LB_VERSION "0.1.0"
+
+/* Program name used as the prefix of every error message. */
+extern const char *lb_prog_name;
+
+/* Print "linbench: <message>\n" to stderr. Returns nothing; callers return the code. */
+void lb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Seconds from an arbitrary fixed point, CLOCK_MONOTONIC. */
+double lb_now(void);
+
+/* 64-byte aligned allocation; returns NULL on failure (size 0 gives a valid pointer).
+ * Free with lb_free. */
+void *lb_alloc(size_t bytes);
+/* Large buffer: 2 MiB aligned, madvise(MADV_HUGEPAGE), and (touch != 0) every page
+ * written once so that later timed code does not pay first-touch page faults. */
+void *lb_alloc_big(size_t bytes, int touch);
+void lb_free(void *p);
+
+/* Overflow-checked size arithmetic: return 0 and set *out, or return -1 on overflow. */
+int lb_mul_size(size_t *out, size_t a, size_t b);
+int lb_mul3_size(size_t *out, size_t a, size_t b, size_t c);
+
+/* Peak resident set (VmHWM) of this process in bytes, and a reset of it
+ * (writes 5 to /proc/self/clear_refs). lb_peak_rss returns 0 if unreadable. */
+size_t lb_peak_rss(void);
+size_t lb_cur_rss(void);
+void lb_reset_peak_rss(void);
+
+/* Deterministic RNG (xoshiro256**, seeded through splitmix64). Same seed, same stream. */
+typedef struct { uint64_t s[4]; } lb_rng;
+void lb_rng_seed(lb_rng *r, uint64_t seed);
+uint64_t lb_rng_u64(lb_rng *r);
+double lb_rng_uniform(lb_rng *r);  /* in [0, 1) */
+double lb_rng_normal(lb_rng *r);   /* N(0, 1), Box–Muller */
+/* x is (len), filled with scale * N(0,1). */
+void lb_rng_fill_normal(lb_rng *r, float *x, size_t len, float scale);
+
+/* Atomic output: write to "<path>.tmp.XXXXXX" in the same folder, then rename.
+ * An interrupted or failed run leaves no partial file under the final name. */
+typedef struct {
+    FILE *f;
+    char *path;
+    char *tmp;
+} lb_atomic;
+/* Returns the FILE* (also in a->f) or NULL with an error printed. */
+FILE *lb_atomic_open(lb_atomic *a, const char *path);
+/* Flush, fsync, close and rename. Returns 0 or -1 (error printed, temp removed). */
+int lb_atomic_commit(lb_atomic *a);
+/* Close and remove the temp file; the final path is untouched. */
+void lb_atomic_abort(lb_atomic *a);
+
+/* Parse a comma-separated list of integers ("512,1024,4096"; "1k" = 1024 allowed)
+ * into out[0..max). Each value must lie in [lo, hi]. Returns the count, or -1 with an
+ * error that names `what` (the option) and the offending item. */
+int lb_parse_list(const char *s, long *out, int max, long lo, long hi, const char *what);
+/* One integer / double with range check; -1 with error naming `what` on failure. */
+int lb_parse_long(const char *s, long *out, long lo, long hi, const char *what);
+int lb_parse_double(const char *s, double *out, double lo, double hi, const char *what);
+
+/* Create a directory and its parents (mkdir -p). Returns 0 or -1 with error. */
+int lb_mkdirs(const char *path);
+
+#endif

@@ -1,0 +1,54 @@
+/* linbench: the command-line entry point; dispatches to the subcommands. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lb_cmd.h"
+#include "lb_util.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} cmds[] = {
+    {"bench", lb_cmd_bench, "time full, streaming and Linformer attention across n and k"},
+    {"compare", lb_cmd_compare, "compare two bench results; flag regressions (U test + ratio)"},
+    {"dump", lb_cmd_dump, "write attention matrices P of a model as .npy"},
+    {"spectrum", lb_cmd_spectrum, "singular-value spectra of P per layer and head"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: linbench [--help] [--version] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+    fprintf(f, "\n'linbench COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv) {
+    /* Debian's OpenBLAS 0.3.21 picks kernels that compute wrong results on this CPU
+     * unless OPENBLAS_CORETYPE is set (DESIGN.md §6). It reads the variable when the
+     * library loads, before main, so set it and start again once. */
+    if (!getenv("OPENBLAS_CORETYPE") && !getenv("LINBENCH_REEXEC")) {
+        setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+        setenv("LINBENCH_REEXEC", "1", 1);
+        execv("/proc/self/exe", argv);
+        /* exec failed: carry on with whatever OpenBLAS chose */
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EX_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("linbench %s\n", LB_VERSION);
+        return EX_OK;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    lb_err("unknown command '%s'", argv[1]);
+    usage(stderr);
+    return EX_USAGE;
+}

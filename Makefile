@@ -28,11 +28,13 @@ LIB_SRC  := $(filter-out common/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(wildcard tests/tool_*.c)
+TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tools/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all test test-asan test-valgrind bench bench-compare plots clean FORCE
 
-all: $(BUILD)/linbench $(TEST_BIN)
+all: $(BUILD)/linbench $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/gen/lb_build_info.h: FORCE
 	@mkdir -p $(@D)
@@ -57,6 +59,11 @@ $(BUILD)/linbench: $(BUILD)/obj/common/main.o $(BUILD)/liblinbench.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/lb_test.h $(BUILD)/liblinbench.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
+
+# tests/tool_*.c: helper programs the Python oracle tests drive (not run by themselves).
+$(BUILD)/tools/%: tests/%.c $(BUILD)/liblinbench.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
 

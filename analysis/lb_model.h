@@ -69,10 +69,14 @@ typedef struct {
 
 typedef struct lb_encoder lb_encoder; /* activations for (B,n), the lb_attn, E/F */
 
-/* Called once per layer with that layer's attention probabilities, probs is (B,H,n,n)
- * for full attention ((B,H,n,k) for Linformer), valid only during the call. */
-typedef void (*lb_probs_fn)(void *user, int layer, const float *probs, int B, int H, int n,
-                            int cols);
+/* Called once per layer with that layer's attention inputs and probabilities, all
+ * valid only during the call: q, k, v are (B,H,n,d) (after the Q/K/V projections and
+ * the head split, before attention); probs is (B,H,n,cols) with cols = n for full
+ * attention and cols = k for Linformer. The spectrum analysis uses q, k, v to measure
+ * Linformer's projection error on real matrices. */
+typedef void (*lb_probs_fn)(void *user, int layer, const float *probs, const float *q,
+                            const float *k, const float *v, int B, int H, int n, int cols,
+                            int d);
 
 /* Analytic bytes lb_encoder_init allocates (activations + attention workspace + E/F
  * + a probs buffer when want_probs). Used to find the largest batch under a budget. */

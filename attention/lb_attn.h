@@ -16,6 +16,8 @@
  * Linformer: padding keys are removed before projection (E·diag(mask)·K,
  * F·diag(mask)·V) so padding never leaks into K̄, V̄.
  * A query row whose keys are all padding gets a zero output row (and zero probs).
+ * A key is padding exactly when its mask value is 0; any other value counts as real
+ * (Linformer multiplies by this 0/1 indicator, not by the raw mask value).
  *
  * Sharing (Linformer §4) decides how many projections exist:
  *   LB_SHARE_NONE      E, F are (H,k,n): one per head (and per layer, at model level)
@@ -26,7 +28,13 @@
  * (E · [K_1 … K_H]), and with E == F it projects K and V together.
  *
  * Checks stay on in release builds: lb_attn_init validates the configuration and
- * returns a message; lb_attn_forward asserts non-NULL pointers it needs.
+ * returns a message; lb_attn_check_args validates the pointers of one call, and
+ * lb_attn_forward runs it and aborts with its message on a programming error.
+ *
+ * Threads: batch×heads run in parallel with single-threaded BLAS inside the region
+ * (the OpenMP OpenBLAS build does that by itself); when B·H < threads the heads run
+ * one after another with multi-threaded BLAS instead. exp in the softmax is a
+ * vectorised float approximation (a few ulp; NaN in, NaN out; below e^-103.9 → 0).
  */
 #ifndef LB_ATTN_H
 #define LB_ATTN_H
@@ -80,6 +88,16 @@ double lb_attn_flops(const lb_attn_cfg *cfg);
 int lb_attn_init(lb_attn **out, const lb_attn_cfg *cfg, char *msg, size_t msglen);
 void lb_attn_free(lb_attn *a);
 
+/* The configuration a was made with. */
+const lb_attn_cfg *lb_attn_config(const lb_attn *a);
+
+/* Validate the pointers of one lb_attn_forward call (same arguments): out, q, k, v
+ * non-NULL; E, F non-NULL for linformer (ignored otherwise), F == E for KV/LAYERWISE;
+ * probs NULL for stream. Returns 0, or -1 with a message naming the argument. */
+int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, const float *q,
+                       const float *k, const float *v, const float *E, const float *F,
+                       char *msg, size_t msglen);
+
 /* out is (B,H,n,d); q, k, v are (B,H,n,d); mask is (B,n) or NULL; E, F as described
  * above (NULL for full/stream); probs, when not NULL, receives the attention
  * probabilities: (B,H,n,n) for full, (B,H,n,k) for linformer; stream must get NULL. */
@@ -87,7 +105,9 @@ void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const
                      const float *v, const float *mask, const float *E, const float *F);
 
 /* Plain scalar references (double accumulation, no BLAS, no threads), the tests'
- * oracle next to each fast kernel. Same shapes and conventions as above. */
+ * oracle next to each fast kernel. Same shapes and conventions as above; exp is the
+ * C library's double exp. lb_attn_stream_ref runs the online-softmax recurrence over
+ * key tiles of `tile` keys (tile >= 1). */
 void lb_attn_full_ref(float *out, float *probs, const float *q, const float *k, const float *v,
                       const float *mask, int B, int H, int n, int d);
 void lb_attn_stream_ref(float *out, const float *q, const float *k, const float *v,

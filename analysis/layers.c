@@ -1,0 +1,87 @@
+/* Row-wise encoder layers: linear (through OpenBLAS), LayerNorm, exact GELU,
+ * embeddings, head split/merge. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "model_internal.h"
+
+void lb_linear(float *y, const float *x, const float *W, const float *b, int rows, int in, int out) {
+    if (b) {
+        for (long r = 0; r < rows; r++) memcpy(y + r * (long)out, b, sizeof(float) * (size_t)out);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, W, in,
+                b ? 1.0f : 0.0f, y, out);
+}
+
+void lb_add_layer_norm(float *x, const float *add, const float *g, const float *b, long rows,
+                       int h, float eps, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (long r = 0; r < rows; r++) {
+        float *xr = x + r * h;
+        const float *ar = add ? add + r * h : NULL;
+        double s = 0, ss = 0;
+        if (ar)
+            for (int j = 0; j < h; j++) xr[j] += ar[j];
+        for (int j = 0; j < h; j++) s += xr[j];
+        double mu = s / h;
+        /* two-pass variance: no cancellation when |mean| >> spread */
+        for (int j = 0; j < h; j++) {
+            double dlt = xr[j] - mu;
+            ss += dlt * dlt;
+        }
+        double inv = 1.0 / sqrt(ss / h + (double)eps);
+        for (int j = 0; j < h; j++) xr[j] = (float)((xr[j] - mu) * inv) * g[j] + b[j];
+    }
+}
+
+void lb_gelu(float *x, size_t len, int threads) {
+    const float r2 = 0.70710678118654752440f;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t i = 0; i < len; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r2));
+}
+
+void lb_positions(int32_t *positions, const lb_config *c, const int32_t *ids, int B, int n) {
+    for (int bi = 0; bi < B; bi++) {
+        const int32_t *id = ids + (long)bi * n;
+        int32_t *p = positions + (long)bi * n;
+        if (c->type == LB_MODEL_BERT) {
+            for (int i = 0; i < n; i++) p[i] = i;
+            continue;
+        }
+        /* HF create_position_ids_from_input_ids: pad tokens keep pad_id, others count
+         * up from pad_id + 1 in order, skipping pads. */
+        int32_t next = c->pad_id + 1;
+        for (int i = 0; i < n; i++) p[i] = id[i] == c->pad_id ? c->pad_id : next++;
+    }
+}
+
+void lb_embed(float *x, const struct lb_model *m, const int32_t *ids, const int32_t *token_types,
+              const int32_t *positions, long tokens, int threads) {
+    const int h = m->c.hidden;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (long t = 0; t < tokens; t++) {
+        const float *w = m->word + (long)ids[t] * h, *p = m->pos + (long)positions[t] * h;
+        const float *ty = m->type + (long)(token_types ? token_types[t] : 0) * h;
+        float *xr = x + t * h;
+        for (int j = 0; j < h; j++) xr[j] = w[j] + p[j] + ty[j];
+    }
+}
+
+void lb_split_heads(float *dst, const float *src, int B, int H, int n, int d, int threads) {
+#pragma omp parallel for collapse(2) num_threads(threads) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int hh = 0; hh < H; hh++)
+            for (int i = 0; i < n; i++)
+                memcpy(dst + (((long)b * H + hh) * n + i) * d,
+                       src + ((long)b * n + i) * ((long)H * d) + (long)hh * d, sizeof(float) * (size_t)d);
+}
+
+void lb_merge_heads(float *dst, const float *src, int B, int H, int n, int d, int threads) {
+#pragma omp parallel for collapse(2) num_threads(threads) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int hh = 0; hh < H; hh++)
+            for (int i = 0; i < n; i++)
+                memcpy(dst + ((long)b * n + i) * ((long)H * d) + (long)hh * d,
+                       src + (((long)b * H + hh) * n + i) * d, sizeof(float) * (size_t)d);
+}

@@ -1,0 +1,155 @@
+/* Streaming statistics of spectra: normalised cumulative curves, where they reach
+ * 0.9 and 0.99, entropy-based effective rank, row entropy of P, and Welford running
+ * means so that any number of sequences can pass through in constant memory. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "lb_spectrum.h"
+#include "lb_util.h"
+
+void lb_welford_add(lb_welford *w, double x) {
+    w->n += 1;
+    double d = x - w->mean;
+    w->mean += d / w->n;
+    w->m2 += d * (x - w->mean);
+}
+
+void lb_welford_merge(lb_welford *a, const lb_welford *b) {
+    if (b->n <= 0) return;
+    if (a->n <= 0) {
+        *a = *b;
+        return;
+    }
+    double n = a->n + b->n, d = b->mean - a->mean;
+    a->mean += d * b->n / n;
+    a->m2 += b->m2 + d * d * a->n * b->n / n;
+    a->n = n;
+}
+
+double lb_welford_std(const lb_welford *w) {
+    if (w->n < 2) return 0;
+    double v = w->m2 / (w->n - 1);
+    return v > 0 ? sqrt(v) : 0;
+}
+
+void lb_spec_curves(double *c, double *e, int len, const float *sigma, int r) {
+    double s1 = 0, s2 = 0;
+    for (int i = 0; i < r; i++) {
+        s1 += sigma[i];
+        s2 += (double)sigma[i] * sigma[i];
+    }
+    double a1 = 0, a2 = 0;
+    for (int i = 0; i < len; i++) {
+        if (i < r) {
+            a1 += sigma[i];
+            a2 += (double)sigma[i] * sigma[i];
+        }
+        /* Past r nothing is left out: exactly 1, not a rounded sum that may end 1e-16
+         * short of it. A zero matrix has nothing to capture either. */
+        c[i] = (i >= r - 1 || s1 <= 0) ? 1.0 : a1 / s1;
+        e[i] = (i >= r - 1 || s2 <= 0) ? 1.0 : a2 / s2;
+        if (c[i] > 1) c[i] = 1;
+        if (e[i] > 1) e[i] = 1;
+    }
+}
+
+int lb_spec_first_reach(const double *curve, int len, double level) {
+    for (int i = 0; i < len; i++)
+        if (curve[i] >= level) return i + 1;
+    return len;
+}
+
+double lb_spec_eff_rank(const float *sigma, int r) {
+    double s = 0;
+    for (int i = 0; i < r; i++) s += sigma[i];
+    if (!(s > 0)) return 0;
+    double h = 0;
+    for (int i = 0; i < r; i++) {
+        double p = sigma[i] / s;
+        if (p > 0) h -= p * log(p);
+    }
+    return exp(h);
+}
+
+double lb_spec_row_entropy(const float *P, int rows, int cols, int ld) {
+    if (rows < 1) return 0;
+    if (cols <= 1) return 1;
+    double total = 0;
+    for (int i = 0; i < rows; i++) {
+        const float *row = P + (size_t)i * ld;
+        double h = 0;
+        for (int j = 0; j < cols; j++)
+            if (row[j] > 0) h -= (double)row[j] * log((double)row[j]);
+        total += h;
+    }
+    return total / rows / log((double)cols);
+}
+
+const char *lb_spec_stat_name(int stat) {
+    static const char *names[LB_SPEC_NSTATS] = {
+        "at_index_sigma", "at_index_energy", "idx90_sigma", "idx99_sigma",
+        "idx90_energy",   "idx99_energy",    "eff_rank",    "row_entropy_ratio"};
+    return stat >= 0 && stat < LB_SPEC_NSTATS ? names[stat] : "?";
+}
+
+void lb_spec_matrix_stats(double *stats, double *c, double *e, int len, int index,
+                          const float *sigma, int r, double row_entropy) {
+    lb_spec_curves(c, e, len, sigma, r);
+    int at = index < 1 ? 1 : index > len ? len : index;
+    stats[LB_SPEC_AT_SIGMA] = c[at - 1];
+    stats[LB_SPEC_AT_ENERGY] = e[at - 1];
+    stats[LB_SPEC_IDX90_SIGMA] = lb_spec_first_reach(c, len, 0.9);
+    stats[LB_SPEC_IDX99_SIGMA] = lb_spec_first_reach(c, len, 0.99);
+    stats[LB_SPEC_IDX90_ENERGY] = lb_spec_first_reach(e, len, 0.9);
+    stats[LB_SPEC_IDX99_ENERGY] = lb_spec_first_reach(e, len, 0.99);
+    stats[LB_SPEC_EFF_RANK] = lb_spec_eff_rank(sigma, r);
+    stats[LB_SPEC_ROW_ENTROPY] = row_entropy;
+}
+
+int lb_spec_acc_init(lb_spec_acc *a, int len, int index) {
+    *a = (lb_spec_acc){0};
+    if (len < 1 || index < 1 || index > len) return -1;
+    a->len = len;
+    a->index = index;
+    a->c_mean = calloc((size_t)len, sizeof(double));
+    a->c_m2 = calloc((size_t)len, sizeof(double));
+    a->e_mean = calloc((size_t)len, sizeof(double));
+    a->e_m2 = calloc((size_t)len, sizeof(double));
+    if (!a->c_mean || !a->c_m2 || !a->e_mean || !a->e_m2) {
+        lb_spec_acc_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+void lb_spec_acc_free(lb_spec_acc *a) {
+    free(a->c_mean);
+    free(a->c_m2);
+    free(a->e_mean);
+    free(a->e_m2);
+    *a = (lb_spec_acc){0};
+}
+
+void lb_spec_acc_add(lb_spec_acc *a, double *scratch, const float *sigma, int r,
+                     double row_entropy) {
+    double *c = scratch, *e = scratch + a->len, stats[LB_SPEC_NSTATS];
+    lb_spec_matrix_stats(stats, c, e, a->len, a->index, sigma, r, row_entropy);
+    a->count += 1;
+    for (int i = 0; i < a->len; i++) {
+        double d = c[i] - a->c_mean[i];
+        a->c_mean[i] += d / a->count;
+        a->c_m2[i] += d * (c[i] - a->c_mean[i]);
+        d = e[i] - a->e_mean[i];
+        a->e_mean[i] += d / a->count;
+        a->e_m2[i] += d * (e[i] - a->e_mean[i]);
+    }
+    for (int s = 0; s < LB_SPEC_NSTATS; s++) lb_welford_add(&a->stat[s], stats[s]);
+}
+
+void lb_spec_acc_curve_std(const lb_spec_acc *a, double *sd, int which) {
+    const double *m2 = which ? a->e_m2 : a->c_m2;
+    for (int i = 0; i < a->len; i++) {
+        double v = a->count >= 2 ? m2[i] / (a->count - 1) : 0;
+        sd[i] = v > 0 ? sqrt(v) : 0;
+    }
+}

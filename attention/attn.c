@@ -1,0 +1,234 @@
+/* lb_attn: configuration checks, workspace layout, init/free and dispatch. */
+#include <limits.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attn_int.h"
+#include "lb_util.h"
+
+#define LB_WS_LIMIT ((size_t)1 << 40) /* 1 TiB: anything larger is a typo */
+
+static size_t round16(size_t x) { return (x + 15) & ~(size_t)15; }
+
+size_t lb_lin_colchunk(const lb_attn_cfg *cfg, int threads) {
+    size_t w = 2 * (size_t)cfg->H * (size_t)cfg->d;
+    return round16((w + (size_t)threads - 1) / (size_t)threads);
+}
+
+static int resolve_threads(const lb_attn_cfg *cfg) {
+    return cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
+}
+
+/* Threads that get a workspace slot. */
+static int slots(const lb_attn_cfg *cfg, int threads) {
+    if (cfg->method == LB_ATTN_FULL) {
+        long bh = (long)cfg->B * cfg->H;
+        return bh < threads ? (int)bh : threads;
+    }
+    return threads;
+}
+
+int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *per_thread) {
+    size_t n = (size_t)cfg->n, d = (size_t)cfg->d, sh = 0, pt = 0, t;
+    switch (cfg->method) {
+    case LB_ATTN_FULL:
+        if (lb_mul_size(&pt, n, n)) return -1;
+        break;
+    case LB_ATTN_STREAM:
+        /* scores Br×Bc, running max and sum; the output rows are the accumulator */
+        pt = (size_t)LB_STREAM_BR * LB_STREAM_BC + 2 * LB_STREAM_BR;
+        break;
+    case LB_ATTN_LINFORMER: {
+        size_t kp = (size_t)cfg->k, hd2 = 2 * (size_t)cfg->H * d;
+        /* projected K̄|V̄ of every batch element: B × k × 2Hd */
+        if (lb_mul3_size(&sh, (size_t)cfg->B, kp, hd2)) return -1;
+        /* per thread: scores n×k, and a chunk of packed keys: CHUNK × max(2d, the
+         * thread's share of the 2Hd columns) */
+        size_t cw = lb_lin_colchunk(cfg, threads);
+        if (cw < 2 * d) cw = 2 * d;
+        if (lb_mul_size(&pt, n, kp) || lb_mul_size(&t, LB_LIN_CHUNK, cw) || pt + t < pt)
+            return -1;
+        pt += t;
+        break;
+    }
+    }
+    *shared = round16(sh);
+    *per_thread = round16(pt); /* 64-byte slots: no false sharing between threads */
+    return *shared < sh || *per_thread < pt ? -1 : 0;
+}
+
+static int total_floats(const lb_attn_cfg *cfg, int threads, size_t *out) {
+    size_t sh, pt, all;
+    if (lb_attn_layout(cfg, threads, &sh, &pt)) return -1;
+    if (lb_mul_size(&all, pt, (size_t)slots(cfg, threads)) || all + sh < all) return -1;
+    *out = all + sh;
+    return 0;
+}
+
+int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
+    if ((unsigned)cfg->method > LB_ATTN_LINFORMER) {
+        snprintf(msg, msglen, "method = %d: expected full, stream or linformer", (int)cfg->method);
+        return -1;
+    }
+    const struct { const char *name; int v; } sz[] = {
+        {"B (batch)", cfg->B}, {"H (heads)", cfg->H}, {"n (sequence length)", cfg->n},
+        {"d (head dimension)", cfg->d}};
+    for (int i = 0; i < 4; i++)
+        if (sz[i].v < 1) {
+            snprintf(msg, msglen, "%s = %d: expected >= 1", sz[i].name, sz[i].v);
+            return -1;
+        }
+    if (cfg->threads < 0 || cfg->threads > 4096) {
+        snprintf(msg, msglen, "threads = %d: expected 0 (all) to 4096", cfg->threads);
+        return -1;
+    }
+    if (cfg->method == LB_ATTN_LINFORMER) {
+        if (cfg->k < 1 || cfg->k > cfg->n) {
+            snprintf(msg, msglen, "k = %d: expected 1 <= k <= n = %d", cfg->k, cfg->n);
+            return -1;
+        }
+        if ((unsigned)cfg->share > LB_SHARE_LAYERWISE) {
+            snprintf(msg, msglen, "share = %d: expected none, headwise, kv or layerwise",
+                     (int)cfg->share);
+            return -1;
+        }
+    }
+    /* BLAS takes int leading dimensions: 2·H·d (Linformer's packed K|V) must fit */
+    if ((long long)cfg->H * cfg->d > INT_MAX / 2) {
+        snprintf(msg, msglen, "H·d = %lld: too large (BLAS dimensions are int)",
+                 (long long)cfg->H * cfg->d);
+        return -1;
+    }
+    size_t elems;
+    if (lb_mul3_size(&elems, (size_t)cfg->B * (size_t)cfg->H, (size_t)cfg->n, (size_t)cfg->d) ||
+        elems > SIZE_MAX / sizeof(float)) {
+        snprintf(msg, msglen, "B·H·n·d = %d·%d·%d·%d overflows the address space", cfg->B,
+                 cfg->H, cfg->n, cfg->d);
+        return -1;
+    }
+    int threads = resolve_threads(cfg);
+    size_t fl;
+    if (total_floats(cfg, threads, &fl) || fl > LB_WS_LIMIT / sizeof(float)) {
+        if (cfg->method == LB_ATTN_LINFORMER)
+            snprintf(msg, msglen,
+                     "n = %d, k = %d: the linformer workspace (n·k scores per thread, %d "
+                     "threads, plus B·k·2·H·d projections) exceeds 1 TiB",
+                     cfg->n, cfg->k, threads);
+        else
+            snprintf(msg, msglen, "n = %d: the %s workspace (%s per thread, %d threads) "
+                     "exceeds 1 TiB", cfg->n, lb_attn_method_name(cfg->method),
+                     cfg->method == LB_ATTN_FULL ? "n×n scores" : "tiles", threads);
+        return -1;
+    }
+    return 0;
+}
+
+size_t lb_attn_workspace_bytes(const lb_attn_cfg *cfg) {
+    size_t fl;
+    if (total_floats(cfg, resolve_threads(cfg), &fl)) return SIZE_MAX;
+    return fl * sizeof(float);
+}
+
+size_t lb_attn_proj_elems(const lb_attn_cfg *cfg) {
+    if (cfg->method != LB_ATTN_LINFORMER) return 0;
+    size_t e = (size_t)cfg->k * (size_t)cfg->n;
+    return cfg->share == LB_SHARE_NONE ? e * (size_t)cfg->H : e;
+}
+
+double lb_attn_flops(const lb_attn_cfg *cfg) {
+    double bh = (double)cfg->B * cfg->H, n = cfg->n, d = cfg->d;
+    if (cfg->method != LB_ATTN_LINFORMER) return 4 * bh * n * n * d;
+    double k = cfg->k;
+    return 4 * bh * n * k * d + 4 * bh * k * n * d;
+}
+
+int lb_attn_init(lb_attn **out, const lb_attn_cfg *cfg, char *msg, size_t msglen) {
+    *out = NULL;
+    if (lb_attn_check(cfg, msg, msglen)) return -1;
+    lb_attn *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    a->cfg = *cfg;
+    a->threads = resolve_threads(cfg);
+    size_t sh, fl;
+    lb_attn_layout(cfg, a->threads, &sh, &a->ws_thread);
+    total_floats(cfg, a->threads, &fl);
+    a->ws_bytes = fl * sizeof(float);
+    a->ws = lb_alloc_big(a->ws_bytes, 1);
+    if (!a->ws) {
+        snprintf(msg, msglen, "out of memory: %s attention workspace of %zu bytes",
+                 lb_attn_method_name(cfg->method), a->ws_bytes);
+        free(a);
+        return -1;
+    }
+    *out = a;
+    return 0;
+}
+
+void lb_attn_free(lb_attn *a) {
+    if (!a) return;
+    lb_free(a->ws);
+    free(a);
+}
+
+const lb_attn_cfg *lb_attn_config(const lb_attn *a) { return &a->cfg; }
+
+int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, const float *q,
+                       const float *k, const float *v, const float *E, const float *F,
+                       char *msg, size_t msglen) {
+    if (!a) {
+        snprintf(msg, msglen, "attention handle is NULL (lb_attn_init failed?)");
+        return -1;
+    }
+    const char *names[] = {"out", "q", "k", "v"};
+    const float *ptrs[] = {out, q, k, v};
+    for (int i = 0; i < 4; i++)
+        if (!ptrs[i]) {
+            snprintf(msg, msglen, "%s is NULL", names[i]);
+            return -1;
+        }
+    if (a->cfg.method == LB_ATTN_STREAM && probs) {
+        snprintf(msg, msglen, "probs must be NULL for stream attention (it never holds them)");
+        return -1;
+    }
+    if (a->cfg.method == LB_ATTN_LINFORMER) {
+        if (!E || !F) {
+            snprintf(msg, msglen, "linformer needs projections: %s is NULL", !E ? "E" : "F");
+            return -1;
+        }
+        if ((a->cfg.share == LB_SHARE_KV || a->cfg.share == LB_SHARE_LAYERWISE) && F != E) {
+            snprintf(msg, msglen, "share = %s: F must be the same matrix as E (F == E)",
+                     lb_share_name(a->cfg.share));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const float *k,
+                     const float *v, const float *mask, const float *E, const float *F) {
+    char msg[256];
+    if (lb_attn_check_args(a, out, probs, q, k, v, E, F, msg, sizeof msg)) {
+        /* a programming error in the caller, not bad data: stop loudly */
+        lb_err("lb_attn_forward: %s", msg);
+        abort();
+    }
+    switch (a->cfg.method) {
+    case LB_ATTN_FULL: lb_attn_full_run(a, out, probs, q, k, v, mask); break;
+    case LB_ATTN_STREAM: lb_attn_stream_run(a, out, q, k, v, mask); break;
+    case LB_ATTN_LINFORMER: lb_attn_linformer_run(a, out, probs, q, k, v, mask, E, F); break;
+    }
+}
+
+int lb_attn_key_extent(const float *mask, int n) {
+    if (!mask) return n;
+    int e = n;
+    while (e > 0 && mask[e - 1] == 0) e--;
+    return e;
+}

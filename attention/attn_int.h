@@ -1,0 +1,60 @@
+/* attn_int: what the attention files share and nobody else sees. */
+#ifndef LB_ATTN_INT_H
+#define LB_ATTN_INT_H
+
+#include <stddef.h>
+
+#include "lb_attn.h"
+
+/* Streaming tile sizes: queries × keys per step. Br×Bc scores (128 KiB) plus the
+ * Br×d accumulator stay in L2 while the K/V tiles stream through. */
+#define LB_STREAM_BR 128
+#define LB_STREAM_BC 256
+
+/* Linformer projects the keys in row chunks of this many rows, so that its packed
+ * copy of K|V is O(chunk), not O(n). */
+#define LB_LIN_CHUNK 512
+
+struct lb_attn {
+    lb_attn_cfg cfg;
+    int threads;      /* resolved: cfg.threads or omp_get_max_threads() */
+    float *ws;        /* workspace, lb_alloc_big, touched */
+    size_t ws_bytes;
+    size_t ws_thread; /* floats per thread in the per-thread part */
+};
+
+/* Workspace layout, in floats; returns -1 on size_t overflow. shared = floats used by
+ * all threads together (Linformer's packed K|V and projections), per_thread = floats
+ * each thread owns. Total = shared + threads·per_thread. */
+int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *per_thread);
+
+/* Linformer with a shared E splits the 2·H·d packed K|V columns into chunks of this
+ * many (a multiple of 16), one per thread. */
+size_t lb_lin_colchunk(const lb_attn_cfg *cfg, int threads);
+
+/* The kernels; arguments already checked. */
+void lb_attn_full_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,
+                      const float *v, const float *mask);
+void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, const float *v,
+                        const float *mask);
+void lb_attn_linformer_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,
+                           const float *v, const float *mask, const float *E, const float *F);
+
+/* Keys that matter for one batch element: 1 + the index of the last real key (0 when
+ * every key is padding); keys past it are all padding. mask is (n) or NULL. */
+int lb_attn_key_extent(const float *mask, int n);
+
+/* row (len) in place → softmax over the real keys (mask[j] != 0; mask NULL = all
+ * real), padding keys exactly 0; a row with no real key becomes all 0. */
+void lb_softmax_row(float *row, int len, const float *mask);
+
+/* One online-softmax step on a row of len scores (in place → exp(s − m_new), padding
+ * 0). *m is the running max (−inf before the first real key), *l the running sum;
+ * both updated. Returns the factor exp(m_old − m_new) the accumulator must be
+ * multiplied by before adding this tile's P·V (1 while no real key has been seen). */
+float lb_softmax_online_row(float *row, int len, const float *mask, float *m, float *l);
+
+/* y[i] = exp(x[i]) with lb_vexp's best variant; y may equal x. */
+void lb_vexp_array(float *y, const float *x, size_t len);
+
+#endif

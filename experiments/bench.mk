@@ -1,0 +1,30 @@
+# Benchmark targets, included by the Makefile.
+#   make bench        default preset (layer protocol + a small Table 3 grid, ~10 min
+#                     here) into $(BENCH_OUT), then the plots into plots/out
+#   make bench-paper  the paper's grid (n = 512..65536, k = 128..2048; hours)
+#   make bench-check  benchmark this tree into $(BENCH_OUT) and compare it with the
+#                     committed results/baseline (exit 1 on a regression)
+#   make plots        redraw plots/out from $(BENCH_OUT)
+# BENCH_ARGS adds options, e.g. make bench BENCH_ARGS='--budget 8G'.
+BENCH_OUT  ?= results/latest
+BENCH_ARGS ?=
+PLOTS_OUT  ?= plots/out
+
+.PHONY: bench-paper bench-check
+
+bench: $(BUILD)/linbench
+	$(BUILD)/linbench bench --preset default --out $(BENCH_OUT) $(BENCH_ARGS)
+	bash plots/bench_plots.sh $(BENCH_OUT) $(PLOTS_OUT)
+
+bench-paper: $(BUILD)/linbench
+	$(BUILD)/linbench bench --preset paper --out results/paper-grid $(BENCH_ARGS)
+	bash plots/bench_plots.sh results/paper-grid plots/out-paper
+
+bench-check: $(BUILD)/linbench
+	$(BUILD)/linbench bench --preset default --out $(BENCH_OUT) $(BENCH_ARGS)
+	$(BUILD)/linbench compare results/baseline $(BENCH_OUT)
+
+bench-compare: bench-check
+
+plots:
+	bash plots/bench_plots.sh $(BENCH_OUT) $(PLOTS_OUT)

@@ -1,0 +1,123 @@
+/* Points, their statistics, the ratios against full attention, the sgemm reference
+ * rate and the definitions the output states. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "lb_bench.h"
+#include "lb_stats.h"
+#include "lb_util.h"
+
+const char lb_bench_flops_text[] =
+    "flops per call count 2 per multiply-add of the matrix products only (softmax, "
+    "LayerNorm, GELU not counted). layer: full/stream 4*B*H*n^2*d; linformer "
+    "4*B*H*n*k*d (attention over k) + 4*B*H*k*n*d (E*K, F*V). table3 encoder: per layer "
+    "8*B*n*h^2 (Q,K,V,output dense) + 4*B*n*h*I (FFN) + the attention's count with "
+    "h = hidden, I = intermediate. GFLOP/s = flops / median seconds / 1e9";
+const char lb_bench_mem_text[] =
+    "peak_extra = VmHWM after (lb_reset_peak_rss, kernel init incl. E/F, one call) minus "
+    "VmRSS before, in the benchmark process (inputs q,k,v,out allocated and touched "
+    "before: io_bytes). layer mem_saved = (io_bytes + peak_extra of full) / (io_bytes + "
+    "peak_extra of the method), same n, d, H, B, threads";
+const char lb_bench_t3_text[] =
+    "table3: batch = largest B with lb_encoder_bytes(B) <= budget (weights excluded, "
+    "held once); time_saved = Transformer (full) seconds per sequence / Linformer "
+    "seconds per sequence, each at its own largest batch; memory_saved = Transformer "
+    "peak memory per sequence / Linformer peak memory per sequence, each at its own "
+    "largest batch (peak = measured peak_extra of encoder init + one forward, / B)";
+
+lb_bench_point *lb_bench_add(lb_bench_set *s) {
+    if (s->len == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 64;
+        lb_bench_point *p = realloc(s->pts, (size_t)cap * sizeof *p);
+        if (!p) return NULL;
+        s->pts = p;
+        s->cap = cap;
+    }
+    lb_bench_point *p = &s->pts[s->len++];
+    memset(p, 0, sizeof *p);
+    p->median = p->q1 = p->q3 = p->iqr = p->gflops = NAN;
+    p->sgemm_gflops = p->speedup = p->mem_saved = NAN;
+    return p;
+}
+
+void lb_bench_set_free(lb_bench_set *s) {
+    for (int i = 0; i < s->len; i++) free(s->pts[i].samples);
+    free(s->pts);
+    s->pts = NULL;
+    s->len = s->cap = 0;
+}
+
+void lb_bench_point_stats(lb_bench_point *p) {
+    if (p->status != LB_PT_OK || p->nsamples < 1) return;
+    lb_quartiles(p->samples, (size_t)p->nsamples, &p->q1, &p->median, &p->q3, &p->iqr);
+    p->gflops = p->median > 0 ? p->flops / p->median / 1e9 : NAN;
+}
+
+static int same_group(const lb_bench_point *a, const lb_bench_point *b) {
+    return a->proto == b->proto && a->n == b->n && a->d == b->d && a->H == b->H &&
+           a->threads == b->threads && a->layers == b->layers &&
+           (a->proto == LB_PROTO_TABLE3 || a->B == b->B);
+}
+
+void lb_bench_ratios(lb_bench_set *set) {
+    for (int i = 0; i < set->len; i++) {
+        lb_bench_point *p = &set->pts[i];
+        if (p->status != LB_PT_OK) continue;
+        for (int j = 0; j < set->len; j++) {
+            const lb_bench_point *f = &set->pts[j];
+            if (f->method != LB_ATTN_FULL || f->status != LB_PT_OK || !same_group(p, f)) continue;
+            if (p->proto == LB_PROTO_LAYER) {
+                p->speedup = f->median / p->median;
+                p->mem_saved = (double)(f->io_bytes + f->peak_extra) /
+                               (double)(p->io_bytes + p->peak_extra);
+            } else {
+                p->speedup = (f->median / f->B) / (p->median / p->B);
+                p->mem_saved = ((double)f->peak_extra / f->B) / ((double)p->peak_extra / p->B);
+            }
+        }
+    }
+}
+
+double lb_bench_sgemm_rate(const float *q, const float *k, const float *v, int B, int H, int n,
+                           int d, int threads, int reps, double budget) {
+    size_t nn, per;
+    if (lb_mul_size(&nn, (size_t)n, (size_t)n) || lb_mul_size(&per, nn + (size_t)n * d, 4) ||
+        (double)per * threads > budget)
+        return NAN;
+    float *scratch = lb_alloc_big(per * (size_t)threads, 1);
+    if (!scratch) return NAN;
+    size_t hd = (size_t)n * d;
+    float scale = 1.0f / sqrtf((float)d);
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(1); /* B·H products in parallel, each single-threaded */
+    double *t = malloc(sizeof(double) * (size_t)(reps + 1));
+    if (!t) {
+        lb_free(scratch);
+        return NAN;
+    }
+    volatile float sink = 0;
+    for (int r = 0; r <= reps; r++) { /* r = 0 is the warm-up */
+        double t0 = lb_now();
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        for (int bh = 0; bh < B * H; bh++) {
+            float *S = scratch + (per / 4) * (size_t)omp_get_thread_num(), *O = S + nn;
+            const float *qq = q + bh * hd, *kk = k + bh * hd, *vv = v + bh * hd;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale, qq, d, kk, d, 0,
+                        S, n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1, S, n, vv, d, 0, O,
+                        d);
+        }
+        t[r] = lb_now() - t0;
+        sink += scratch[nn]; /* keep the products alive */
+    }
+    (void)sink;
+    openblas_set_num_threads(prev);
+    double med = lb_median(t + 1, (size_t)reps);
+    free(t);
+    lb_free(scratch);
+    return 4.0 * B * H * (double)n * n * d / med / 1e9;
+}

@@ -1,0 +1,227 @@
+/* The layer protocol: one attention layer per point; the methods of a group (same n,
+ * d, H, B, threads) timed round-robin, rotating the order every repetition, so that
+ * slow drifts of the machine hit every method alike. */
+#include <malloc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_bench.h"
+#include "lb_util.h"
+
+typedef struct {
+    lb_bench_point *p;
+    lb_attn_cfg cfg;
+    lb_attn *a;
+    float *E, *F;
+} slot;
+
+static void slot_release(slot *s) {
+    lb_attn_free(s->a);
+    if (s->F != s->E) lb_free(s->F);
+    lb_free(s->E);
+    s->a = NULL;
+    s->E = s->F = NULL;
+}
+
+/* Analytic bytes a point allocates: the kernel workspace and its E/F. */
+static size_t point_bytes(const lb_attn_cfg *c) {
+    size_t pe = lb_attn_proj_elems(c), ws = lb_attn_workspace_bytes(c);
+    int two = c->method == LB_ATTN_LINFORMER && (c->share == LB_SHARE_NONE || c->share == LB_SHARE_HEADWISE);
+    return ws + pe * sizeof(float) * (two ? 2 : 1);
+}
+
+/* Init (E/F + workspace) and one call, measuring the peak memory this adds. */
+static int slot_start(slot *s, float *out, const float *q, const float *k, const float *v,
+                      lb_rng *rng) {
+    char msg[160];
+    /* give freed heap pages back first, or new buffers reuse resident pages and
+     * the high-water mark does not see them */
+    malloc_trim(0);
+    lb_reset_peak_rss();
+    size_t base = lb_cur_rss();
+    size_t pe = lb_attn_proj_elems(&s->cfg);
+    if (pe) {
+        s->E = lb_alloc_big(pe * sizeof(float), 1);
+        int two = s->cfg.share == LB_SHARE_NONE || s->cfg.share == LB_SHARE_HEADWISE;
+        s->F = two ? lb_alloc_big(pe * sizeof(float), 1) : s->E;
+        if (!s->E || !s->F) {
+            snprintf(s->p->note, sizeof s->p->note, "cannot allocate E/F (%zu bytes)", pe * 4);
+            s->p->status = LB_PT_NOFIT;
+            slot_release(s);
+            return -1;
+        }
+        float scale = 1.0f / sqrtf((float)s->cfg.k); /* Theorem 1: N(0, 1/k) */
+        lb_rng_fill_normal(rng, s->E, pe, scale);
+        if (s->F != s->E) lb_rng_fill_normal(rng, s->F, pe, scale);
+    }
+    if (lb_attn_init(&s->a, &s->cfg, msg, sizeof msg)) {
+        snprintf(s->p->note, sizeof s->p->note, "%s", msg);
+        s->p->status = strstr(msg, "memory") ? LB_PT_NOFIT : LB_PT_FAIL;
+        slot_release(s);
+        return -1;
+    }
+    lb_attn_forward(s->a, out, NULL, q, k, v, NULL, s->E, s->F);
+    size_t peak = lb_peak_rss();
+    s->p->peak_extra = peak > base ? peak - base : 0;
+    return 0;
+}
+
+static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, int n,
+                      int d, int H, int B, int t, lb_rng *rng) {
+    int first = set->len;
+    /* the points of the group */
+    for (int m = 0; m < 3; m++) {
+        if (!(o->methods & (1 << m))) continue;
+        int nk = m == LB_ATTN_LINFORMER ? o->k.len : 1;
+        for (int i = 0; i < nk; i++) {
+            int kk = m == LB_ATTN_LINFORMER ? (int)o->k.v[i] : 0;
+            if (kk > n) continue; /* k > n: no such cell (the paper leaves it empty) */
+            lb_bench_point *p = lb_bench_add(set);
+            if (!p) return;
+            *p = (lb_bench_point){.proto = LB_PROTO_LAYER, .method = (lb_attn_method)m,
+                                  .share = m == LB_ATTN_LINFORMER ? o->share : LB_SHARE_NONE,
+                                  .n = n, .k = kk, .d = d, .H = H, .B = B, .layers = 1,
+                                  .threads = t, .median = NAN, .q1 = NAN, .q3 = NAN,
+                                  .iqr = NAN, .gflops = NAN, .sgemm_gflops = NAN,
+                                  .speedup = NAN, .mem_saved = NAN};
+        }
+    }
+    int np = set->len - first;
+    if (np == 0) return;
+    size_t io = 0;
+    int io_ok = !lb_mul3_size(&io, (size_t)B * H, (size_t)n, (size_t)d * 16); /* q,k,v,out */
+    slot *sl = calloc((size_t)np, sizeof *sl);
+    if (!sl) return;
+    for (int i = 0; i < np; i++) {
+        lb_bench_point *p = &set->pts[first + i];
+        sl[i].p = p;
+        sl[i].cfg = (lb_attn_cfg){.method = p->method, .B = B, .H = H, .n = n, .d = d,
+                                  .k = p->k ? p->k : 1, .share = p->share, .threads = t};
+        char msg[160];
+        p->io_bytes = io;
+        p->flops = lb_attn_flops(&sl[i].cfg);
+        if (lb_attn_check(&sl[i].cfg, msg, sizeof msg)) {
+            p->status = LB_PT_NOFIT;
+            snprintf(p->note, sizeof p->note, "%s", msg);
+            continue;
+        }
+        p->analytic = point_bytes(&sl[i].cfg);
+        if (!io_ok || (double)io + (double)p->analytic > o->budget) {
+            p->status = LB_PT_NOFIT;
+            snprintf(p->note, sizeof p->note, "needs %.3g GiB (inputs %.3g + %.3g) > budget %.3g GiB",
+                     ((double)io + p->analytic) / 1073741824.0, io / 1073741824.0,
+                     p->analytic / 1073741824.0, o->budget / 1073741824.0);
+        }
+    }
+    float *q = NULL, *k = NULL, *v = NULL, *out = NULL;
+    int any = 0;
+    for (int i = 0; i < np; i++) any |= sl[i].p->status == LB_PT_OK;
+    if (any) {
+        q = lb_alloc_big(io / 4, 1), k = lb_alloc_big(io / 4, 1);
+        v = lb_alloc_big(io / 4, 1), out = lb_alloc_big(io / 4, 1);
+    }
+    if (any && (!q || !k || !v || !out)) {
+        for (int i = 0; i < np; i++)
+            if (sl[i].p->status == LB_PT_OK) {
+                sl[i].p->status = LB_PT_NOFIT;
+                snprintf(sl[i].p->note, sizeof sl[i].p->note, "cannot allocate the inputs");
+            }
+        any = 0;
+    }
+    if (any) {
+        size_t len = io / 16;
+        lb_rng_fill_normal(rng, q, len, 1.0f);
+        lb_rng_fill_normal(rng, k, len, 1.0f);
+        lb_rng_fill_normal(rng, v, len, 1.0f);
+        double rate = o->sgemm_reps > 0 ? lb_bench_sgemm_rate(q, k, v, B, H, n, d, t, o->sgemm_reps,
+                                                              o->budget - (double)io)
+                                        : NAN;
+        for (int i = 0; i < np; i++) sl[i].p->sgemm_gflops = rate;
+    }
+    volatile float sink = 0;
+    /* batches of points whose memory fits together are interleaved */
+    for (int i0 = 0; any && i0 < np;) {
+        double used = (double)io;
+        int i1 = i0;
+        while (i1 < np && (i1 == i0 || sl[i1].p->status != LB_PT_OK ||
+                             used + (double)sl[i1].p->analytic <= o->budget)) {
+            if (sl[i1].p->status == LB_PT_OK) used += sl[i1].p->analytic;
+            i1++;
+        }
+        int live[LB_BENCH_MAXLIST * 3], nl = 0;
+        for (int i = i0; i < i1; i++) {
+            if (sl[i].p->status != LB_PT_OK) continue;
+            if (slot_start(&sl[i], out, q, k, v, rng)) continue;
+            if (prog) lb_progress_add(prog, sl[i].p->flops);
+            for (int w = 1; w < o->warmup; w++) {
+                lb_attn_forward(sl[i].a, out, NULL, q, k, v, NULL, sl[i].E, sl[i].F);
+                if (prog) lb_progress_add(prog, sl[i].p->flops);
+            }
+            sl[i].p->samples = malloc(sizeof(double) * (size_t)o->reps);
+            if (!sl[i].p->samples) {
+                sl[i].p->status = LB_PT_FAIL;
+                snprintf(sl[i].p->note, sizeof sl[i].p->note, "out of memory");
+                slot_release(&sl[i]);
+                continue;
+            }
+            live[nl++] = i;
+        }
+        for (int r = 0; r < o->reps; r++)
+            for (int j = 0; j < nl; j++) {
+                slot *s = &sl[live[(j + r) % nl]]; /* rotate the order each repetition */
+                double t0 = lb_now();
+                lb_attn_forward(s->a, out, NULL, q, k, v, NULL, s->E, s->F);
+                s->p->samples[s->p->nsamples++] = lb_now() - t0;
+                sink += out[0] + out[io / 16 - 1]; /* keep the results alive */
+                if (prog) lb_progress_add(prog, s->p->flops);
+            }
+        for (int j = 0; j < nl; j++) {
+            sl[live[j]].p->interleaved = nl > 1;
+            lb_bench_point_stats(sl[live[j]].p);
+            slot_release(&sl[live[j]]);
+        }
+        i0 = i1;
+    }
+    (void)sink;
+    lb_free(q), lb_free(k), lb_free(v), lb_free(out);
+    free(sl);
+}
+
+int lb_bench_layer(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog) {
+    lb_rng rng;
+    lb_rng_seed(&rng, o->seed);
+    for (int ti = 0; ti < o->threads.len; ti++)
+        for (int di = 0; di < o->d.len; di++)
+            for (int hi = 0; hi < o->heads.len; hi++)
+                for (int bi = 0; bi < o->batch.len; bi++)
+                    for (int ni = 0; ni < o->n.len; ni++)
+                        run_group(set, o, prog, (int)o->n.v[ni], (int)o->d.v[di],
+                                  (int)o->heads.v[hi], (int)o->batch.v[bi], (int)o->threads.v[ti],
+                                  &rng);
+    return EX_OK;
+}
+
+double lb_bench_layer_work(const lb_bench_opts *o) {
+    double w = 0;
+    int calls = o->reps + (o->warmup > 1 ? o->warmup : 1);
+    for (int ti = 0; ti < o->threads.len; ti++)
+        for (int di = 0; di < o->d.len; di++)
+            for (int hi = 0; hi < o->heads.len; hi++)
+                for (int bi = 0; bi < o->batch.len; bi++)
+                    for (int ni = 0; ni < o->n.len; ni++)
+                        for (int m = 0; m < 3; m++) {
+                            if (!(o->methods & (1 << m))) continue;
+                            int nk = m == LB_ATTN_LINFORMER ? o->k.len : 1;
+                            for (int i = 0; i < nk; i++) {
+                                lb_attn_cfg c = {.method = (lb_attn_method)m, .B = (int)o->batch.v[bi],
+                                                 .H = (int)o->heads.v[hi], .n = (int)o->n.v[ni],
+                                                 .d = (int)o->d.v[di],
+                                                 .k = m == LB_ATTN_LINFORMER ? (int)o->k.v[i] : 1,
+                                                 .share = o->share};
+                                if (c.k <= c.n) w += lb_attn_flops(&c) * calls;
+                            }
+                        }
+    return w;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Redraw the benchmark plots from a results folder:
+#   plots/bench_plots.sh [RESULTS_DIR] [OUT_DIR] [PAPER_CSV]
+# RESULTS_DIR holds summary.csv (and table3.csv) from `linbench bench`; PNG and SVG
+# files go to OUT_DIR (default plots/out).
+set -eu
+cd "$(dirname "$0")/.."
+res=${1:-results/latest}
+out=${2:-plots/out}
+paper=${3:-results/paper/linformer_table3.csv}
+GP=$(command -v gnuplot || command -v gnuplot-nox || true)
+[ -n "$GP" ] || { echo "bench_plots: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 69; }
+[ -f "$res/summary.csv" ] || { echo "bench_plots: $res/summary.csv not found; run linbench bench first" >&2; exit 66; }
+mkdir -p "$out"
+[ -f "$paper" ] || paper=""
+# layer groups (d,H,B,threads) and the Linformer k values present
+groups=$(awk -F, '!/^#/ && $1=="layer" {print $6","$7","$8","$10}' "$res/summary.csv" | sort -u)
+ks=$(awk -F, '!/^#/ && $1=="layer" && $2=="linformer" {print $5}' "$res/summary.csv" | sort -n -u | tr '\n' ' ')
+for g in $groups; do
+    tag=$(echo "$g" | tr , _)
+    # one block per series, in a fixed order: full, stream, then Linformer by k
+    dat="$out/.time_$tag.dat" titles=""
+    : >"$dat"
+    for series in full:0 stream:0 $(for k in $ks; do echo "linformer:$k"; done); do
+        m=${series%%:*} k=${series#*:}
+        awk -F, -v g="$g" -v m="$m" -v k="$k" '!/^#/ && $1=="layer" && $2==m && $5==k && $11=="ok" &&
+            ($6","$7","$8","$10)==g {print $4, $13}' "$res/summary.csv" | sort -n >"$dat.one"
+        [ -s "$dat.one" ] || continue
+        case $m in full) t="full (materialised)";; stream) t="stream (online softmax)";; *) t="linformer k=$k";; esac
+        { echo "\"$t\" ms"; cat "$dat.one"; printf '\n\n'; } >>"$dat"
+        titles="$titles $m"
+    done
+    rm -f "$dat.one"
+    if [ -n "$titles" ]; then
+        for ext in png svg; do
+            "$GP" -e "dat='$dat'; kinds='$titles'; out='$out/time_vs_n_$tag.$ext'; ext='$ext'; grp='$g'" \
+                plots/bench_time.gp </dev/null
+        done
+    fi
+    rm -f "$dat"
+    # the layer grid: Linformer rows of this group, speed-up and memory saved vs full
+    awk -F, -v g="$g" '!/^#/ && $1=="layer" && $2=="linformer" && $11=="ok" && ($6","$7","$8","$10)==g {print $4","$5","$24","$25}' \
+        "$res/summary.csv" >"$out/.layer_grid_$tag.csv"
+    if [ -s "$out/.layer_grid_$tag.csv" ]; then
+        for ext in png svg; do
+            "$GP" -e "data='$out/.layer_grid_$tag.csv'; paper=''; out='$out/layer_grid_$tag.$ext'; ext='$ext'; title_s='One attention layer ($g): Linformer vs full'; cn=1; ck=2; ct=3; cm=4; filter=0" \
+                plots/bench_heatmap.gp </dev/null
+        done
+    fi
+    rm -f "$out/.layer_grid_$tag.csv"
+done
+if [ -f "$res/table3.csv" ] && grep -q ',ok$' "$res/table3.csv"; then
+    # a window covering our grid and the paper's (log2 units, half a cell of margin)
+    read -r xr yr < <(awk -F, '!/^#/ && $1+0>0 && $2+0>0 {x=log($1)/log(2); y=log($2)/log(2);
+        if(!s||x<x0)x0=x; if(!s||x>x1)x1=x; if(!s||y<y0)y0=y; if(!s||y>y1)y1=y; s=1}
+        END{printf "%g:%g %g:%g\n", x0-0.5, x1+0.5, y0-0.5, y1+0.5}' "$res/table3.csv" ${paper:+"$paper"})
+    for ext in png svg; do
+        "$GP" -e "data='$res/table3.csv'; paper='$paper'; out='$out/table3.$ext'; ext='$ext'; title_s='Table 3 protocol (encoder, largest batch under the budget): ours vs the paper'; cn=1; ck=2; ct=6; cm=7; filter=10; xr='$xr'; yr='$yr'" \
+            plots/bench_heatmap.gp </dev/null
+    done
+fi
+ls "$out"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Draw every spectrum figure from a `linbench spectrum --out PREFIX` result:
+#   PREFIX_fig1_left_{sigma,energy}_n<N>.{png,svg}   Figure 1 left, per n
+#   PREFIX_fig1_right_n<N>.{png,svg}                 Figure 1 right (heatmap), per n
+#   PREFIX_projerr_n<N>.{png,svg}                    projection error vs k, per n
+#   PREFIX_spectrum_vs_n.{png,svg}                   statistics vs n (when > 1 n)
+# Usage: plots/spectrum.sh PREFIX [TITLE]
+set -euo pipefail
+prefix=${1:?usage: plots/spectrum.sh PREFIX [TITLE]}
+title=${2:-$(basename "$prefix")}
+here=$(cd "$(dirname "$0")" && pwd)
+gp=$(command -v gnuplot || command -v gnuplot-nox || true)
+[ -n "$gp" ] || { echo "spectrum.sh: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 69; }
+for s in _layers.csv _summary.csv _projerr_all.csv _vs_n.csv; do
+    [ -s "$prefix$s" ] || { echo "spectrum.sh: $prefix$s missing or empty" >&2; exit 66; }
+done
+# Values of a column over the data rows (comment and header lines skipped).
+col() { grep -v '^#' "$1" | tail -n +2 | cut -d, -f"$2" | sort -n -u | tr '\n' ' '; }
+ns=$(col "${prefix}_vs_n.csv" 1)
+layers=$(col "${prefix}_layers.csv" 2)
+esc() { printf '%s' "$1" | sed "s/'/''/g"; }
+draw() { # script, output stem, extra -e assignments
+    local script=$1 stem=$2 extra=$3
+    for term in png svg; do
+        "$gp" -e "term='$term'; out='$(esc "$stem").$term'; title='$(esc "$title")'; $extra" \
+            "$here/$script" </dev/null
+    done
+}
+for n in $ns; do
+    idx=$(grep -v '^#' "${prefix}_summary.csv" | tail -n +2 | awk -F, -v n="$n" '$1 == n { print $5; exit }')
+    for which in sigma energy; do
+        draw fig1_left.gp "${prefix}_fig1_left_${which}_n$n" \
+            "file='$(esc "${prefix}_layers.csv")'; N=$n; layers='$layers'; which='$which'"
+    done
+    draw fig1_right.gp "${prefix}_fig1_right_n$n" \
+        "file='$(esc "${prefix}_summary.csv")'; N=$n; index=${idx:-1}; which='sigma'"
+    if [ "$(grep -v '^#' "${prefix}_projerr_all.csv" | awk -F, -v n="$n" '$1 == n' | wc -l)" -gt 0 ]; then
+        draw projerr.gp "${prefix}_projerr_n$n" "file='$(esc "${prefix}_projerr_all.csv")'; N=$n"
+    fi
+done
+if [ "$(echo $ns | wc -w)" -gt 1 ]; then
+    draw spectrum_vs_n.gp "${prefix}_spectrum_vs_n" \
+        "file='$(esc "${prefix}_vs_n.csv")'; layers='$layers'"
+fi
+echo "spectrum.sh: figures written next to $prefix"

@@ -77,11 +77,19 @@ test: all
 test-asan:
 	$(MAKE) BUILD=build-asan SAN=1 test
 
-test-valgrind: all
-	BUILD=$(BUILD) VALGRIND=1 bash tests/run.sh
+# valgrind 3.19 does not decode AVX-512: build for x86-64-v3 (AVX2) in its own folder.
+test-valgrind:
+	$(MAKE) BUILD=build-vg ARCH=-march=x86-64-v3 all
+	BUILD=build-vg VALGRIND=1 bash tests/run.sh
+
+# libFuzzer targets for the safetensors and .npy readers (clang); FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-vg
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/common/main.d
 -include experiments/bench.mk

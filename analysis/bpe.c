@@ -192,10 +192,9 @@ static int line_of(const char *buf, const char *at) {
     return line;
 }
 
-static int load_vocab(lb_tokenizer *t, const char *path, char *msg, size_t msglen) {
-    size_t len;
-    char *buf = read_all(path, &len, msg, msglen);
-    if (!buf) return -1;
+/* buf[0..len) is the vocab.json text; path names it in messages. */
+static int load_vocab(lb_tokenizer *t, const char *buf, size_t len, const char *path, char *msg,
+                      size_t msglen) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     int rc = -1, max_id = -1, n = 0;
@@ -238,20 +237,16 @@ static int load_vocab(lb_tokenizer *t, const char *path, char *msg, size_t msgle
     rc = 0;
 out:
     cJSON_Delete(root);
-    free(buf);
     return rc;
 }
 
-static int load_merges(lb_tokenizer *t, const char *path, char *msg, size_t msglen) {
-    size_t len, lines = 1;
-    char *buf = read_all(path, &len, msg, msglen);
-    if (!buf) return -1;
+/* buf[0..len) is the merges.txt text (modified in place, restored line by line). */
+static int load_merges(lb_tokenizer *t, char *buf, size_t len, const char *path, char *msg,
+                       size_t msglen) {
+    size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
     t->pcap = pow2_at_least(2 * lines + 1);
-    if (!(t->pairs = malloc(t->pcap * sizeof *t->pairs))) {
-        free(buf);
-        return fail(msg, msglen, "%s: out of memory", path);
-    }
+    if (!(t->pairs = malloc(t->pcap * sizeof *t->pairs))) return fail(msg, msglen, "%s: out of memory", path);
     for (size_t i = 0; i < t->pcap; i++) t->pairs[i].key = UINT64_MAX;
     char *p = buf, *bufend = buf + len;
     for (size_t line = 1; p < bufend; line++) {
@@ -264,7 +259,6 @@ static int load_merges(lb_tokenizer *t, const char *path, char *msg, size_t msgl
         }
         char *sp = memchr(p, ' ', (size_t)(e - p));
         if (!sp || sp == p || sp + 1 == e || memchr(sp + 1, ' ', (size_t)(e - sp - 1))) {
-            free(buf);
             return fail(msg, msglen, "%s: line %zu: expected two tokens separated by one space",
                         path, line);
         }
@@ -281,7 +275,6 @@ static int load_merges(lb_tokenizer *t, const char *path, char *msg, size_t msgl
         if (which) {
             fail(msg, msglen, "%s: line %zu: the %s of merge \"%.*s\" is not in the vocabulary",
                  path, line, which, (int)(e - p), p);
-            free(buf);
             return -1;
         }
         /* A repeated pair takes its later rank, as GPT-2's dict(zip(merges, ranks))
@@ -292,7 +285,6 @@ static int load_merges(lb_tokenizer *t, const char *path, char *msg, size_t msgl
         s->id = m;
         p = next;
     }
-    free(buf);
     return 0;
 }
 
@@ -312,18 +304,39 @@ static void finish(lb_tokenizer *t) {
         snprintf(t->desc, sizeof t->desc, "bytes offset=%d", t->offset);
 }
 
-int lb_tokenizer_load_bpe(lb_tokenizer **out, const char *vocab_path, const char *merges_path,
-                          char *msg, size_t msglen) {
+int lb_tokenizer_parse_bpe(lb_tokenizer **out, const char *vocab, size_t vocab_len,
+                           const char *merges, size_t merges_len, const char *vocab_name,
+                           const char *merges_name, char *msg, size_t msglen) {
     lb_tokenizer *t = new_tokenizer(LB_TOK_BPE);
+    char *m = malloc(merges_len + 1);
     *out = NULL;
-    if (!t) return fail(msg, msglen, "out of memory");
-    if (load_vocab(t, vocab_path, msg, msglen) || load_merges(t, merges_path, msg, msglen)) {
+    if (!t || !m) {
         lb_tokenizer_free(t);
+        free(m);
+        return fail(msg, msglen, "out of memory");
+    }
+    if (merges_len) memcpy(m, merges, merges_len);
+    if (load_vocab(t, vocab, vocab_len, vocab_name, msg, msglen) ||
+        load_merges(t, m, merges_len, merges_name, msg, msglen)) {
+        lb_tokenizer_free(t);
+        free(m);
         return -1;
     }
+    free(m);
     finish(t);
     *out = t;
     return 0;
+}
+
+int lb_tokenizer_load_bpe(lb_tokenizer **out, const char *vocab_path, const char *merges_path,
+                          char *msg, size_t msglen) {
+    size_t vl, ml;
+    *out = NULL;
+    char *v = read_all(vocab_path, &vl, msg, msglen), *m = v ? read_all(merges_path, &ml, msg, msglen) : NULL;
+    int rc = v && m ? lb_tokenizer_parse_bpe(out, v, vl, m, ml, vocab_path, merges_path, msg, msglen) : -1;
+    free(v);
+    free(m);
+    return rc;
 }
 
 int lb_tokenizer_bytes(lb_tokenizer **out, int offset, char *msg, size_t msglen) {
@@ -512,7 +525,7 @@ int lb_tokenizer_encode(lb_tokenizer *t, lb_ids *out, const char *text, size_t l
             break;
         }
         if (n > wcap) { /* id, next, prev, result, then 3n cands (4 int32 each) */
-            wcap = 2 * n;
+            wcap = n > 2 * wcap ? n : 2 * wcap; /* 60 bytes of work per byte */
             free(work);
             free(res.v);
             work = malloc(wcap * 15 * sizeof(int32_t));

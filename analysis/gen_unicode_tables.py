@@ -91,7 +91,13 @@ def main():
     for lo, hi, c in ranges:
         out.write(f"    {{0x{lo:04X}, 0x{hi:04X}, {NAMES[c]}}},\n")
     out.write("};\n\n")
+    # Latin-1 is most of real text: a direct table skips the binary search there.
+    out.write("static const uint8_t lb_uni_latin1[256] = {")
+    for cp in range(256):
+        out.write(("\n    " if cp % 32 == 0 else " ") + f"{cls.get(cp, OTHER)},")
+    out.write("\n};\n\n")
     out.write("""int lb_unicode_class(uint32_t cp) {
+    if (cp < 256) return lb_uni_latin1[cp];
     size_t lo = 0, hi = sizeof lb_uni_ranges / sizeof lb_uni_ranges[0];
     while (lo < hi) { /* first range with hi >= cp */
         size_t mid = lo + (hi - lo) / 2;

@@ -46,6 +46,10 @@ typedef enum { LB_TOK_BPE = 0, LB_TOK_BYTES = 1 } lb_tok_kind;
  * be in the vocabulary (as HuggingFace requires). */
 int lb_tokenizer_load_bpe(lb_tokenizer **out, const char *vocab_path, const char *merges_path,
                           char *msg, size_t msglen);
+/* The same from memory (for fuzzing and embedding); the names are used in messages. */
+int lb_tokenizer_parse_bpe(lb_tokenizer **out, const char *vocab, size_t vocab_len,
+                           const char *merges, size_t merges_len, const char *vocab_name,
+                           const char *merges_name, char *msg, size_t msglen);
 /* Byte-level tokenizer, 0 <= offset <= 1<<20. */
 int lb_tokenizer_bytes(lb_tokenizer **out, int offset, char *msg, size_t msglen);
 /* DIR/vocab.json + DIR/merges.txt. Returns 0 loaded, 1 when those files are absent

@@ -263,7 +263,7 @@ void lb_npy_free(lb_npy *a) {
 static size_t make_header(char *buf, size_t len, lb_npy_dtype t, int ndim, const int64_t *shape,
                           size_t *count) {
     if (ndim < 0 || ndim > LB_NPY_MAX_DIMS || (ndim && !shape)) return 0;
-    char sh[LB_NPY_MAX_DIMS * 24 + 8];
+    char sh[LB_NPY_MAX_DIMS * 24 + 8] = "";
     size_t at = 0;
     *count = 1;
     for (int i = 0; i < ndim; i++) {

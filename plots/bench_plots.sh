@@ -49,7 +49,7 @@ for g in $groups; do
     fi
     rm -f "$out/.layer_grid_$tag.csv"
 done
-if [ -f "$res/table3.csv" ] && grep -q ',ok$' "$res/table3.csv"; then
+if [ -f "$res/table3.csv" ] && grep -q ',ok,' "$res/table3.csv"; then
     # a window covering our grid and the paper's (log2 units, half a cell of margin)
     read -r xr yr < <(awk -F, '!/^#/ && $1+0>0 && $2+0>0 {x=log($1)/log(2); y=log($2)/log(2);
         if(!s||x<x0)x0=x; if(!s||x>x1)x1=x; if(!s||y<y0)y0=y; if(!s||y>y1)y1=y; s=1}

@@ -15,10 +15,12 @@ set title sprintf("%s n = %d: %s curve at index %d", title, N, which, index) noe
 set xlabel 'head'
 set ylabel 'layer'
 set cblabel 'normalized cumulative value'
-set offsets 0.5, 0.5, 0.5, 0.5
+set autoscale xfix
+set autoscale yfix
+set offsets 0, 0, 0, 0
 set xtics 1
 set ytics 1
 set tics out
 set key off
 plot file skip 1 using ($1 == N ? $3 : NaN):2:(0.5):(0.5):(column(mc)) with boxxyerror fs solid 1.0 noborder fc palette, \
-     file skip 1 using ($1 == N ? $3 : NaN):2:(sprintf("%.2f", column(mc))) with labels tc rgb '#808080' font ',8'
+     file skip 1 using ($1 == N ? $3 : NaN):2:(sprintf("%.2f", column(mc))) with labels tc rgb '#ffffff' font ',9'

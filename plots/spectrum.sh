@@ -15,7 +15,9 @@ for s in _layers.csv _summary.csv _projerr_all.csv _vs_n.csv; do
     [ -s "$prefix$s" ] || { echo "spectrum.sh: $prefix$s missing or empty" >&2; exit 66; }
 done
 # Values of a column over the data rows (comment and header lines skipped).
-col() { grep -v '^#' "$1" | tail -n +2 | cut -d, -f"$2" | sort -n -u | tr '\n' ' '; }
+# (awk reads to the end: an early exit would SIGPIPE the writer under pipefail.)
+data() { awk '!/^#/ { if (h) print; h = 1 }' "$1"; }
+col() { data "$1" | cut -d, -f"$2" | sort -n -u | tr '\n' ' '; }
 ns=$(col "${prefix}_vs_n.csv" 1)
 layers=$(col "${prefix}_layers.csv" 2)
 esc() { printf '%s' "$1" | sed "s/'/''/g"; }
@@ -27,14 +29,14 @@ draw() { # script, output stem, extra -e assignments
     done
 }
 for n in $ns; do
-    idx=$(grep -v '^#' "${prefix}_summary.csv" | tail -n +2 | awk -F, -v n="$n" '$1 == n { print $5; exit }')
+    idx=$(data "${prefix}_summary.csv" | awk -F, -v n="$n" '!f && $1 == n { print $5; f = 1 }')
     for which in sigma energy; do
         draw fig1_left.gp "${prefix}_fig1_left_${which}_n$n" \
             "file='$(esc "${prefix}_layers.csv")'; N=$n; layers='$layers'; which='$which'"
     done
     draw fig1_right.gp "${prefix}_fig1_right_n$n" \
         "file='$(esc "${prefix}_summary.csv")'; N=$n; index=${idx:-1}; which='sigma'"
-    if [ "$(grep -v '^#' "${prefix}_projerr_all.csv" | awk -F, -v n="$n" '$1 == n' | wc -l)" -gt 0 ]; then
+    if [ "$(data "${prefix}_projerr_all.csv" | awk -F, -v n="$n" '$1 == n' | wc -l)" -gt 0 ]; then
         draw projerr.gp "${prefix}_projerr_n$n" "file='$(esc "${prefix}_projerr_all.csv")'; N=$n"
     fi
 done

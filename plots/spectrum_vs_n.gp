@@ -5,7 +5,7 @@
 # Input: PREFIX_vs_n.csv: 1 n, 2 layer (-1 = all), 3 count, 4 index, then mean/std:
 #   5/6 at_index_sigma, 7/8 at_index_energy, 9/10 idx90_sigma, 11/12 idx99_sigma,
 #   13/14 idx90_energy, 15/16 idx99_energy, 17/18 eff_rank, 19/20 row_entropy_ratio
-# Variables: file, out, term, layers, title.
+# Variables: file, out, term, layers, title. Needs awk (rows are filtered through it).
 if (!exists("title")) title = ''
 if (term eq 'svg') { set terminal svg size 1000,760 dynamic font 'sans,11' } else { set terminal pngcairo size 1200,900 font 'sans,10' }
 set output out
@@ -16,20 +16,25 @@ unset colorbox
 nl = words(layers)
 col(i) = nl > 1 ? (i - 1.0) / (nl - 1.0) * 0.9 : 0
 L(i) = word(layers, i) + 0
+rows(l) = sprintf("< awk -F, '!/^#/ && $2 == %d' '%s'", l, file)
 set logscale x 2
+set offsets graph 0.05, graph 0.05, 0, 0
 set grid
 set key left top font ',8'
 set multiplot layout 2,2 title sprintf("%s spectrum vs n", title) noenhanced
 set xlabel 'n'
 do for [p=1:4] {
+    if (p == 1) { set key left top } else { unset key }
     if (p == 1) { c = 5; set ylabel 'σ-curve at the index (n/4)'; set yrange [*:*] }
     if (p == 2) { c = 9; set ylabel 'index reaching 0.9 (σ) / n'; set yrange [0:*] }
     if (p == 3) { c = 17; set ylabel 'effective rank / n'; set yrange [0:*] }
     if (p == 4) { c = 19; set ylabel 'row entropy / log(keys)'; set yrange [0:1] }
     sc = (p == 2 || p == 3) ? 1 : 0
-    plot for [i=1:nl] file skip 1 using ($2 == L(i) ? $1 : NaN):(sc ? column(c) / $1 : column(c)) \
+    # One layer's rows through awk: filtering with NaN inside `using` would leave
+    # undefined points between them, and gnuplot breaks lines at those.
+    plot for [i=1:nl] rows(L(i)) using 1:(sc ? column(c) / $1 : column(c)) \
              with linespoints lw 1 pt 7 ps 0.6 lc palette frac col(i) title 'layer '.word(layers, i), \
-         file skip 1 using ($2 == -1 ? $1 : NaN):(sc ? column(c) / $1 : column(c)):(sc ? column(c+1) / $1 : column(c+1)) \
-             with yerrorlines lw 3 pt 7 lc rgb 'black' title 'all'
+         rows(-1) using 1:(sc ? column(c) / $1 : column(c)):(sc ? column(c+1) / $1 : column(c+1)) \
+             with yerrorlines lw 3 pt 7 lc rgb 'black' title 'all (± 1 s.d.)'
 }
 unset multiplot

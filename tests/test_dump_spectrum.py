@@ -202,6 +202,24 @@ for case, extra, n_list, stem_args in (
                     check(all(np.isfinite(x["mean"]) and x["mean"] >= 0 for x in pr),
                           f"{tag} {meth} finite and >= 0")
 
+# ---- plots from the "ids" result (needs gnuplot; skipped without it) ----
+import shutil
+import subprocess
+if shutil.which("gnuplot") or shutil.which("gnuplot-nox"):
+    pre = os.path.join(tmp, "s_ids")
+    r = subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "..", "plots", "spectrum.sh"),
+                        pre, "tiny"], capture_output=True, text=True)
+    check(r.returncode == 0 and "warning" not in r.stderr.lower(),
+          f"plots/spectrum.sh: exit {r.returncode}: {r.stderr}")
+    for stem in ("fig1_left_sigma_n16", "fig1_left_energy_n32", "fig1_right_n16", "projerr_n32",
+                 "spectrum_vs_n"):
+        for ext in ("png", "svg"):
+            f = f"{pre}_{stem}.{ext}"
+            check(os.path.exists(f) and os.path.getsize(f) > 1000, f"plot {f} drawn")
+    r = subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "..", "plots", "spectrum.sh"),
+                        os.path.join(tmp, "nothing")], capture_output=True, text=True)
+    check(r.returncode != 0 and "missing" in r.stderr, f"spectrum.sh on a missing prefix: {r.stderr}")
+
 # ---- bad inputs: non-zero exit, a message, no output files ----
 def bad(name, args, want=""):
     pre = os.path.join(tmp, "bad_" + name)

@@ -153,6 +153,7 @@ CASES = [
     "©®™ → ∑", "\u200bzero width", "\u2028sep", "ǅ title", "ʰmodifier", "ﬁ ligature",
     "The quick brown fox jumps over the lazy dog.", "low rank attention matrix",
     "\x00nul\x00", "\x7f\x1f\x1c control", "$100 & 50% off #tag @user",
+    "=" * 200, "the" * 60, " " + "é" * 70, "1" * 100, " " * 100 + "x",  # past the word cache limit
 ]
 
 ALPHABET = ["a", "b", "Z", "the", "é", "ß", "Ω", "日", "本", " ", " ", " ", "  ", "\t", "\n", "\r",
@@ -181,6 +182,17 @@ def main():
     r = tool("special", *files, "<s>", "</s>", "<pad>", "<unk>", "<mask>", "[CLS]")
     want = [0, 2, 1, 3, vocab["<mask>"], -1]
     check(r.stdout.decode().split() == [str(x) for x in want], f"special ids {r.stdout!r} want {want}")
+
+    # Every code point's class against the regex module's \p{L}, \p{N} and \s (both
+    # follow the Unicode data; a newer regex release may add newly assigned letters).
+    r = tool("classes")
+    ref = bytearray(b"0" * 0x110000)
+    every = "".join(map(chr, range(0x110000)))
+    for pat, c in ((r"\p{L}", b"1"), (r"\p{N}", b"2"), (r"\s", b"3")):
+        for mt in regex.finditer(pat, every):
+            ref[mt.start()] = c[0]
+    diff = [i for i in range(0x110000) if r.stdout[i:i + 1] != ref[i:i + 1]] if len(r.stdout) == 0x110000 else [-1]
+    check(not diff, f"Unicode classes differ from regex at {len(diff)} code points, e.g. {diff[:5]}")
 
     # Named cases: pre-tokens and ids, one check each so a failure names its string.
     rng = random.Random(7)

@@ -93,3 +93,4 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/common/main.d
 -include experiments/bench.mk
+-include experiments/corpus.mk

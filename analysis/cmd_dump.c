@@ -6,7 +6,9 @@
  * holds one sequence's activations whatever S is, and the file appears (renamed)
  * only when every element arrived. Beside it: <stem>_ids.npy (S, n) int32,
  * <stem>_mask.npy (S, n) float32 and <stem>.json (metadata and parameters). */
+#include <cblas.h>
 #include <errno.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +42,9 @@ void lb_spec_input_usage(FILE *f) {
           "  --bos/--eos/--pad ID special ids (default: tokenizer, else RoBERTa 0/2 or BERT\n"
           "                       101/102, pad from config.json)\n"
           "  --threads T          worker threads (default: all)\n"
+          "  --forward-threads T  threads of the forward pass, OpenBLAS and attention (spectrum:\n"
+          "                       default 1, the analysis of the heads runs in parallel\n"
+          "                       instead; dump: --threads)\n"
           "  --quiet              no progress bar\n",
           f);
 }
@@ -110,6 +115,9 @@ int lb_spec_input_opt(lb_spec_input_opts *o, const char *name, const char *arg, 
         snprintf(what, sizeof what, "--%s", name);
         if (lb_parse_long(arg, &v, 0, 1L << 30, what)) *rc = EX_USAGE;
         else *(name[0] == 'b' ? &o->bos : name[0] == 'e' ? &o->eos : &o->pad) = v;
+    } else if (!strcmp(name, "forward-threads")) {
+        if (lb_parse_long(arg, &v, 1, 1024, "--forward-threads")) *rc = EX_USAGE;
+        else o->forward_threads = (int)v;
     } else if (!strcmp(name, "threads")) {
         if (lb_parse_long(arg, &v, 1, 1024, "--threads")) *rc = EX_USAGE;
         else o->threads = (int)v;
@@ -142,6 +150,13 @@ int lb_spec_input_load(lb_spec_input *in, const lb_spec_input_opts *o) {
         lb_err("give exactly one of --text FILE or --ids FILE");
         return EX_USAGE;
     }
+    /* OpenBLAS's OpenMP build follows omp_get_max_threads(), and setting its count
+     * sets OpenMP's: resolve --threads first; our own parallel regions then name
+     * their team size (in->threads) explicitly, and BLAS keeps forward_threads (the
+     * encoder gets it too). */
+    in->threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+    in->forward_threads = o->forward_threads > 0 ? o->forward_threads : in->threads;
+    openblas_set_num_threads(in->forward_threads);
     if (stat(o->model_dir, &st) || !S_ISDIR(st.st_mode)) {
         lb_err("--model %s: not a directory (%s)", o->model_dir,
                errno ? strerror(errno) : "a file");
@@ -381,7 +396,7 @@ int lb_cmd_dump(int argc, char **argv) {
         memcpy(ids + s * n, batch.ids, n * sizeof *ids);
         memcpy(mask + s * n, batch.mask, n * sizeof *mask);
     }
-    lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = o.threads};
+    lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = in.forward_threads};
     if (lb_encoder_init(&enc, in.model, 1, (int)n, &eo, 1, msg, sizeof msg)) {
         lb_err("dump: %s", msg);
         goto done;

@@ -51,6 +51,9 @@ static void spec_cb(void *user, int layer, const float *probs, const float *q, c
     lb_spec_run *r = c->run;
     double t0 = lb_now();
     int m = c->m, padded = m < n;
+    /* threads == 1 runs a team of one: then BLAS must be serial too, which
+     * lb_spec_input_load arranged (a team of one with threaded OpenBLAS inside was
+     * measured 500 times slower on a busy machine). */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
     for (int hi = 0; hi < r->nh; hi++) {
         thread_ws *w = &c->tw[omp_get_thread_num()];
@@ -147,6 +150,11 @@ static void usage(FILE *f) {
 int lb_cmd_spectrum(int argc, char **argv) {
     lb_spec_input_opts o;
     lb_spec_input_defaults(&o);
+    /* The heads of each layer are analysed in parallel, and that dominates; a
+     * threaded forward (encoder + OpenBLAS) gains little and, on a busy machine, was
+     * measured 50 times slower (684 vs 34000 tokens/s, 4 layers, hidden 64, n 256,
+     * load 7 on 2 cores): serial by default, --forward-threads to change it. */
+    o.forward_threads = 1;
     const char *out = NULL, *ns = NULL, *layers_s = NULL, *heads_s = NULL, *pks = NULL;
     long S = 100, PS = 4, index = 0, nl_[MAX_N_LIST], kl[MAX_K_LIST];
     static const char *const flags[] = {"help", "per-line", "quiet", NULL};
@@ -188,7 +196,7 @@ int lb_cmd_spectrum(int argc, char **argv) {
     if ((rc = lb_spec_input_load(&in, &o))) return rc;
     const lb_config *cf = lb_model_config(in.model);
     int L = cf->layers, H = cf->heads, d = cf->hidden / cf->heads;
-    int threads = o.threads ? o.threads : omp_get_max_threads();
+    int threads = in.threads;
     int *layers = calloc((size_t)L, sizeof(int)), *heads = calloc((size_t)H, sizeof(int));
     int *layer_pos = calloc((size_t)L, sizeof(int)), nl = -1, nh = -1;
     lb_spec_run runs[MAX_N_LIST];
@@ -273,7 +281,7 @@ int lb_cmd_spectrum(int argc, char **argv) {
         r->policy = strdup(lb_windows_describe(win));
         long count = (long)lb_windows_count(win);
         rc = EX_SOFTWARE;
-        lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = threads};
+        lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = in.forward_threads};
         snprintf(msg, sizeof msg, "out of memory");
         int ok = real && !lb_batch_init(&b, 1, n, msg, sizeof msg) &&
                  !lb_encoder_init(&enc, in.model, 1, n, &eo, 1, msg, sizeof msg);
@@ -318,8 +326,12 @@ int lb_cmd_spectrum(int argc, char **argv) {
         }
         lb_progress_done(&pg);
         printf("n = %d: %ld sequences, forward %.0f tokens/s (%.2f s), analysis %.2f s, "
-               "total %.2f s\n", n, r->sequences, r->tokens / (r->forward_s > 0 ? r->forward_s : 1),
-               r->forward_s, r->analysis_s, t_all);
+               "total %.2f s; index %d%s\n", n, r->sequences,
+               r->tokens / (r->forward_s > 0 ? r->forward_s : 1), r->forward_s, r->analysis_s,
+               t_all, r->index, index ? "" : " (n/4)");
+        if (r->real_tokens < r->tokens)
+            printf("  padding: %.1f%% of positions; each P restricted to real queries x real "
+                   "keys\n", 100.0 * (1 - r->real_tokens / r->tokens));
         rc = 0;
     run_fail:
         free_ws(tw, threads);
@@ -334,7 +346,8 @@ int lb_cmd_spectrum(int argc, char **argv) {
                               .io = &o, .tokenizer = in.tok ? lb_tokenizer_describe(in.tok)
                                                             : "none (ids)",
                               .sequences = S, .proj_sequences = PS, .index_opt = (int)index,
-                              .proj_k_given = nk > 0, .threads = threads, .bos = in.bos,
+                              .proj_k_given = nk > 0, .threads = threads,
+                              .forward_threads = in.forward_threads, .bos = in.bos,
                               .eos = in.eos, .pad = in.pad},
                           argc, argv)) {
         rc = EX_IOERR;

@@ -153,10 +153,9 @@ int lb_encoder_init(lb_encoder **out, const lb_model *m, int B, int n, const lb_
     if (ff) TAKE(e->F, ff);
 #undef TAKE
     if (ee) { /* Theorem 1's R: N(0, 1/k) entries, deterministic in the seed */
-        lb_rng r;
-        lb_rng_seed(&r, o->seed);
-        lb_rng_fill_normal(&r, e->E, ee, (float)(1.0 / sqrt((double)o->k)));
-        if (ff) lb_rng_fill_normal(&r, e->F, ff, (float)(1.0 / sqrt((double)o->k)));
+        float sc = (float)(1.0 / sqrt((double)o->k));
+        lb_fill_normal(e->E, ee, sc, o->seed, 0, e->threads);
+        if (ff) lb_fill_normal(e->F, ff, sc, o->seed, 1, e->threads);
     }
     if (lb_attn_init(&e->attn, &a, msg, msglen)) {
         lb_encoder_free(e);

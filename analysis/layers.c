@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lb_util.h"
 #include "model_internal.h"
 
 void lb_linear(float *y, const float *x, const float *W, const float *b, int rows, int in, int out) {
@@ -39,6 +40,34 @@ void lb_gelu(float *x, size_t len, int threads) {
     const float r2 = 0.70710678118654752440f;
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (size_t i = 0; i < len; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r2));
+}
+
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void lb_fill_normal(float *x, size_t len, float scale, uint64_t seed, uint64_t stream, int threads) {
+    const size_t chunk = (size_t)1 << 16;
+    const long nchunks = (long)((len + chunk - 1) / chunk);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
+    for (long c = 0; c < nchunks; c++) {
+        lb_rng r;
+        lb_rng_seed(&r, mix64(seed ^ mix64(stream * 0x9E3779B97F4A7C15ull + (uint64_t)c + 1)));
+        size_t i = (size_t)c * chunk, end = i + chunk < len ? i + chunk : len;
+        while (i < end) {
+            double u, v, s;
+            do {
+                u = 2.0 * lb_rng_uniform(&r) - 1.0;
+                v = 2.0 * lb_rng_uniform(&r) - 1.0;
+                s = u * u + v * v;
+            } while (s >= 1.0 || s == 0.0);
+            double f = sqrt(-2.0 * log(s) / s);
+            x[i++] = scale * (float)(u * f);
+            if (i < end) x[i++] = scale * (float)(v * f);
+        }
+    }
 }
 
 void lb_positions(int32_t *positions, const lb_config *c, const int32_t *ids, int B, int n) {

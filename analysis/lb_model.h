@@ -49,7 +49,9 @@ const lb_config *lb_model_config(const lb_model *m);
  * or without the "roberta."/"bert." prefix; LayerNorm gamma/beta accepted; unknown
  * tensors ignored). Returns 0 or -1 with a message naming file, tensor and problem. */
 int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen);
-/* Random weights N(0, 0.02²), LayerNorm weight 1 bias 0; deterministic in seed. */
+/* Random weights N(0, 0.02²) (embeddings and linear weights), linear biases 0,
+ * LayerNorm weight 1 bias 0; deterministic in seed whatever the thread count, and each
+ * tensor has its own stream (raising max_pos leaves the other tensors unchanged). */
 int lb_model_init_random(lb_model **out, const lb_config *c, uint64_t seed, char *msg,
                          size_t msglen);
 void lb_model_free(lb_model *m);
@@ -79,15 +81,22 @@ typedef void (*lb_probs_fn)(void *user, int layer, const float *probs, const flo
                             int d);
 
 /* Analytic bytes lb_encoder_init allocates (activations + attention workspace + E/F
- * + a probs buffer when want_probs). Used to find the largest batch under a budget. */
+ * + a probs buffer when want_probs). Used to find the largest batch under a budget:
+ * saturates at SIZE_MAX (never wraps) and is SIZE_MAX for an invalid (B, n, opts).
+ * Activations are (6·hidden + intermediate) floats per token. */
 size_t lb_encoder_bytes(const lb_config *c, int B, int n, const lb_encoder_opts *o,
                         int want_probs);
+/* Allocates and touches every buffer once. Fails cleanly (0 or -1 with msg) on out of
+ * memory, B·n >= 2^31, n past the position table (BERT: n > max_pos; RoBERTa:
+ * n + pad_id + 1 > max_pos), a bad attention configuration, or want_probs with stream
+ * attention (which never forms P). */
 int lb_encoder_init(lb_encoder **out, const lb_model *m, int B, int n, const lb_encoder_opts *o,
                     int want_probs, char *msg, size_t msglen);
 void lb_encoder_free(lb_encoder *e);
 
 /* hidden_out is (B,n,hidden) or NULL; ids is (B,n); token_types is (B,n) or NULL (all 0);
- * mask is (B,n) with 1 real / 0 padding, or NULL. probs_fn may be NULL; when not NULL
+ * mask is (B,n) with 1 real / 0 padding (other values refused), or NULL. The GEMMs run
+ * on OpenBLAS's threads, the attention on opts.threads: call outside a parallel region. probs_fn may be NULL; when not NULL
  * the encoder must have been made with want_probs. Returns 0, or -1 with msg (an id
  * past the vocabulary, a token type past type_vocab, n past the position table). */
 int lb_encoder_forward(lb_encoder *e, float *hidden_out, const int32_t *ids,

@@ -162,6 +162,7 @@ typedef struct {
     long bos, eos, pad;     /* --bos/--eos/--pad; -1 = from the tokenizer or the model */
     lb_win_opts win;        /* --policy, --stride, --seed (n and max_count set per use) */
     int threads;            /* --threads; 0 = all */
+    int forward_threads;    /* --forward-threads: encoder and its BLAS; 0 = threads */
     int quiet;              /* --quiet: no progress bar */
 } lb_spec_input_opts;
 
@@ -179,6 +180,8 @@ typedef struct {
     lb_docs docs;
     int bos, eos, pad;   /* the specials used for windows */
     int max_n;           /* the longest n the position table allows */
+    int threads;         /* resolved --threads (omp_get_max_threads() before any change) */
+    int forward_threads;    /* resolved --forward-threads */
 } lb_spec_input;
 
 /* Load the model and the input documents; resolve the specials. Returns 0 or a
@@ -221,7 +224,7 @@ typedef struct {
     long sequences, proj_sequences;
     int index_opt;              /* 0 = n/4 */
     int proj_k_given;           /* 0: default list capped at n */
-    int threads;
+    int threads, forward_threads;
     int bos, eos, pad;
 } lb_spec_params;
 

@@ -1,5 +1,6 @@
 /* Encoder weights: load from a HuggingFace folder, random init, free. All arrays live
  * in one float32 block laid out by the same table that names the tensors. */
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,13 +144,13 @@ int lb_model_init_random(lb_model **out, const lb_config *c, uint64_t seed, char
     spec *s;
     int n;
     if (alloc_model(out, &s, &n, c, msg, msglen)) return -1;
-    lb_rng r;
-    lb_rng_seed(&r, seed);
     for (int i = 0; i < n; i++) {
         size_t len = spec_elems(&s[i]);
         float *d = *s[i].dst;
         if (s[i].kind == K_EMB || s[i].kind == K_LIN_W) {
-            lb_rng_fill_normal(&r, d, len, 0.02f); /* HF initializer_range */
+            /* HF initializer_range; one stream per tensor, so a tensor's values do not
+             * depend on the sizes of the ones before it (e.g. max_pos raised) */
+            lb_fill_normal(d, len, 0.02f, seed, (uint64_t)i, omp_get_max_threads());
         } else {
             float v = s[i].kind == K_LN && !s[i].ln_bias ? 1.0f : 0.0f;
             for (size_t j = 0; j < len; j++) d[j] = v;

@@ -201,8 +201,9 @@ static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const
         fprintf(f, "    \"index\": %d,\n", p->index_opt);
     else
         fputs("    \"index\": \"n/4 (128 at n = 512)\",\n", f);
-    fprintf(f, "    \"proj_k_rule\": \"%s\",\n    \"threads\": %d,\n",
-            p->proj_k_given ? "as given" : "16,32,64,128,256 capped at n", p->threads);
+    fprintf(f, "    \"proj_k_rule\": \"%s\",\n    \"threads\": %d,\n    \"forward_threads\": %d,\n",
+            p->proj_k_given ? "as given" : "16,32,64,128,256 capped at n", p->threads,
+            p->forward_threads);
     fputs("    \"curves\": \"sigma: cumsum(s)/sum(s); energy: cumsum(s^2)/sum(s^2); index "
           "1-based; past the rank both are 1\",\n"
           "    \"padding\": \"each P is restricted to real queries x real keys (mask 1) "
@@ -220,7 +221,7 @@ static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const
         pool_stats(st, r, -1);
         fprintf(f, "%s\n    {\n      \"n\": %d,\n      \"index\": %d,\n      \"policy\": ",
                 ri ? "," : "", r->n, r->index);
-        lb_json_str(f, r->policy);
+        lb_json_str(f, r->policy ? r->policy : "");
         fprintf(f, ",\n      \"windows_total\": %ld,\n      \"sequences\": %ld,\n"
                    "      \"proj_sequences\": %ld,\n      \"tokens\": %.0f,\n"
                    "      \"real_tokens\": %.0f,\n      \"forward_seconds\": %.6f,\n"

@@ -156,6 +156,7 @@ int lb_attn_init(lb_attn **out, const lb_attn_cfg *cfg, char *msg, size_t msglen
     }
     a->cfg = *cfg;
     a->threads = resolve_threads(cfg);
+    a->run_threads = lb_attn_flops(cfg) < LB_SMALL_FLOPS ? 1 : a->threads;
     size_t sh, fl;
     lb_attn_layout(cfg, a->threads, &sh, &a->ws_thread);
     total_floats(cfg, a->threads, &fl);

@@ -24,7 +24,7 @@ static void head(float *o, float *S, int lds, const float *q, const float *k, co
 
 void lb_attn_full_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,
                       const float *v, const float *mask) {
-    const int H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, T = a->threads;
+    const int H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, T = a->run_threads;
     const long bh = (long)a->cfg.B * H;
     const size_t nd = (size_t)n * d, nn = (size_t)n * n;
     const int tp = bh < T ? (int)bh : T;

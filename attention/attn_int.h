@@ -15,9 +15,15 @@
  * copy of K|V is O(chunk), not O(n). */
 #define LB_LIN_CHUNK 512
 
+/* Below this many flops a call runs on one thread: starting a team and its barriers
+ * cost more than the work (and far more when the cores are oversubscribed and the
+ * waiting threads spin). 1 MFLOP is ~10 µs of sgemm. */
+#define LB_SMALL_FLOPS 1e6
+
 struct lb_attn {
     lb_attn_cfg cfg;
-    int threads;      /* resolved: cfg.threads or omp_get_max_threads() */
+    int threads;      /* resolved: cfg.threads or omp_get_max_threads(); sizes the slots */
+    int run_threads;  /* threads a call uses: 1 below LB_SMALL_FLOPS, else threads */
     float *ws;        /* workspace, lb_alloc_big, touched */
     size_t ws_bytes;
     size_t ws_thread; /* floats per thread in the per-thread part */

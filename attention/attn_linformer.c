@@ -101,15 +101,15 @@ static void project_head(float *kvb, float *P, const float *kh, const float *vh,
 void lb_attn_linformer_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,
                            const float *v, const float *mask, const float *E, const float *F) {
     const int B = a->cfg.B, H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, kp = a->cfg.k;
-    const int T = a->threads, hd = H * d, W = 2 * hd;
+    const int T = a->run_threads, hd = H * d, W = 2 * hd;
     const size_t nd = (size_t)n * d, kw = (size_t)kp * W;
     size_t shared, per_thread;
-    lb_attn_layout(&a->cfg, T, &shared, &per_thread);
+    lb_attn_layout(&a->cfg, a->threads, &shared, &per_thread);
     float *kv = a->ws, *slots = a->ws + shared;
     const long bh = (long)B * H;
 
     /* Phase 1: projections. */
-    const int cw = (int)lb_lin_colchunk(&a->cfg, T), nch = (W + cw - 1) / cw;
+    const int cw = (int)lb_lin_colchunk(&a->cfg, a->threads), nch = (W + cw - 1) / cw;
     const int shared_e = a->cfg.share != LB_SHARE_NONE;
     const long items1 = shared_e ? (long)B * nch : bh;
     const int tp1 = items1 < T ? (int)items1 : T;

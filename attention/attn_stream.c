@@ -48,10 +48,10 @@ void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, 
     const size_t nd = (size_t)n * d;
     const long tiles = (n + LB_STREAM_BR - 1) / LB_STREAM_BR;
     const long items = (long)a->cfg.B * H * tiles;
-    const int tp = items < a->threads ? (int)items : a->threads;
+    const int T = a->run_threads, tp = items < T ? (int)items : T;
 #pragma omp parallel num_threads(tp)
     {
-        if (tp == 1) omp_set_num_threads(a->threads); /* lone tile: give BLAS the threads */
+        if (tp == 1) omp_set_num_threads(T); /* lone tile: give BLAS the threads */
         float *S = a->ws + (size_t)omp_get_thread_num() * a->ws_thread;
         float *m = S + (size_t)LB_STREAM_BR * LB_STREAM_BC, *l = m + LB_STREAM_BR;
 #pragma omp for schedule(dynamic, 1)

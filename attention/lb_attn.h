@@ -34,7 +34,7 @@
  * Threads: batch×heads run in parallel with single-threaded BLAS inside the region
  * (the OpenMP OpenBLAS build does that by itself); when B·H < threads the heads run
  * one after another with multi-threaded BLAS instead. exp in the softmax is a
- * vectorised float approximation (a few ulp; NaN in, NaN out; below e^-103.9 → 0).
+ * vectorised float approximation (< 1 ulp; NaN in, NaN out; e^x for x <= -104 is 0).
  */
 #ifndef LB_ATTN_H
 #define LB_ATTN_H

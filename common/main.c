@@ -15,6 +15,7 @@ static const struct {
     {"compare", lb_cmd_compare, "compare two bench results; flag regressions (U test + ratio)"},
     {"dump", lb_cmd_dump, "write attention matrices P of a model as .npy"},
     {"spectrum", lb_cmd_spectrum, "singular-value spectra of P per layer and head"},
+    {"bpe-train", lb_cmd_bpe_train, "train a GPT-2 byte-level BPE tokenizer (vocab.json + merges.txt)"},
 };
 
 static void usage(FILE *f) {

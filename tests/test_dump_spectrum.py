@@ -90,6 +90,15 @@ if check(r.returncode == 0, f"dump ids: exit {r.returncode}: {r.stderr}"):
     meta = json.load(open(D[:-4] + ".json"))
     check(meta["shape"] == [3, 1, 2, 20, 20] and meta["heads"] == [0, 2], "dump json shape, heads")
 
+TXT_IDS = os.path.join(tmp, "ids.txt")
+with open(TXT_IDS, "w") as f:
+    f.write(" ".join(map(str, np.load(IDS))) + "\n")
+DT = os.path.join(tmp, "dt.npy")
+r = run(["dump", "--model", MODEL, "--ids", TXT_IDS, "--n", "20", "--sequences", "3", "--layers",
+         "1", "--heads", "2,0", "--seed", "4", "--out", DT, "--quiet"])
+if check(r.returncode == 0, f"dump text ids: exit {r.returncode}: {r.stderr}") and os.path.exists(D):
+    check(np.array_equal(np.load(DT), np.load(D)), "integer text ids give the same dump as .npy")
+
 DP = os.path.join(tmp, "dp.npy")
 r = run(["dump", "--model", MODEL, "--text", TEXT, "--byte-tokenizer", "4", "--policy", "pad",
          "--n", "24", "--sequences", "5", "--out", DP, "--quiet"])
@@ -243,6 +252,8 @@ bad("unknown", base + ["--frobnicate", "1"], "frobnicate")
 bad("text_no_tok", ["spectrum", "--model", MODEL, "--text", TEXT], "tokenizer")
 bad("dump_n", ["dump", "--model", MODEL, "--ids", IDS, "--n", "39"], "position")
 bad("dump_nomodel", ["dump", "--model", os.path.join(tmp, "nope"), "--ids", IDS], "nope")
+r = run(base + ["--n", "16", "--out", os.path.join(tmp, "no", "such", "dir", "x")])
+check(r.returncode != 0 and "no/such/dir" in r.stderr, f"unwritable --out: {r.stderr}")
 r = run(["dump", "--model", MODEL, "--ids", IDS, "--out", os.path.join(tmp, "x.bin")])
 check(r.returncode != 0 and ".npy" in r.stderr, f"dump --out must end in .npy: {r.stderr}")
 r = run(["spectrum", "--model", MODEL, "--ids", IDS])

@@ -11,6 +11,7 @@
 #include "lb_model.h"
 #include "lb_test.h"
 #include "lb_util.h"
+#include "model_internal.h"
 
 /* The out-of-memory test asks for ~0.5 TB; under ASan that must return NULL, not abort. */
 __attribute__((used)) const char *__asan_default_options(void) {
@@ -153,7 +154,31 @@ static void test_random_and_probs(void) {
     lb_model_free(b);
 }
 
+static void test_fill(void) {
+    const size_t N = (size_t)1 << 20;
+    float *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
+    lb_fill_normal(a, N, 0.02f, 7, 3, 1);
+    lb_fill_normal(b, N, 0.02f, 7, 3, 2);
+    LB_CHECK(memcmp(a, b, N * sizeof(float)) == 0, "fill independent of the thread count");
+    double s = 0, ss = 0;
+    for (size_t i = 0; i < N; i++) {
+        s += a[i];
+        ss += (double)a[i] * a[i];
+    }
+    double mean = s / N, sd = sqrt(ss / N - mean * mean);
+    /* 5 standard errors: sd/sqrt(N) for the mean, sd/sqrt(2N) for the sd */
+    LB_CHECK(fabs(mean) < 5 * 0.02 / 1024, "mean %g", mean);
+    LB_CHECK(fabs(sd - 0.02) < 5 * 0.02 / sqrt(2.0 * N), "sd %g", sd);
+    lb_fill_normal(b, N, 0.02f, 7, 4, 2);
+    LB_CHECK(memcmp(a, b, 4096) != 0, "streams differ");
+    lb_fill_normal(b, 5, 0.02f, 7, 3, 2); /* a prefix of the same stream */
+    LB_CHECK(memcmp(a, b, 5 * sizeof(float)) == 0, "short fill is a prefix");
+    free(a);
+    free(b);
+}
+
 int main(void) {
+    test_fill();
     test_bytes();
     test_failures();
     test_random_and_probs();

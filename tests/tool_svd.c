@@ -10,9 +10,13 @@
  *   tool_svd projerr P Q K V KS SEED SVD OUT [REAL.npy NFULL]
  *       P (m, m), Q/K/V (m, d) float32; KS "16,32"; SVD 0/1; REAL int32 (m) ascending.
  *       OUT_err.npy (nks, LB_PE_COUNT) f64; per k: OUT_R<k>.npy = lb_proj_gauss(k, NFULL).
- *   tool_svd bench IN.npy THREADS        values of every matrix of (B, r, c); prints
- *       "seconds <t>" for the parallel loop only (workspaces made before timing).
+ *   tool_svd bench IN.npy THREADS [OUT.npy [BLAS_THREADS]]   values of every matrix
+ *       of (B, r, c); prints "seconds <t>" for the loop only (workspaces made before
+ *       timing). THREADS > 1: matrices in parallel (BLAS single-threaded inside);
+ *       THREADS = 1: one after another with BLAS_THREADS (default: OpenBLAS's own).
+ * Every other mode runs BLAS single-threaded (see main).
  * Exit 0 on success, 65 on bad data, 64 on bad usage. */
+#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,13 +191,21 @@ static int cmd_bench(char **argv) {
     char msg[512];
     for (int t = 0; t < threads; t++)
         if (lb_svd_ws_init(&w[t], (int)R, (int)C, 0, msg, sizeof msg)) return EX_SOFTWARE;
+    if (argv[2] && argv[3]) openblas_set_num_threads(atoi(argv[3]));
     double t0 = lb_now();
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(+ : bad)
-    for (int64_t b = 0; b < B; b++) {
+    if (threads == 1) { /* no parallel region: a team of one would not make BLAS serial */
         char m2[256];
-        bad += lb_svd_values(w[omp_get_thread_num()], sig + b * mn,
-                             (const float *)a.data + b * R * C, (int)R, (int)C, (int)C, m2,
-                             sizeof m2) != 0;
+        for (int64_t b = 0; b < B; b++)
+            bad += lb_svd_values(w[0], sig + b * mn, (const float *)a.data + b * R * C, (int)R,
+                                 (int)C, (int)C, m2, sizeof m2) != 0;
+    } else {
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(+ : bad)
+        for (int64_t b = 0; b < B; b++) {
+            char m2[256];
+            bad += lb_svd_values(w[omp_get_thread_num()], sig + b * mn,
+                                 (const float *)a.data + b * R * C, (int)R, (int)C, (int)C, m2,
+                                 sizeof m2) != 0;
+        }
     }
     double t = lb_now() - t0;
     printf("seconds %.6f\nmatrices %lld\nthreads %d\nsigma0_sum %.6g\n", t, (long long)B, threads,
@@ -209,6 +221,10 @@ static int cmd_bench(char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* Outside a parallel region of >= 2 threads, OpenBLAS's OpenMP build threads the
+     * many small BLAS-2 calls inside sgesdd; on a busy machine that was measured 50 to
+     * 300 times slower than one thread (0.035 s vs 1.6-12 s at 512). Tests want one. */
+    if (!(argc >= 2 && !strcmp(argv[1], "bench"))) openblas_set_num_threads(1);
     if (argc >= 5 && !strcmp(argv[1], "stats")) return cmd_stats(argv + 2);
     if (argc >= 4 && !strcmp(argv[1], "right")) return cmd_right(argv + 2);
     if ((argc == 10 || argc == 12) && !strcmp(argv[1], "projerr"))

@@ -62,6 +62,22 @@ int lb_config_check(const lb_config *c, char *msg, size_t msglen) {
                     "pad_token_id + 1 = %d (RoBERTa positions start there)", c->max_pos, c->pad_id + 1);
     if (!(c->ln_eps > 0 && c->ln_eps < 1))
         return fail(msg, msglen, "layer_norm_eps = %g is not in (0, 1)", (double)c->ln_eps);
+    if (c->attn != LB_ATTN_FULL && c->attn != LB_ATTN_LINFORMER)
+        return fail(msg, msglen, "attention_type must be full or linformer");
+    if (c->attn == LB_ATTN_LINFORMER) {
+        if (c->lin_n < 1 || c->lin_n > MAX_POS)
+            return fail(msg, msglen, "linformer_seq_len = %d is out of range [1, %d]", c->lin_n, MAX_POS);
+        if (c->lin_k < 1 || c->lin_k > c->lin_n)
+            return fail(msg, msglen, "linformer_k = %d is out of range [1, linformer_seq_len = %d]",
+                        c->lin_k, c->lin_n);
+        if ((int)c->lin_share < LB_SHARE_NONE || (int)c->lin_share > LB_SHARE_LAYERWISE)
+            return fail(msg, msglen, "linformer_share %d unknown", (int)c->lin_share);
+        /* E/F of share none: 2·L·H·k·N floats; keep them under 2^36 (256 GiB) */
+        double e = 2.0 * c->layers * c->heads * (double)c->lin_k * c->lin_n;
+        if (e > 68719476736.0)
+            return fail(msg, msglen, "Linformer projections of %.3g floats are absurd "
+                        "(linformer_k = %d, linformer_seq_len = %d)", e, c->lin_k, c->lin_n);
+    }
     return 0;
 }
 
@@ -112,6 +128,99 @@ static char *slurp(const char *path, size_t *len, char *msg, size_t msglen) {
     fclose(f);
     *len = n;
     return buf;
+}
+
+/* Our fields: "attention_type" ("full" when absent), and for "linformer" the
+ * required "linformer_k", "linformer_share", "linformer_seq_len". */
+static int load_attention(lb_config *c, const cJSON *root, const char *path, char *msg,
+                          size_t msglen) {
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "attention_type");
+    c->attn = LB_ATTN_FULL;
+    if (!at || cJSON_IsNull(at)) return 0;
+    if (!cJSON_IsString(at) || (strcmp(at->valuestring, "full") != 0 &&
+                                strcmp(at->valuestring, "linformer") != 0))
+        return fail(msg, msglen, "%s: field \"attention_type\" must be \"full\" or \"linformer\"",
+                    path);
+    if (strcmp(at->valuestring, "full") == 0) return 0;
+    c->attn = LB_ATTN_LINFORMER;
+    if (get_int(root, "linformer_k", &c->lin_k, 1, path, msg, msglen) ||
+        get_int(root, "linformer_seq_len", &c->lin_n, 1, path, msg, msglen))
+        return -1;
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(root, "linformer_share");
+    if (!cJSON_IsString(sh) || lb_share_parse(sh->valuestring, &c->lin_share))
+        return fail(msg, msglen, "%s: field \"linformer_share\" must be \"none\", \"headwise\", "
+                    "\"kv\" or \"layerwise\"", path);
+    return 0;
+}
+
+/* The shortest decimal that reads back as the same float (1e-5f prints as 1e-05,
+ * not 9.9999997e-06, as HF's configs have it). */
+static double short_float(float v) {
+    char b[40];
+    for (int p = 6; p < 10; p++) {
+        snprintf(b, sizeof b, "%.*g", p, (double)v);
+        if ((float)strtod(b, NULL) == v) break;
+    }
+    return strtod(b, NULL);
+}
+
+int lb_config_save(const lb_config *c, const char *path, char *msg, size_t msglen) {
+    char m2[256];
+    if (lb_config_check(c, m2, sizeof m2)) return fail(msg, msglen, "%s: %s", path, m2);
+    int rob = c->type == LB_MODEL_ROBERTA;
+    cJSON *r = cJSON_CreateObject(), *arch = cJSON_CreateArray();
+    int ok = r && arch;
+    if (ok) {
+        cJSON_AddItemToArray(arch, cJSON_CreateString(rob ? "RobertaForMaskedLM" : "BertForMaskedLM"));
+        cJSON_AddItemToObject(r, "architectures", arch);
+        arch = NULL;
+    }
+#define NUM(k, v) ok = ok && cJSON_AddNumberToObject(r, k, (double)(v))
+#define STR(k, v) ok = ok && cJSON_AddStringToObject(r, k, v)
+    STR("model_type", rob ? "roberta" : "bert");
+    NUM("vocab_size", c->vocab_size);
+    NUM("hidden_size", c->hidden);
+    NUM("num_hidden_layers", c->layers);
+    NUM("num_attention_heads", c->heads);
+    NUM("intermediate_size", c->intermediate);
+    STR("hidden_act", "gelu");
+    NUM("hidden_dropout_prob", 0.1);
+    NUM("attention_probs_dropout_prob", 0.1);
+    NUM("max_position_embeddings", c->max_pos);
+    NUM("type_vocab_size", c->type_vocab);
+    NUM("initializer_range", 0.02);
+    NUM("layer_norm_eps", short_float(c->ln_eps));
+    NUM("pad_token_id", c->pad_id);
+    if (rob) {
+        NUM("bos_token_id", 0);
+        NUM("eos_token_id", 2);
+    }
+    STR("position_embedding_type", "absolute");
+    STR("torch_dtype", "float32");
+    STR("attention_type", c->attn == LB_ATTN_LINFORMER ? "linformer" : "full");
+    if (c->attn == LB_ATTN_LINFORMER) {
+        NUM("linformer_k", c->lin_k);
+        STR("linformer_share", lb_share_name(c->lin_share));
+        NUM("linformer_seq_len", c->lin_n);
+    }
+#undef NUM
+#undef STR
+    char *txt = ok ? cJSON_Print(r) : NULL;
+    cJSON_Delete(r);
+    cJSON_Delete(arch);
+    if (!txt) return fail(msg, msglen, "%s: out of memory", path);
+    lb_atomic a;
+    FILE *f = lb_atomic_open(&a, path);
+    int rc = -1;
+    if (!f) fail(msg, msglen, "%s: cannot create", path);
+    else if (fputs(txt, f) < 0 || fputc('\n', f) < 0) {
+        lb_atomic_abort(&a);
+        fail(msg, msglen, "%s: write failed", path);
+    } else if (lb_atomic_commit(&a))
+        fail(msg, msglen, "%s: write failed", path);
+    else rc = 0;
+    free(txt);
+    return rc;
 }
 
 int lb_config_load(lb_config *c, const char *path, char *msg, size_t msglen) {
@@ -174,6 +283,7 @@ int lb_config_load(lb_config *c, const char *path, char *msg, size_t msglen) {
         fail(msg, msglen, "%s: field \"position_embedding_type\" must be \"absolute\"", path);
         goto out;
     }
+    if (load_attention(c, root, path, msg, msglen)) goto out;
     char m2[256];
     if (lb_config_check(c, m2, sizeof m2)) {
         fail(msg, msglen, "%s: %s", path, m2);

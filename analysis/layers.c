@@ -15,31 +15,66 @@ void lb_linear(float *y, const float *x, const float *W, const float *b, int row
                 b ? 1.0f : 0.0f, y, out);
 }
 
-void lb_add_layer_norm(float *x, const float *add, const float *g, const float *b, long rows,
-                       int h, float eps, int threads) {
+void lb_layer_norm_fwd(float *y, float *sum, float *mean, float *rstd, const float *x,
+                       const float *add, const float *g, const float *b, long rows, int h,
+                       float eps, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (long r = 0; r < rows; r++) {
-        float *xr = x + r * h;
-        const float *ar = add ? add + r * h : NULL;
+        const float *xr = x + r * h, *ar = add ? add + r * h : NULL;
+        float *sr = sum ? sum + r * h : y + r * h, *yr = y + r * h;
         double s = 0, ss = 0;
+        /* elementwise, so sum/y aliasing x is safe */
         if (ar)
-            for (int j = 0; j < h; j++) xr[j] += ar[j];
-        for (int j = 0; j < h; j++) s += xr[j];
+            for (int j = 0; j < h; j++) sr[j] = xr[j] + ar[j];
+        else if (sr != xr)
+            memcpy(sr, xr, sizeof(float) * (size_t)h);
+        for (int j = 0; j < h; j++) s += sr[j];
         double mu = s / h;
         /* two-pass variance: no cancellation when |mean| >> spread */
         for (int j = 0; j < h; j++) {
-            double dlt = xr[j] - mu;
+            double dlt = sr[j] - mu;
             ss += dlt * dlt;
         }
         double inv = 1.0 / sqrt(ss / h + (double)eps);
-        for (int j = 0; j < h; j++) xr[j] = (float)((xr[j] - mu) * inv) * g[j] + b[j];
+        if (mean) mean[r] = (float)mu;
+        if (rstd) rstd[r] = (float)inv;
+        for (int j = 0; j < h; j++) yr[j] = (float)((sr[j] - mu) * inv) * g[j] + b[j];
     }
 }
 
-void lb_gelu(float *x, size_t len, int threads) {
+void lb_add_layer_norm(float *x, const float *add, const float *g, const float *b, long rows,
+                       int h, float eps, int threads) {
+    lb_layer_norm_fwd(x, NULL, NULL, NULL, x, add, g, b, rows, h, eps, threads);
+}
+
+void lb_gelu_fwd(float *y, const float *x, size_t len, int threads) {
     const float r2 = 0.70710678118654752440f;
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t i = 0; i < len; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r2));
+    for (size_t i = 0; i < len; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r2));
+}
+
+void lb_gelu(float *x, size_t len, int threads) { lb_gelu_fwd(x, x, len, threads); }
+
+void lb_layer_forward(lb_layer_act *A, const float *x, const lb_layer_weights *W,
+                      const lb_config *c, lb_attn *attn, const float *mask, const float *E,
+                      const float *F, int B, int n, int threads) {
+    const int h = c->hidden, H = c->heads, d = h / H, T = B * n, f = c->intermediate;
+    lb_linear(A->tmp, x, W->wq, W->bq, T, h, h);
+    lb_split_heads(A->q, A->tmp, B, H, n, d, threads);
+    lb_linear(A->tmp, x, W->wk, W->bk, T, h, h);
+    lb_split_heads(A->k, A->tmp, B, H, n, d, threads);
+    lb_linear(A->tmp, x, W->wv, W->bv, T, h, h);
+    lb_split_heads(A->v, A->tmp, B, H, n, d, threads);
+    lb_attn_forward(attn, A->ao, A->probs, A->q, A->k, A->v, mask, E, F);
+    lb_merge_heads(A->ctx, A->ao, B, H, n, d, threads);
+    lb_linear(A->proj, A->ctx, W->wo, W->bo, T, h, h);
+    lb_layer_norm_fwd(A->x1, A->s1, A->mean1, A->rstd1, x, A->proj, W->ln1_g, W->ln1_b, T, h,
+                      c->ln_eps, threads);
+    lb_linear(A->u, A->x1, W->wi, W->bi, T, h, f);
+    lb_gelu_fwd(A->a, A->u, (size_t)T * (size_t)f, threads);
+    lb_linear(A->proj, A->a, W->wf, W->bf, T, f, h);
+    lb_layer_norm_fwd(A->out, A->s2, A->mean2, A->rstd2, A->x1, A->proj, W->ln2_g, W->ln2_b, T,
+                      h, c->ln_eps, threads);
 }
 
 static uint64_t mix64(uint64_t z) {

@@ -31,6 +31,12 @@ typedef struct {
     int type_vocab;     /* type_vocab_size */
     int pad_id;         /* pad_token_id */
     float ln_eps;       /* layer_norm_eps */
+    /* Attention the model was trained with (config.json "attention_type", absent =
+     * full). Linformer models hold LEARNED E/F (lb_train_model.h) of shape (k, lin_n). */
+    lb_attn_method attn; /* LB_ATTN_FULL or LB_ATTN_LINFORMER */
+    int lin_k;           /* "linformer_k" */
+    lb_share lin_share;  /* "linformer_share": none, headwise, kv, layerwise */
+    int lin_n;           /* "linformer_seq_len": the columns of E and F */
 } lb_config;
 
 /* RoBERTa-base's shape (DESIGN.md §2): vocab 50265, hidden 768, 12×12, FFN 3072,
@@ -41,6 +47,9 @@ void lb_config_roberta_base(lb_config *c);
 int lb_config_load(lb_config *c, const char *path, char *msg, size_t msglen);
 /* Check ranges and consistency (hidden % heads, positive sizes, absurd sizes). */
 int lb_config_check(const lb_config *c, char *msg, size_t msglen);
+/* Write config.json as HuggingFace would for RobertaForMaskedLM / BertForMaskedLM,
+ * plus our attention fields. Atomic (temp + rename). Returns 0 or -1 with msg. */
+int lb_config_save(const lb_config *c, const char *path, char *msg, size_t msglen);
 
 typedef struct lb_model lb_model; /* config + float32 weights */
 
@@ -49,7 +58,8 @@ const lb_config *lb_model_config(const lb_model *m);
  * or without the "roberta."/"bert." prefix; LayerNorm gamma/beta accepted; unknown
  * tensors ignored). Returns 0 or -1 with a message naming file, tensor and problem. */
 int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen);
-/* Random weights N(0, 0.02²) (embeddings and linear weights), linear biases 0,
+/* Random weights N(0, 0.02²) (embeddings and linear weights, MLM head included),
+ * linear biases 0, Linformer E/F N(0, 1/lin_n) when c->attn is linformer,
  * LayerNorm weight 1 bias 0; deterministic in seed whatever the thread count, and each
  * tensor has its own stream (raising max_pos leaves the other tensors unchanged). */
 int lb_model_init_random(lb_model **out, const lb_config *c, uint64_t seed, char *msg,
@@ -60,7 +70,10 @@ size_t lb_model_bytes(const lb_config *c);
 
 /* Which attention the encoder runs, and for Linformer its projections. E/F are drawn
  * N(0, 1/k) from seed (Theorem 1's R), one set per sharing mode: NONE L·H pairs,
- * HEADWISE L pairs, KV L matrices, LAYERWISE one matrix. */
+ * HEADWISE L pairs, KV L matrices, LAYERWISE one matrix. A model trained with
+ * Linformer (config attn) runs only with its own LEARNED E/F: method must be
+ * linformer with the model's k and share (seed unused), and n <= lin_n;
+ * lb_encoder_opts_for_model fills them. */
 typedef struct {
     lb_attn_method method;
     int k;          /* Linformer only */
@@ -68,6 +81,10 @@ typedef struct {
     int threads;    /* 0 = omp_get_max_threads() */
     uint64_t seed;  /* for E/F */
 } lb_encoder_opts;
+
+/* o->method, k, share from the model when it has learned projections; unchanged
+ * otherwise. */
+void lb_encoder_opts_for_model(lb_encoder_opts *o, const lb_model *m);
 
 typedef struct lb_encoder lb_encoder; /* activations for (B,n), the lb_attn, E/F */
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lb_model.h"
+#include "lb_train_model.h"
 
 /* One encoder layer; W are (out,in) row-major as HuggingFace stores them. */
 typedef struct {
@@ -16,6 +17,9 @@ typedef struct {
     float *wi, *bi;                     /* intermediate (inter,hidden), (inter) */
     float *wf, *bf;                     /* output dense (hidden,inter), (hidden) */
     float *ln2_g, *ln2_b;               /* output.LayerNorm (hidden) */
+    float *E, *F; /* learned Linformer projections of this layer (F == E for kv and
+                   * layerwise; layerwise: every layer points at the one matrix), or
+                   * NULL; (H,k,lin_n) for share none, (k,lin_n) otherwise */
 } lb_layer_weights;
 
 struct lb_model {
@@ -25,8 +29,50 @@ struct lb_model {
     float *type;          /* (type_vocab,hidden) */
     float *emb_g, *emb_b; /* (hidden) */
     lb_layer_weights *layer; /* (layers) */
+    /* MLM head (RoBERTa lm_head / BERT cls.predictions); decoder tied to word */
+    float *hd_w, *hd_b;       /* dense (hidden,hidden), (hidden) */
+    float *hln_g, *hln_b;     /* layer_norm (hidden) */
+    float *hbias;             /* (vocab) */
+    int has_head;
     float *block;         /* every array above lives in this one allocation */
+    size_t elems;         /* floats in block */
+    lb_param *params;     /* the table (lb_train_model.h), names in name_pool */
+    int nparams;
+    char *name_pool;
 };
+
+/* y (rows,h) = LayerNorm(x + add) with gain g and bias b (h). add may be NULL; y may
+ * alias x. When sum is not NULL it receives x + add (the LayerNorm input; may alias
+ * x); mean and rstd (rows) receive the statistics when not NULL. Mean and variance
+ * accumulate in double. lb_add_layer_norm is the in-place form without saving. */
+void lb_layer_norm_fwd(float *y, float *sum, float *mean, float *rstd, const float *x,
+                       const float *add, const float *g, const float *b, long rows, int h,
+                       float eps, int threads);
+
+/* The activations of one encoder layer (T = B·n tokens). The layer function writes
+ * them in this order, so aliases are allowed where noted — inference aliases for
+ * speed, training gives every saved array its own storage:
+ *   tmp (T,hidden) scratch for the Q/K/V projections before the head split;
+ *   q, k, v (B,H,n,d); ao (B,H,n,d) attention output; probs (B,H,n,cols) or NULL;
+ *   ctx (T,hidden) merged heads (may alias tmp); proj (T,hidden) scratch for the
+ *   dense outputs (may alias q);
+ *   s1 (T,hidden) x + attention projection, or NULL (not saved); x1 (T,hidden)
+ *   LayerNorm 1 output (may alias x); u (T,inter) FFN pre-activation; a (T,inter)
+ *   GELU(u) (may alias u); s2 like s1; out (T,hidden) layer output (may alias x);
+ *   mean1, rstd1, mean2, rstd2 (T) or NULL. */
+typedef struct {
+    float *tmp, *q, *k, *v, *ao, *probs, *ctx, *proj, *s1, *x1, *u, *a, *s2, *out;
+    float *mean1, *rstd1, *mean2, *rstd2;
+} lb_layer_act;
+
+/* One post-LayerNorm encoder layer: x (T,hidden) in, act->out out. E, F as
+ * lb_attn_forward takes them (NULL for full). */
+void lb_layer_forward(lb_layer_act *act, const float *x, const lb_layer_weights *W,
+                      const lb_config *c, lb_attn *attn, const float *mask, const float *E,
+                      const float *F, int B, int n, int threads);
+
+/* y (len) = GELU(x) (exact erf form); y may alias x. */
+void lb_gelu_fwd(float *y, const float *x, size_t len, int threads);
 
 /* y (rows,out) = x (rows,in) · Wᵀ (W is (out,in)) + b (out) or no bias when b is NULL.
  * One cblas_sgemm with OpenBLAS's own threads; call outside parallel regions. */
@@ -37,7 +83,7 @@ void lb_linear(float *y, const float *x, const float *W, const float *b, int row
 void lb_add_layer_norm(float *x, const float *add, const float *g, const float *b, long rows,
                        int h, float eps, int threads);
 
-/* x (len) = 0.5·x·(1 + erf(x/√2)), the exact GELU. */
+/* x (len) = 0.5·x·(1 + erf(x/√2)), the exact GELU, in place. */
 void lb_gelu(float *x, size_t len, int threads);
 
 /* x (B·n,hidden) = word[ids] + pos[positions] + type[token_types or 0]; indices must

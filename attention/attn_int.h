@@ -8,8 +8,12 @@
 
 /* Streaming tile sizes: queries × keys per step. Br×Bc scores (128 KiB) plus the
  * Br×d accumulator stay in L2 while the K/V tiles stream through. */
+#ifndef LB_STREAM_BR /* overridable with -D for tuning only */
 #define LB_STREAM_BR 128
+#endif
+#ifndef LB_STREAM_BC
 #define LB_STREAM_BC 256
+#endif
 
 /* Linformer projects the keys in row chunks of this many rows, so that its packed
  * copy of K|V is O(chunk), not O(n). */

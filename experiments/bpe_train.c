@@ -34,7 +34,7 @@ static uint64_t hash_bytes(const char *s, size_t n) {
     return h ^ (h >> 32);
 }
 
-static int map_rehash(str_map *m, size_t cap) {
+static int map_rehash(bpe_str_map *m, size_t cap) {
     int32_t *s = malloc(cap * sizeof *s);
     if (!s) return -1;
     memset(s, 0xff, cap * sizeof *s);
@@ -50,12 +50,12 @@ static int map_rehash(str_map *m, size_t cap) {
 }
 
 /* Index of the entry spelled s[0..n), created with value v if absent; -1 on OOM. */
-static long map_get(str_map *m, const char *s, size_t n, int64_t v, int *created) {
+static long map_get(bpe_str_map *m, const char *s, size_t n, int64_t v, int *created) {
     if (m->n + 1 > m->cap / 2 && map_rehash(m, m->cap ? m->cap * 2 : 1024)) return -1;
     uint64_t h = hash_bytes(s, n);
     size_t j = h & (m->cap - 1);
     for (int32_t i; (i = m->slot[j]) >= 0; j = (j + 1) & (m->cap - 1)) {
-        str_entry *e = &m->e[i];
+        bpe_str_entry *e = &m->e[i];
         if (e->hash == h && e->len == n && !memcmp(m->arena + e->off, s, n)) {
             *created = 0;
             return i;
@@ -66,14 +66,14 @@ static long map_get(str_map *m, const char *s, size_t n, int64_t v, int *created
         lb_bpe_grow((void **)&m->arena, &m->cap_arena, m->used + n + 1, 1))
         return -1;
     memcpy(m->arena + m->used, s, n);
-    m->e[m->n] = (str_entry){h, m->used, (uint32_t)n, v};
+    m->e[m->n] = (bpe_str_entry){h, m->used, (uint32_t)n, v};
     m->used += n;
     m->slot[j] = (int32_t)m->n;
     *created = 1;
     return (long)m->n++;
 }
 
-static void map_free(str_map *m) {
+static void map_free(bpe_str_map *m) {
     free(m->e);
     free(m->slot);
     free(m->arena);
@@ -100,7 +100,7 @@ static int add_token(lb_bpe_trainer *t, const char *s, size_t n, int32_t *sym) {
     if (i < 0) return -1;
     if (created) {
         if (lb_bpe_grow((void **)&t->tok, &t->cap_tok, t->n_tok + 1, sizeof *t->tok)) return -1;
-        t->tok[t->n_tok++] = (span){(uint32_t)t->toks.e[i].off, (uint32_t)n};
+        t->tok[t->n_tok++] = (bpe_span){(uint32_t)t->toks.e[i].off, (uint32_t)n};
     }
     *sym = (int32_t)t->toks.e[i].value;
     return 0;
@@ -157,22 +157,22 @@ int lb_bpe_trainer_add(lb_bpe_trainer *t, const char *text, size_t len, char *ms
 /* ---- pairs and the heap ---- */
 
 static int tok_cmp(const lb_bpe_trainer *t, int32_t x, int32_t y) {
-    span a = t->tok[x], b = t->tok[y];
+    bpe_span a = t->tok[x], b = t->tok[y];
     int c = memcmp(t->toks.arena + a.off, t->toks.arena + b.off, a.len < b.len ? a.len : b.len);
     return c ? c : (a.len > b.len) - (a.len < b.len);
 }
 
 /* 1 when heap item x should come out before y. */
-static int better(const lb_bpe_trainer *t, heap_item x, heap_item y) {
+static int better(const lb_bpe_trainer *t, bpe_heap_item x, bpe_heap_item y) {
     if (x.count != y.count) return x.count > y.count;
-    const pair_entry *p = &t->pe[x.pair], *q = &t->pe[y.pair];
+    const bpe_pair *p = &t->pe[x.pair], *q = &t->pe[y.pair];
     int c = tok_cmp(t, p->a, q->a);
     return (c ? c : tok_cmp(t, p->b, q->b)) < 0;
 }
 
 static int heap_push(lb_bpe_trainer *t, int32_t pair) {
     if (lb_bpe_grow((void **)&t->heap, &t->cap_heap, t->n_heap + 1, sizeof *t->heap)) return -1;
-    heap_item it = {t->pe[pair].count, pair};
+    bpe_heap_item it = {t->pe[pair].count, pair};
     t->pe[pair].top = it.count;
     size_t i = t->n_heap++;
     while (i > 0 && better(t, it, t->heap[(i - 1) / 2])) {
@@ -183,8 +183,8 @@ static int heap_push(lb_bpe_trainer *t, int32_t pair) {
     return 0;
 }
 
-static heap_item heap_pop(lb_bpe_trainer *t) {
-    heap_item top = t->heap[0], last = t->heap[--t->n_heap];
+static bpe_heap_item heap_pop(lb_bpe_trainer *t) {
+    bpe_heap_item top = t->heap[0], last = t->heap[--t->n_heap];
     size_t i = 0, n = t->n_heap;
     for (;;) {
         size_t c = 2 * i + 1;
@@ -229,10 +229,10 @@ static long pair_add(lb_bpe_trainer *t, int32_t a, int32_t b, int64_t delta, int
         if (t->n_pe >= INT32_MAX || lb_bpe_grow((void **)&t->pe, &t->cap_pe, t->n_pe + 1, sizeof *t->pe))
             return -1;
         i = (int32_t)t->n_pe++;
-        t->pe[i] = (pair_entry){.a = a, .b = b};
+        t->pe[i] = (bpe_pair){.a = a, .b = b};
         t->pslot[j] = i;
     }
-    pair_entry *p = &t->pe[i];
+    bpe_pair *p = &t->pe[i];
     p->count += delta;
     if (w >= 0 && (p->nw == 0 || p->w[p->nw - 1] != w)) {
         size_t cap = (size_t)p->capw;
@@ -302,7 +302,7 @@ static int setup_words(lb_bpe_trainer *t) {
     t->sym = malloc((t->words.used + 1) * sizeof *t->sym);
     if (!t->woff || !t->wlen || !t->wfreq || !t->sym) return -1;
     for (size_t i = 0; i < n; i++) {
-        const str_entry *e = &t->words.e[i];
+        const bpe_str_entry *e = &t->words.e[i];
         if (e->len < 2) continue; /* no pair inside */
         t->woff[t->n_w] = total;
         t->wlen[t->n_w] = (int32_t)e->len;
@@ -336,8 +336,8 @@ int lb_bpe_trainer_run(lb_bpe_trainer *t, const lb_bpe_train_opts *o, char *msg,
     size_t want = (size_t)o->vocab_size - 5; /* symbols wanted: 256 bytes + merged ones */
     char buf[1024], *big = NULL;
     while (t->n_tok < want && t->n_heap > 0) {
-        heap_item it = heap_pop(t);
-        pair_entry *p = &t->pe[it.pair];
+        bpe_heap_item it = heap_pop(t);
+        bpe_pair *p = &t->pe[it.pair];
         if (it.count != p->count) { /* stale: re-queue with its current count once */
             if (it.count == p->top) {
                 p->top = 0;
@@ -347,7 +347,7 @@ int lb_bpe_trainer_run(lb_bpe_trainer *t, const lb_bpe_train_opts *o, char *msg,
         }
         p->top = 0; /* no live entry is left; a later gain pushes again */
         if (p->count < o->min_frequency || p->count <= 0) break;
-        span x = t->tok[p->a], y = t->tok[p->b];
+        bpe_span x = t->tok[p->a], y = t->tok[p->b];
         size_t n = (size_t)x.len + y.len;
         char *s = n <= sizeof buf ? buf : (big = realloc(big, n));
         int32_t sym;

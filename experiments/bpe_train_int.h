@@ -10,34 +10,34 @@
 
 #include "lb_bpe_train.h"
 
-typedef struct { uint32_t off, len; } span;
+typedef struct { uint32_t off, len; } bpe_span;
 typedef struct {         /* a distinct string: word text or token spelling */
     uint64_t hash;
     size_t off;          /* into the owning arena */
     uint32_t len;
     int64_t value;       /* word count, or symbol id */
-} str_entry;
+} bpe_str_entry;
 typedef struct {         /* string → value, open addressing over entry indices */
-    str_entry *e;
+    bpe_str_entry *e;
     size_t n, cap_e;
     int32_t *slot;       /* (cap) entry index or -1 */
     size_t cap;
     char *arena;
     size_t used, cap_arena;
-} str_map;
+} bpe_str_map;
 
 typedef struct {
     int32_t a, b;
     int64_t count, top;  /* top: count of the newest heap entry (lazy deletion) */
     int32_t *w;          /* words that may hold the pair (duplicates and stale ok) */
     int32_t nw, capw;
-} pair_entry;
-typedef struct { int64_t count; int32_t pair; } heap_item;
+} bpe_pair;
+typedef struct { int64_t count; int32_t pair; } bpe_heap_item;
 
 struct lb_bpe_trainer {
-    str_map words;       /* word bytes → count */
-    str_map toks;        /* token spelling → symbol */
-    span *tok;           /* (n_tok) spelling of each symbol in toks.arena */
+    bpe_str_map words;       /* word bytes → count */
+    bpe_str_map toks;        /* token spelling → symbol */
+    bpe_span *tok;           /* (n_tok) spelling of each symbol in toks.arena */
     size_t n_tok, cap_tok;
     int32_t (*merge)[2]; /* (n_merge) symbol pairs in order */
     long n_merge;
@@ -50,11 +50,11 @@ struct lb_bpe_trainer {
     size_t *woff;
     int64_t *wfreq;
     size_t n_w;
-    pair_entry *pe;
+    bpe_pair *pe;
     size_t n_pe, cap_pe;
     int32_t *pslot;
     size_t pcap;
-    heap_item *heap;
+    bpe_heap_item *heap;
     size_t n_heap, cap_heap;
 };
 

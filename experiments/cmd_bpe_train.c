@@ -60,11 +60,11 @@ static int read_text(const char *path, size_t max, char **buf, size_t *len, int 
         }
         if (got < want) break;
     }
-    int err = ferror(f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
     if (err) {
         free(b);
-        lb_err("%s: read error", path);
+        lb_err("%s: read error: %s", path, strerror(err));
         return EX_IOERR;
     }
     if (*cut)

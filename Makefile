@@ -94,3 +94,4 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/common/main.d
 -include experiments/bench.mk
 -include experiments/corpus.mk
+-include experiments/train.mk

@@ -207,6 +207,11 @@ int lb_cmd_spectrum(int argc, char **argv) {
     if (!layers || !heads || !layer_pos) goto oom;
     if (!ns) nl_[nn++] = in.max_n < 512 ? in.max_n : 512;
     for (int i = 0; i < nn; i++) {
+        for (int j = 0; j < i; j++)
+            if (nl_[j] == nl_[i]) {
+                lb_err("spectrum: --n lists %ld twice", nl_[i]);
+                goto done;
+            }
         if (nl_[i] > in.max_n) {
             lb_err("spectrum: --n %ld is past the model's position table (at most %d for "
                    "%s/config.json)", nl_[i], in.max_n, o.model_dir);

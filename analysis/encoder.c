@@ -20,7 +20,9 @@ struct lb_encoder {
     float *x, *tmp, *q, *k, *v, *out;   /* (B·n,hidden) or (B,H,n,d): T·hidden each */
     float *inter;                       /* (B·n,intermediate) */
     float *probs;                       /* (B,H,n,cols) when want_probs */
-    float *E, *F;                       /* Linformer projections, see proj_layout */
+    float *E, *F;                       /* Linformer projections, see proj_layout: random
+                                         * (Theorem 1), or slices of learned ones */
+    int learned;                        /* the model holds E/F (config attention_type) */
     int32_t *pos;                       /* (B,n) */
 };
 
@@ -55,6 +57,8 @@ static lb_attn_cfg attn_cfg(const lb_config *c, int B, int n, const lb_encoder_o
 static void proj_layout(const lb_config *c, const lb_attn_cfg *a, size_t *e_elems, size_t *f_elems) {
     *e_elems = *f_elems = 0;
     if (a->method != LB_ATTN_LINFORMER) return;
+    /* learned projections at their own length are used in place */
+    if (c->attn == LB_ATTN_LINFORMER && a->n == c->lin_n) return;
     size_t per = smul(smul((size_t)a->k, (size_t)a->n), a->share == LB_SHARE_NONE ? (size_t)a->H : 1);
     size_t L = (size_t)c->layers;
     switch (a->share) {
@@ -114,6 +118,15 @@ int lb_encoder_init(lb_encoder **out, const lb_model *m, int B, int n, const lb_
     if ((long long)B * n > 0x7fffffffLL)
         return fail(msg, msglen, "B·n = %lld tokens exceeds 2^31 - 1", (long long)B * n);
     if (check_len(c, n, msg, msglen)) return -1;
+    if (c->attn == LB_ATTN_LINFORMER &&
+        (o->method != LB_ATTN_LINFORMER || o->k != c->lin_k || o->share != c->lin_share))
+        return fail(msg, msglen, "the model was trained with linformer attention (k = %d, sharing "
+                    "%s) and runs only with it: asked for %s (k = %d, sharing %s)", c->lin_k,
+                    lb_share_name(c->lin_share), lb_attn_method_name(o->method), o->k,
+                    lb_share_name(o->share));
+    if (c->attn == LB_ATTN_LINFORMER && n > c->lin_n)
+        return fail(msg, msglen, "sequence length n = %d exceeds linformer_seq_len = %d (the "
+                    "columns of the learned E and F)", n, c->lin_n);
     if (want_probs && o->method == LB_ATTN_STREAM)
         return fail(msg, msglen, "stream attention never forms the probabilities; "
                     "use full or linformer to capture them");
@@ -152,7 +165,8 @@ int lb_encoder_init(lb_encoder **out, const lb_model *m, int B, int n, const lb_
     if (ee) TAKE(e->E, ee);
     if (ff) TAKE(e->F, ff);
 #undef TAKE
-    if (ee) { /* Theorem 1's R: N(0, 1/k) entries, deterministic in the seed */
+    e->learned = c->attn == LB_ATTN_LINFORMER;
+    if (ee && !e->learned) { /* Theorem 1's R: N(0, 1/k) entries, deterministic in the seed */
         float sc = (float)(1.0 / sqrt((double)o->k));
         lb_fill_normal(e->E, ee, sc, o->seed, 0, e->threads);
         if (ff) lb_fill_normal(e->F, ff, sc, o->seed, 1, e->threads);
@@ -165,10 +179,36 @@ int lb_encoder_init(lb_encoder **out, const lb_model *m, int B, int n, const lb_
     return 0;
 }
 
+/* dst (rows,n) = the first n columns of src (rows,N). */
+void lb_proj_slice(float *dst, const float *src, long rows, int N, int n) {
+    for (long r = 0; r < rows; r++)
+        memcpy(dst + r * n, src + r * N, sizeof(float) * (size_t)n);
+}
+
+/* Learned projections shorter than the model's: refresh the slices (the weights may
+ * have changed since the last call: training). */
+static void refresh_slices(lb_encoder *e) {
+    const lb_config *c = &e->m->c;
+    if (!e->learned || e->n == c->lin_n) return;
+    long rows = (long)c->lin_k * (c->lin_share == LB_SHARE_NONE ? c->heads : 1);
+    int tensors = c->lin_share == LB_SHARE_LAYERWISE ? 1 : c->layers;
+    for (int l = 0; l < tensors; l++) {
+        const lb_layer_weights *W = &e->m->layer[l];
+        lb_proj_slice(e->E + (size_t)l * rows * e->n, W->E, rows, c->lin_n, e->n);
+        if (c->lin_share <= LB_SHARE_HEADWISE)
+            lb_proj_slice(e->F + (size_t)l * rows * e->n, W->F, rows, c->lin_n, e->n);
+    }
+}
+
 /* E and F for layer l (see lb_model.h for the counts per sharing mode). */
 static void layer_proj(const lb_encoder *e, int l, const float **E, const float **F) {
     *E = *F = NULL;
     if (e->o.method != LB_ATTN_LINFORMER) return;
+    if (e->learned && e->n == e->m->c.lin_n) {
+        *E = e->m->layer[l].E;
+        *F = e->m->layer[l].F;
+        return;
+    }
     size_t per = (size_t)e->o.k * (size_t)e->n;
     if (e->o.share == LB_SHARE_NONE) per *= (size_t)e->m->c.heads;
     switch (e->o.share) {
@@ -216,25 +256,16 @@ int lb_encoder_forward(lb_encoder *e, float *hidden_out, const int32_t *ids,
     if (check_inputs(e, ids, token_types, mask, msg, msglen)) return -1;
     lb_embed(e->x, m, ids, token_types, e->pos, T, th);
     lb_add_layer_norm(e->x, NULL, m->emb_g, m->emb_b, T, h, c->ln_eps, th);
+    refresh_slices(e);
+    /* inference aliases: see lb_layer_act */
+    lb_layer_act A = {.tmp = e->tmp, .q = e->q, .k = e->k, .v = e->v, .ao = e->out,
+                      .probs = probs_fn ? e->probs : NULL, .ctx = e->tmp, .proj = e->out,
+                      .x1 = e->x, .u = e->inter, .a = e->inter, .out = e->x};
     for (int l = 0; l < c->layers; l++) {
-        const lb_layer_weights *W = &m->layer[l];
         const float *E, *F;
-        lb_linear(e->tmp, e->x, W->wq, W->bq, T, h, h);
-        lb_split_heads(e->q, e->tmp, B, H, n, d, th);
-        lb_linear(e->tmp, e->x, W->wk, W->bk, T, h, h);
-        lb_split_heads(e->k, e->tmp, B, H, n, d, th);
-        lb_linear(e->tmp, e->x, W->wv, W->bv, T, h, h);
-        lb_split_heads(e->v, e->tmp, B, H, n, d, th);
         layer_proj(e, l, &E, &F);
-        lb_attn_forward(e->attn, e->out, probs_fn ? e->probs : NULL, e->q, e->k, e->v, mask, E, F);
+        lb_layer_forward(&A, e->x, &m->layer[l], c, e->attn, mask, E, F, B, n, th);
         if (probs_fn) probs_fn(user, l, e->probs, e->q, e->k, e->v, B, H, n, e->cols, d);
-        lb_merge_heads(e->tmp, e->out, B, H, n, d, th);
-        lb_linear(e->q, e->tmp, W->wo, W->bo, T, h, h); /* q is free now: reuse it */
-        lb_add_layer_norm(e->x, e->q, W->ln1_g, W->ln1_b, T, h, c->ln_eps, th);
-        lb_linear(e->inter, e->x, W->wi, W->bi, T, h, c->intermediate);
-        lb_gelu(e->inter, (size_t)T * (size_t)c->intermediate, th);
-        lb_linear(e->q, e->inter, W->wf, W->bf, T, c->intermediate, h);
-        lb_add_layer_norm(e->x, e->q, W->ln2_g, W->ln2_b, T, h, c->ln_eps, th);
     }
     if (hidden_out) memcpy(hidden_out, e->x, sizeof(float) * (size_t)T * (size_t)h);
     return 0;

@@ -65,7 +65,9 @@ int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen);
 int lb_model_init_random(lb_model **out, const lb_config *c, uint64_t seed, char *msg,
                          size_t msglen);
 void lb_model_free(lb_model *m);
-/* Bytes of weights held. */
+/* Bytes of the encoder's weights (embeddings, layers, learned E/F: RobertaModel
+ * without pooler). The model also holds the MLM head; lb_model_param_elems
+ * (lb_train_model.h) counts every float. */
 size_t lb_model_bytes(const lb_config *c);
 
 /* Which attention the encoder runs, and for Linformer its projections. E/F are drawn

@@ -66,5 +66,24 @@ int lb_st_read_f32(const lb_safetensors *st, float *out, const lb_st_tensor *t, 
 /* Half-precision conversions (exact, subnormals included). */
 float lb_f16_to_f32(uint16_t h);
 float lb_bf16_to_f32(uint16_t h);
+/* float -> half: round to nearest, ties to even; overflow gives infinity, NaN stays a
+ * (quiet) NaN. */
+uint16_t lb_f32_to_f16(float f);
+uint16_t lb_f32_to_bf16(float f);
+
+/* ---- writer (safetensors_write.c) ---- */
+typedef struct {
+    const char *name;
+    lb_st_dtype dtype;               /* F32, F16 or BF16 (converted from data) */
+    int ndim;
+    int64_t shape[LB_ST_MAX_DIMS];
+    const float *data;               /* product(shape) floats */
+} lb_st_out;
+/* Write path: header JSON (tensors in the order given, "__metadata__" first when
+ * metadata = {key, value, ..., NULL} is not NULL) padded with spaces to a multiple of
+ * 8, then the data. Values must be finite and fit the dtype (else -1 naming tensor
+ * and element, nothing written). Temp file + rename. Returns 0 or -1 with msg. */
+int lb_st_write(const char *path, const lb_st_out *t, int count, const char *const *metadata,
+                char *msg, size_t msglen);
 
 #endif

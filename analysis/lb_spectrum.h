@@ -149,7 +149,7 @@ int lb_projerr_head(lb_pe_ws *w, double *err, const float *P, int ldp, const flo
                     char *msg, size_t msglen);
 
 
-/* ---- inputs shared by `linbench dump` and `linbench spectrum` (analysis/cmd_dump.c) ---- */
+/* ---- inputs shared by `linbench dump` and `linbench spectrum` (analysis/spec_input.c) ---- */
 
 /* The options both commands take; lb_spec_input_opt consumes one of them. */
 typedef struct {

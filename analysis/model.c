@@ -142,7 +142,7 @@ size_t lb_model_bytes(const lb_config *c) {
     size_t h = (size_t)c->hidden, f = (size_t)c->intermediate, L = (size_t)c->layers;
     size_t emb = ((size_t)c->vocab_size + (size_t)c->max_pos + (size_t)c->type_vocab + 2) * h;
     size_t layer = 4 * h * h + 4 * h + 4 * h + 2 * h * f + f + h;
-    size_t head = h * h + 3 * h + (size_t)c->vocab_size, proj = 0;
+    size_t proj = 0;
     if (c->attn == LB_ATTN_LINFORMER) {
         size_t kn = (size_t)c->lin_k * (size_t)c->lin_n;
         switch (c->lin_share) {
@@ -152,7 +152,13 @@ size_t lb_model_bytes(const lb_config *c) {
         default: proj = kn; break;
         }
     }
-    return (emb + L * layer + proj + head) * sizeof(float);
+    return (emb + L * layer + proj) * sizeof(float);
+}
+
+/* The MLM head after the encoder in the block: dense, layer_norm, bias. */
+static size_t head_bytes(const lb_config *c) {
+    size_t h = (size_t)c->hidden;
+    return (h * h + 3 * h + (size_t)c->vocab_size) * sizeof(float);
 }
 
 const lb_config *lb_model_config(const lb_model *m) { return &m->c; }
@@ -226,7 +232,7 @@ static int alloc_model(lb_model **out, spec **sp, int *ns, const lb_config *c, c
     if (!m->layer || !s) goto oom;
     int n = specs(s, m);
     if (build_table(m, s, n)) goto oom;
-    size_t bytes = lb_model_bytes(c);
+    size_t bytes = lb_model_bytes(c) + head_bytes(c);
     m->elems = bytes / sizeof(float);
     m->block = lb_alloc_big(bytes, 0);
     if (!m->block) {

@@ -55,7 +55,7 @@ void lb_layer_norm_fwd(float *y, float *sum, float *mean, float *rstd, const flo
  *   tmp (T,hidden) scratch for the Q/K/V projections before the head split;
  *   q, k, v (B,H,n,d); ao (B,H,n,d) attention output; probs (B,H,n,cols) or NULL;
  *   ctx (T,hidden) merged heads (may alias tmp); proj (T,hidden) scratch for the
- *   dense outputs (may alias q);
+ *   dense outputs (may alias ao; q, k, v, probs stay intact for the caller);
  *   s1 (T,hidden) x + attention projection, or NULL (not saved); x1 (T,hidden)
  *   LayerNorm 1 output (may alias x); u (T,inter) FFN pre-activation; a (T,inter)
  *   GELU(u) (may alias u); s2 like s1; out (T,hidden) layer output (may alias x);
@@ -70,6 +70,9 @@ typedef struct {
 void lb_layer_forward(lb_layer_act *act, const float *x, const lb_layer_weights *W,
                       const lb_config *c, lb_attn *attn, const float *mask, const float *E,
                       const float *F, int B, int n, int threads);
+
+/* dst (rows,n) = the first n columns of src (rows,N): a learned E/F at length n < N. */
+void lb_proj_slice(float *dst, const float *src, long rows, int N, int n);
 
 /* y (len) = GELU(x) (exact erf form); y may alias x. */
 void lb_gelu_fwd(float *y, const float *x, size_t len, int threads);
@@ -98,6 +101,54 @@ void lb_positions(int32_t *positions, const lb_config *c, const int32_t *ids, in
  * fixed chunks, each with its own generator, filled in parallel (Marsaglia's polar
  * method: no trigonometry, ~4× faster than one Box–Muller draw per value). */
 void lb_fill_normal(float *x, size_t len, float scale, uint64_t seed, uint64_t stream, int threads);
+
+/* ---- backward (layers_backward.c). "+=" accumulates; dx_acc 0 overwrites dx. ---- */
+
+/* db (cols) += Σ_rows dy (rows,cols), in double, a fixed order per column. */
+void lb_colsum_acc(float *db, const float *dy, long rows, int cols, int threads);
+/* For y = x Wᵀ + b: dx (rows,in) = (or +=) dy·W when dx is not NULL; dW (out,in) +=
+ * dyᵀ·x; db (out) += column sums of dy when db is not NULL. */
+void lb_linear_backward(float *dx, int dx_acc, float *dW, float *db, const float *dy,
+                        const float *x, const float *W, int rows, int in, int out, int threads);
+/* For y = LayerNorm(s)·g + b with the saved mean and rstd (rows): dx (rows,h) = (or
+ * +=) ∂/∂s; dg, db (h) +=. */
+void lb_layer_norm_backward(float *dx, int dx_acc, float *dg, float *db, const float *dy,
+                            const float *s, const float *mean, const float *rstd, const float *g,
+                            long rows, int h, int threads);
+/* dx (len) = dy · GELU'(x); dx may alias dy. */
+void lb_gelu_backward(float *dx, const float *dy, const float *x, size_t len, int threads);
+/* Scatter-add dx (tokens,hidden) into the embedding gradients (word (vocab,hidden),
+ * pos (max_pos,hidden), type (type_vocab,hidden)); pad rows per PyTorch padding_idx
+ * (lb_train_model.h). */
+void lb_embed_backward(float *dword, float *dpos, float *dtype, const float *dx,
+                       const lb_config *c, const int32_t *ids, const int32_t *token_types,
+                       const int32_t *positions, long tokens, int threads);
+
+/* TEMPORARY scalar attention backward (attn_bwd_tmp.c) until lb_attn_backward exists:
+ * shapes as lb_attn_forward; lin 0 = full; kp the Linformer k. */
+void lb_attn_backward_tmp(float *dq, float *dk, float *dv, float *dE, float *dF, const float *dout,
+                          const float *q, const float *k, const float *v, const float *mask,
+                          const float *E, const float *F, const float *probs, int B, int H, int n,
+                          int d, int lin, int kp, lb_share share);
+
+/* ---- MLM head (mlm_head.c) ---- */
+typedef struct {
+    int P;                 /* predicted rows of this batch */
+    int chunk;             /* rows of logits held at once */
+    int32_t *idx, *lab;    /* (T) token index and label of each predicted row */
+    float *xp, *z0, *ha, *z, *mean, *rstd; /* (T,h) gathered, dense, GELU, LN out; (T) */
+    float *logits;         /* (chunk,vocab) */
+    double *rowloss;       /* (2·chunk): per-row loss, then per-row hit */
+    float *dz, *dxp;       /* (T,h) */
+} lb_head_ws;
+/* Gathers X (T,hidden) rows idx, runs the head, returns the CE sum, *n_correct. With
+ * grad: the tied decoder and bias gradients are accumulated, scaled by scale, and
+ * w->dz holds ∂/∂z for lb_head_backward. */
+double lb_head_forward(lb_head_ws *w, const lb_model *m, float *grad, float scale,
+                       const float *X, long *n_correct, int threads);
+/* dX (tokens,hidden) = ∂/∂X (zero at unpredicted tokens); head gradients +=. */
+void lb_head_backward(float *dX, lb_head_ws *w, const lb_model *m, float *grad, long tokens,
+                      int threads);
 
 /* (B·n,H·d) token-major <-> (B,H,n,d) head-major. */
 void lb_split_heads(float *dst, const float *src, int B, int H, int n, int d, int threads);

@@ -92,7 +92,7 @@ void lb_attn_linformer_ref(float *out, float *probs, const float *q, const float
                            const float *v, const float *mask, const float *E, const float *F,
                            int B, int H, int n, int d, int kp, lb_share share) {
     double *kb = malloc((size_t)kp * d * sizeof *kb), *vb = malloc((size_t)kp * d * sizeof *vb);
-    double *p = malloc((size_t)kp * sizeof *p);
+    double *p = malloc((size_t)kp * sizeof *p), *acc = malloc((size_t)d * sizeof *acc);
     const double scale = 1.0 / sqrt((double)d);
     for (int b = 0; b < B; b++) {
         const float *mb = mask ? mask + (size_t)b * n : NULL;
@@ -108,23 +108,23 @@ void lb_attn_linformer_ref(float *out, float *probs, const float *q, const float
                 if (probs) memset(probs + t * n * kp, 0, (size_t)n * kp * sizeof *probs);
                 continue;
             }
-            /* K̄ = E·diag(mask)·K, V̄ = F·diag(mask)·V */
+            /* K̄ = E·diag(mask)·K, V̄ = F·diag(mask)·V: sums over the real keys only */
+            for (size_t x = 0; x < (size_t)kp * d; x++) kb[x] = vb[x] = 0;
             for (int r = 0; r < kp; r++)
-                for (int c = 0; c < d; c++) {
-                    double sk = 0, sv = 0;
-                    for (int j = 0; j < n; j++)
-                        if (is_real(mb, j)) {
-                            sk += (double)Eh[(size_t)r * n + j] * kh[(size_t)j * d + c];
-                            sv += (double)Fh[(size_t)r * n + j] * vh[(size_t)j * d + c];
-                        }
-                    kb[(size_t)r * d + c] = sk;
-                    vb[(size_t)r * d + c] = sv;
+                for (int j = 0; j < n; j++) {
+                    if (!is_real(mb, j)) continue;
+                    double e = Eh[(size_t)r * n + j], f = Fh[(size_t)r * n + j];
+                    for (int c = 0; c < d; c++) {
+                        kb[(size_t)r * d + c] += e * kh[(size_t)j * d + c];
+                        vb[(size_t)r * d + c] += f * vh[(size_t)j * d + c];
+                    }
                 }
             for (int i = 0; i < n; i++) {
                 double m = -INFINITY, sum = 0;
                 for (int r = 0; r < kp; r++) {
                     double s = 0;
-                    for (int c = 0; c < d; c++) s += (double)qh[(size_t)i * d + c] * kb[(size_t)r * d + c];
+                    for (int c = 0; c < d; c++)
+                        s += (double)qh[(size_t)i * d + c] * kb[(size_t)r * d + c];
                     p[r] = s * scale;
                     if (p[r] > m) m = p[r];
                 }
@@ -132,17 +132,18 @@ void lb_attn_linformer_ref(float *out, float *probs, const float *q, const float
                     p[r] = exp(p[r] - m);
                     sum += p[r];
                 }
-                for (int c = 0; c < d; c++) {
-                    double acc = 0;
-                    for (int r = 0; r < kp; r++) acc += p[r] / sum * vb[(size_t)r * d + c];
-                    out[(t * n + i) * d + c] = (float)acc;
+                for (int c = 0; c < d; c++) acc[c] = 0;
+                for (int r = 0; r < kp; r++) {
+                    p[r] /= sum;
+                    for (int c = 0; c < d; c++) acc[c] += p[r] * vb[(size_t)r * d + c];
+                    if (probs) probs[(t * n + i) * kp + r] = (float)p[r];
                 }
-                if (probs)
-                    for (int r = 0; r < kp; r++) probs[(t * n + i) * kp + r] = (float)(p[r] / sum);
+                for (int c = 0; c < d; c++) out[(t * n + i) * d + c] = (float)acc[c];
             }
         }
     }
     free(kb);
     free(vb);
     free(p);
+    free(acc);
 }

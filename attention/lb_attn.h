@@ -4,11 +4,15 @@
  * argument. Argument order everywhere: outputs first, then inputs, then sizes.
  *
  *   full (materialised)  S = QKᵀ/√d with cblas_sgemm, stable row softmax, O = P V.
- *                        Workspace: one n×n score block per worker thread.
+ *                        Workspace: one n×n score block per worker thread
+ *                        (min(threads, B·H) blocks).
  *   stream               tiled, online softmax (FlashAttention recurrence); never
- *                        holds an n×n matrix. Workspace O(threads · tile²).
+ *                        holds an n×n matrix. Workspace threads × (128×256 scores
+ *                        + 2×128 running max/sum), independent of n.
  *   linformer            K̄ = E K, V̄ = F V with E, F (k,n); then attention of the n
  *                        queries over the k projected keys. Cost O(n k d).
+ *                        Workspace: B·k·2Hd projected keys/values, plus per thread
+ *                        n×k scores and a 512-row chunk of packed keys.
  *
  * Padding: mask is (B,n) with 1 for a real key and 0 for a padding key, or NULL when
  * every key is real. Full/stream: padding keys get probability exactly 0 (as
@@ -70,7 +74,9 @@ int lb_share_parse(const char *s, lb_share *out);
  * expected into msg (e.g. "k = 600 exceeds n = 512"). */
 int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen);
 
-/* Bytes of workspace lb_attn_init allocates for cfg (the analytic extra memory). */
+/* Bytes of workspace lb_attn_init allocates for cfg (the analytic extra memory);
+ * threads = 0 counts omp_get_max_threads() now. SIZE_MAX if it overflows (a cfg that
+ * lb_attn_check rejects). */
 size_t lb_attn_workspace_bytes(const lb_attn_cfg *cfg);
 
 /* Elements of E (and of F) that cfg needs: H·k·n for NONE, k·n otherwise, 0 for

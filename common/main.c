@@ -16,6 +16,7 @@ static const struct {
     {"dump", lb_cmd_dump, "write attention matrices P of a model as .npy"},
     {"spectrum", lb_cmd_spectrum, "singular-value spectra of P per layer and head"},
     {"bpe-train", lb_cmd_bpe_train, "train a GPT-2 byte-level BPE tokenizer (vocab.json + merges.txt)"},
+    {"train", lb_cmd_train, "masked-LM pretraining (full or Linformer attention), checkpoints, resume"},
 };
 
 static void usage(FILE *f) {

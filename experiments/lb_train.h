@@ -122,6 +122,7 @@ typedef struct {
     const char *tokenizer, *train, *valid; /* paths */
     int ids_input;         /* 1: --train/--valid are token-id files */
     int layers, hidden, heads, ffn;
+    int max_pos;           /* position table rows; 0 = max n + 2 (RoBERTa's offset) */
     lb_curriculum curr;
     int batch;
     long steps;
@@ -159,6 +160,7 @@ void lb_train_opts_print(FILE *f, const lb_train_opts *o);
  * crash leaves either the old checkpoint or the new one, never a mixture. */
 typedef struct {
     long step;             /* updates done */
+    double elapsed;        /* seconds of training over all sessions (informative) */
     lb_loader_pos loader;
     uint64_t train_sum, valid_sum; /* lb_docs_checksum */
     uint64_t tok_sum;      /* FNV-1a of vocab.json then merges.txt */
@@ -179,10 +181,22 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
  * read *mom / *vel (lb_alloc; free with lb_free). */
 int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel,
                  lb_train_opts *saved, lb_train_state *s, char *msg, size_t msglen);
+/* Write the shipped model: dir/config.json + model.safetensors in dtype (an
+ * lb_ckpt_dtype) + the tokenizer files from tokdir, as one folder renamed into place. */
+int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype, char *msg,
+                    size_t msglen);
 /* Resume rule: each option that shapes the run (model, data, optimisation) and was
  * given on the command line must equal the saved one (msg names it); the others
  * take the saved value. --steps may grow or shrink (a note is printed). */
 int lb_train_opts_resume(lb_train_opts *o, const lb_train_opts *saved, char *msg, size_t msglen);
+/* Internal to train_*.c: options to and from trainer.json's "options" object. */
+struct cJSON;
+int lb_train_opts_to_json(struct cJSON *obj, const lb_train_opts *o);
+int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_state *s,
+                            const char *file, char *msg, size_t msglen);
+/* Copy a file (fsync'd); remove a folder holding only plain files. */
+int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen);
+void lb_remove_flat_dir(const char *dir);
 /* FNV-1a 64 of a file's bytes, continuing from h (start: 0xcbf29ce484222325). -1 on
  * a read error (msg names the file). */
 int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen);

@@ -19,6 +19,16 @@ run with /usr/bin/python3. The interface below is stable:
       tensors: dict name -> (dtype, numpy array); raw: bytes appended as-is for bad-file
       tests (see the function).
   read_npy / write_npy are numpy's np.load / np.save; nothing special here.
+  read_safetensors(path) -> (dict name -> float64 array, dict name -> dtype, metadata)
+  canonical(name) -> the name without prefix, BERT head names as lm_head.*
+  load_checkpoint(dirpath) -> (weights under canonical names, config): what
+      lb_checkpoint_save writes (prefix stripped; BERT head names mapped to lm_head.*).
+  mlm_loss(weights, config, ids, mask, labels) -> (mean CE over labels != -100,
+      n_pred, n_correct): the RoBERTa MLM head (dense, GELU, LayerNorm, decoder tied
+      to the word embeddings, lm_head.bias) on forward()'s output.
+  Linformer (config "attention_type": "linformer"): forward() uses the learned
+  encoder.layer.{i}.attention.self.linformer_E/_F (or encoder.linformer_E), first n
+  columns, padding keys removed before projecting; probs are then (L,B,H,n,k).
 
 Conventions of the oracle (HuggingFace BERT/RoBERTa, post-LayerNorm):
   RoBERTa positions: pad_id + 1 + (index among tokens whose id != pad_id); tokens equal
@@ -257,7 +267,8 @@ def forward(weights, config, ids, mask=None, token_types=None):
     x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][pos]
          + w["embeddings.token_type_embeddings.weight"][tt])
     x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
-    probs_all = np.zeros((L, B, H, n, n))
+    use_lin = config.get("attention_type", "full") == "linformer"
+    probs_all = []
     qs, ks, vs = (np.zeros((L, B, H, n, d)) for _ in range(3))
     keymask = (m > 0)[:, None, None, :]  # (B,1,1,n)
     for i in range(L):
@@ -272,21 +283,106 @@ def forward(weights, config, ids, mask=None, token_types=None):
         q = heads(lin(x, "attention.self.query"))
         k = heads(lin(x, "attention.self.key"))
         v = heads(lin(x, "attention.self.value"))
-        s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
-        s = np.where(keymask, s, -np.inf)
+        kk, vv, km = k, v, keymask
+        if use_lin:
+            E, F = linformer_proj(w, config, i, n)  # (H,k,n) each
+            real = (m > 0)[:, None, :, None]  # (B,1,n,1): padding removed first
+            kk = np.einsum("hjn,bhnd->bhjd", E, k * real)
+            vv = np.einsum("hjn,bhnd->bhjd", F, v * real)
+            km = np.ones((B, 1, 1, E.shape[1]), dtype=bool)
+        s = q @ kk.transpose(0, 1, 3, 2) / math.sqrt(d)
+        s = np.where(km, s, -np.inf)
         smax = s.max(-1, keepdims=True)
         smax = np.where(np.isfinite(smax), smax, 0.0)
-        e = np.where(keymask, np.exp(s - smax), 0.0)
+        e = np.where(km, np.exp(s - smax), 0.0)
         tot = e.sum(-1, keepdims=True)
         pr = np.divide(e, tot, out=np.zeros_like(e), where=tot > 0)
-        ctx = (pr @ v).transpose(0, 2, 1, 3).reshape(B, n, hd)
+        ctx = (pr @ vv).transpose(0, 2, 1, 3).reshape(B, n, hd)
         a = lin(ctx, "attention.output.dense")
         x = _layer_norm(a + x, w[p + "attention.output.LayerNorm.weight"],
                         w[p + "attention.output.LayerNorm.bias"], eps)
         f = lin(gelu(lin(x, "intermediate.dense")), "output.dense")
         x = _layer_norm(f + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
-        probs_all[i], qs[i], ks[i], vs[i] = pr, q, k, v
-    return x, probs_all, qs, ks, vs
+        probs_all.append(pr)
+        qs[i], ks[i], vs[i] = q, k, v
+    return x, np.array(probs_all), qs, ks, vs
+
+
+def linformer_proj(w, config, i, n):
+    """Layer i's learned E, F as (H,k,n): the first n columns, broadcast over heads
+    for the shared modes (F = E for kv and layerwise)."""
+    H, share = config["num_attention_heads"], config["linformer_share"]
+    p = f"encoder.layer.{i}.attention.self."
+    E = w["encoder.linformer_E"] if share == "layerwise" else w[p + "linformer_E"]
+    F = E if share in ("kv", "layerwise") else w[p + "linformer_F"]
+    if E.ndim == 2:
+        E, F = (np.broadcast_to(t, (H,) + t.shape) for t in (E, F))
+    return E[..., :n], F[..., :n]
+
+
+def mlm_loss(weights, config, ids, mask, labels):
+    """Mean cross-entropy of the RoBERTa MLM head over positions with label != -100,
+    float64; also the count and the argmax hits."""
+    w = weights
+    x = forward(weights, config, ids, mask)[0]
+    labels = np.asarray(labels)
+    sel = labels != -100
+    xp, lab = x[sel], labels[sel]
+    eps = config["layer_norm_eps"]
+    z = gelu(xp @ w["lm_head.dense.weight"].T + w["lm_head.dense.bias"])
+    z = _layer_norm(z, w["lm_head.layer_norm.weight"], w["lm_head.layer_norm.bias"], eps)
+    logits = z @ w["embeddings.word_embeddings.weight"].T + w["lm_head.bias"]
+    mx = logits.max(-1, keepdims=True)
+    lse = np.log(np.exp(logits - mx).sum(-1)) + mx[:, 0]
+    ce = lse - logits[np.arange(len(lab)), lab]
+    return ce.mean(), len(lab), int((logits.argmax(-1) == lab).sum())
+
+
+_NP_DTYPE = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
+
+
+def read_safetensors(path):
+    """(tensors as float64 by name, dtypes by name, metadata) of a safetensors file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    hn = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + hn])
+    meta = header.pop("__metadata__", None)
+    body = raw[8 + hn:]
+    out, dts = {}, {}
+    for name, t in header.items():
+        b, e = t["data_offsets"]
+        buf = body[b:e]
+        if t["dtype"] == "BF16":
+            a = (np.frombuffer(buf, "<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            a = np.frombuffer(buf, _NP_DTYPE[t["dtype"]])
+        out[name] = a.astype(np.float64).reshape(t["shape"])
+        dts[name] = t["dtype"]
+    return out, dts, meta
+
+
+_BERT_HEAD = {"cls.predictions.transform.dense.": "lm_head.dense.",
+              "cls.predictions.transform.LayerNorm.": "lm_head.layer_norm.",
+              "cls.predictions.bias": "lm_head.bias"}
+
+
+def canonical(name):
+    """A stored tensor name without the model prefix, BERT head names as lm_head.*."""
+    for pre in ("roberta.", "bert."):
+        if name.startswith(pre):
+            name = name[len(pre):]
+    for b, r in _BERT_HEAD.items():
+        if name.startswith(b):
+            name = r + name[len(b):]
+    return name
+
+
+def load_checkpoint(dirpath):
+    """(weights under canonical names, config) of a checkpoint folder."""
+    config = read_config(dirpath)
+    t = read_safetensors(os.path.join(dirpath, "model.safetensors"))[0]
+    return {canonical(name): a for name, a in t.items()}, config
 
 
 if __name__ == "__main__":

@@ -244,6 +244,7 @@ bad("nomodel", ["spectrum", "--model", os.path.join(tmp, "nope"), "--ids", IDS],
 bad("n_past", base + ["--n", "64"], "position")
 bad("n_zero", base + ["--n", "0"], "--n")
 bad("n_malformed", base + ["--n", "16,x"], "--n")
+bad("n_twice", base + ["--n", "16,16"], "twice")
 bad("projk", base + ["--n", "16", "--proj-k", "4,32"], "--proj-k")
 bad("index", base + ["--n", "16", "--index", "17"], "--index")
 bad("noids", ["spectrum", "--model", MODEL, "--ids", os.path.join(tmp, "missing.npy")], "missing")

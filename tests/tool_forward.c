@@ -7,6 +7,8 @@
  *     --types T.npy      (B,n) token types (int)
  *     --method full|stream|linformer  --k K  --share none|headwise|kv|layerwise  --seed S
  *     --threads T
+ *     (a model trained with Linformer always runs its learned E/F: --method, --k and
+ *     --share are then taken from its config.json)
  *
  * ids must be an int32/int64 .npy of shape (B,n). Exit 0, or a sysexits code with one
  * message on stderr; no output file is left behind on failure. */
@@ -144,6 +146,7 @@ int main(int argc, char **argv) {
     }
     const lb_config *c = lb_model_config(m);
     int want = probs_path || qkv;
+    lb_encoder_opts_for_model(&o, m); /* a Linformer-trained model runs its own E/F */
     if (lb_encoder_init(&e, m, B, n, &o, want, msg, sizeof msg)) {
         lb_err("%s", msg);
         rc = EX_DATAERR;

@@ -1,0 +1,122 @@
+/* Files of checkpoints and exports: checksums, copies, removal of a flat folder,
+ * and the BF16 export of the shipped model. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lb_train.h"
+#include "lb_train_model.h"
+#include "lb_util.h"
+
+static const char *const tokfiles[] = {"vocab.json", "merges.txt"};
+
+static int fail(char *msg, size_t msglen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char buf[1 << 16];
+    size_t got, total = 0;
+    uint64_t x = *h;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+        for (size_t i = 0; i < got; i++) x = (x ^ buf[i]) * 0x100000001b3ULL;
+        total += got;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) return fail(msg, msglen, "%s: read error", path);
+    *h = x;
+    if (bytes) *bytes = total;
+    return 0;
+}
+
+int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen) {
+    FILE *a = fopen(from, "rb");
+    if (!a) return fail(msg, msglen, "%s: cannot open: %s", from, strerror(errno));
+    FILE *b = fopen(to, "wb");
+    if (!b) {
+        fclose(a);
+        return fail(msg, msglen, "%s: cannot create: %s", to, strerror(errno));
+    }
+    char buf[1 << 16];
+    size_t got;
+    int bad = 0;
+    while ((got = fread(buf, 1, sizeof buf, a)) > 0)
+        if (fwrite(buf, 1, got, b) != got) bad = 1;
+    bad |= ferror(a);
+    fclose(a);
+    if (fflush(b) || fsync(fileno(b))) bad = 1;
+    if (fclose(b)) bad = 1;
+    return bad ? fail(msg, msglen, "%s: copy from %s failed", to, from) : 0;
+}
+
+/* Remove a flat folder (checkpoints hold only plain files). */
+void lb_remove_flat_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char p[4096];
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype, char *msg,
+                    size_t msglen) {
+    size_t dl = strlen(dir);
+    char *tmp = malloc(dl + 32), *old = malloc(dl + 32), from[4096], to[4096];
+    int rc = -1;
+    if (!tmp || !old) {
+        fail(msg, msglen, "out of memory");
+        goto out;
+    }
+    snprintf(tmp, dl + 32, "%s.tmp.XXXXXX", dir);
+    if (!mkdtemp(tmp)) {
+        fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
+        free(tmp), tmp = NULL;
+        goto out;
+    }
+    const char *meta[] = {"producer", "linbench train", NULL};
+    if (lb_checkpoint_save(m, tmp, (lb_ckpt_dtype)dtype, meta, msg, msglen)) goto out;
+    for (int i = 3; i < 5; i++) {
+        snprintf(from, sizeof from, "%s/%s", tokdir, tokfiles[i - 3]);
+        snprintf(to, sizeof to, "%s/%s", tmp, tokfiles[i - 3]);
+        if (lb_copy_file(from, to, msg, msglen)) goto out;
+    }
+    struct stat sb;
+    int had_old = stat(dir, &sb) == 0;
+    snprintf(old, dl + 32, "%s.old.%ld", dir, (long)getpid());
+    if (had_old && rename(dir, old)) {
+        fail(msg, msglen, "%s: cannot move the previous export aside: %s", dir, strerror(errno));
+        goto out;
+    }
+    if (rename(tmp, dir)) {
+        fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
+        if (had_old) rename(old, dir);
+        goto out;
+    }
+    free(tmp), tmp = NULL;
+    if (had_old) lb_remove_flat_dir(old);
+    rc = 0;
+out:
+    if (tmp) lb_remove_flat_dir(tmp);
+    free(tmp);
+    free(old);
+    return rc;
+}

@@ -1,0 +1,266 @@
+/* Training options: defaults, the table that drives printing, saving to
+ * trainer.json, reading back and the resume comparison. One table, so a new option
+ * is added in one place. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_train.h"
+#include "lb_util.h"
+
+typedef enum { T_INT, T_LONG, T_DBL, T_U64, T_STR, T_CURR, T_DECAY, T_ATTN, T_SHARE, T_BOOL } ftype;
+/* MATCH: shapes the run, must equal the checkpoint when given on resume. FREE: saved,
+ * may change on resume. SESSION: this invocation only, not saved. */
+typedef enum { K_MATCH, K_FREE, K_SESSION } fkind;
+
+#define OFF(f) offsetof(lb_train_opts, f)
+static const struct {
+    const char *name;
+    ftype t;
+    size_t off;
+    fkind k;
+} F[] = {
+    {"tokenizer", T_STR, OFF(tokenizer), K_SESSION},
+    {"train", T_STR, OFF(train), K_FREE},
+    {"valid", T_STR, OFF(valid), K_FREE},
+    {"ids", T_BOOL, OFF(ids_input), K_MATCH},
+    {"layers", T_INT, OFF(layers), K_MATCH},
+    {"hidden", T_INT, OFF(hidden), K_MATCH},
+    {"heads", T_INT, OFF(heads), K_MATCH},
+    {"ffn", T_INT, OFF(ffn), K_MATCH},
+    {"max-pos", T_INT, OFF(max_pos), K_MATCH},
+    {"attention", T_ATTN, OFF(attention), K_MATCH},
+    {"k", T_INT, OFF(k), K_MATCH},
+    {"share", T_SHARE, OFF(share), K_MATCH},
+    {"n", T_CURR, OFF(curr), K_MATCH},
+    {"batch", T_INT, OFF(batch), K_MATCH},
+    {"steps", T_LONG, OFF(steps), K_FREE},
+    {"lr", T_DBL, OFF(lr), K_MATCH},
+    {"min-lr", T_DBL, OFF(min_lr), K_MATCH},
+    {"warmup", T_LONG, OFF(warmup), K_MATCH},
+    {"decay", T_DECAY, OFF(decay), K_MATCH},
+    {"wd", T_DBL, OFF(wd), K_MATCH},
+    {"beta1", T_DBL, OFF(beta1), K_MATCH},
+    {"beta2", T_DBL, OFF(beta2), K_MATCH},
+    {"eps", T_DBL, OFF(eps), K_MATCH},
+    {"clip", T_DBL, OFF(clip), K_MATCH},
+    {"seed", T_U64, OFF(seed), K_MATCH},
+    {"threads", T_INT, OFF(threads), K_FREE},
+    {"eval-every", T_LONG, OFF(eval_every), K_FREE},
+    {"eval-batches", T_LONG, OFF(eval_batches), K_MATCH},
+    {"ckpt-every", T_LONG, OFF(ckpt_every), K_FREE},
+    {"log-every", T_LONG, OFF(log_every), K_FREE},
+    {"out", T_STR, OFF(out), K_FREE},
+    {"log", T_STR, OFF(log), K_FREE},
+    {"keep-all", T_BOOL, OFF(keep_all), K_SESSION},
+    {"stop-after", T_LONG, OFF(stop_after), K_SESSION},
+    {"export-bf16", T_STR, OFF(export_bf16), K_SESSION},
+    {"resume", T_STR, OFF(resume), K_SESSION},
+};
+#define NF (sizeof F / sizeof F[0])
+
+static const char *decay_names[] = {"linear", "cosine", "constant"};
+
+void lb_train_opts_default(lb_train_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->layers = 4;
+    o->hidden = 256;
+    o->heads = 4;
+    o->ffn = 1024;
+    o->curr.count = 1;
+    o->curr.n[0] = 128;
+    o->batch = 8;
+    o->steps = 1000;
+    o->lr = 5e-4;
+    o->min_lr = 0;
+    o->warmup = 100;
+    o->decay = LB_DECAY_LINEAR;
+    o->wd = 0.01;
+    o->beta1 = 0.9;
+    o->beta2 = 0.98; /* RoBERTa's β2 */
+    o->eps = 1e-6;
+    o->clip = 1.0;
+    o->seed = 1;
+    o->threads = 0;
+    o->attention = LB_ATTN_FULL;
+    o->k = 0;
+    o->share = LB_SHARE_LAYERWISE;
+    o->eval_every = 100;
+    o->eval_batches = 8;
+    o->ckpt_every = 0;
+    o->log_every = 10;
+    o->progress = 1;
+}
+
+void lb_train_opts_mark(lb_train_opts *o, const char *name) {
+    for (int i = 0; i < o->n_given; i++)
+        if (!strcmp(o->given[i], name)) return;
+    if (o->n_given < (int)(sizeof o->given / sizeof o->given[0])) o->given[o->n_given++] = name;
+}
+
+static int given(const lb_train_opts *o, const char *name) {
+    for (int i = 0; i < o->n_given; i++)
+        if (!strcmp(o->given[i], name)) return 1;
+    return 0;
+}
+
+/* The value of field i as text (for printing, messages and comparison). */
+static void fmt(char *buf, size_t len, const lb_train_opts *o, size_t i) {
+    const char *p = (const char *)o + F[i].off;
+    switch (F[i].t) {
+    case T_INT: snprintf(buf, len, "%d", *(const int *)p); break;
+    case T_BOOL: snprintf(buf, len, "%s", *(const int *)p ? "yes" : "no"); break;
+    case T_LONG: snprintf(buf, len, "%ld", *(const long *)p); break;
+    case T_DBL: { /* shortest text that reads back as the same double */
+        double x = *(const double *)p;
+        for (int prec = 6; prec <= 17; prec++) {
+            snprintf(buf, len, "%.*g", prec, x);
+            if (strtod(buf, NULL) == x) break;
+        }
+        break;
+    }
+    case T_U64: snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p); break;
+    case T_STR: snprintf(buf, len, "%s", *(const char *const *)p ? *(const char *const *)p : "(none)"); break;
+    case T_CURR: lb_curriculum_format((const lb_curriculum *)p, buf, len); break;
+    case T_DECAY: snprintf(buf, len, "%s", decay_names[*(const lb_decay *)p]); break;
+    case T_ATTN: snprintf(buf, len, "%s", lb_attn_method_name((lb_attn_method)*(const int *)p)); break;
+    case T_SHARE: snprintf(buf, len, "%s", lb_share_name((lb_share)*(const int *)p)); break;
+    }
+}
+
+void lb_train_opts_print(FILE *f, const lb_train_opts *o) {
+    char buf[512];
+    for (size_t i = 0; i < NF; i++) {
+        if (F[i].k == K_SESSION && F[i].t == T_STR && !*(const char *const *)((const char *)o + F[i].off))
+            continue;
+        if ((!strcmp(F[i].name, "k") || !strcmp(F[i].name, "share")) && o->attention != LB_ATTN_LINFORMER)
+            continue;
+        fmt(buf, sizeof buf, o, i);
+        fprintf(f, "  %-13s %s\n", F[i].name, buf);
+    }
+}
+
+int lb_train_opts_to_json(struct cJSON *obj, const lb_train_opts *o) {
+    char buf[512];
+    for (size_t i = 0; i < NF; i++) {
+        if (F[i].k == K_SESSION) continue;
+        const char *p = (const char *)o + F[i].off;
+        cJSON *v;
+        switch (F[i].t) {
+        case T_INT: case T_BOOL: v = cJSON_CreateNumber(*(const int *)p); break;
+        case T_LONG: v = cJSON_CreateNumber((double)*(const long *)p); break;
+        case T_DBL: v = cJSON_CreateNumber(*(const double *)p); break;
+        case T_STR:
+            v = *(const char *const *)p ? cJSON_CreateString(*(const char *const *)p) : cJSON_CreateNull();
+            break;
+        default: /* u64 (beyond a double's 53 bits) and enums as text */
+            fmt(buf, sizeof buf, o, i);
+            v = cJSON_CreateString(buf);
+        }
+        if (!v || !cJSON_AddItemToObject(obj, F[i].name, v)) return -1;
+    }
+    return 0;
+}
+
+int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_state *s, const char *file,
+                            char *msg, size_t msglen) {
+    for (size_t i = 0; i < NF; i++) {
+        if (F[i].k == K_SESSION) continue;
+        char *p = (char *)o + F[i].off;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, F[i].name);
+        int ok = v != NULL;
+        if (ok) switch (F[i].t) {
+            case T_INT: case T_BOOL:
+                ok = cJSON_IsNumber(v) && v->valuedouble == (int)v->valuedouble;
+                if (ok) *(int *)p = (int)v->valuedouble;
+                break;
+            case T_LONG:
+                ok = cJSON_IsNumber(v) && v->valuedouble == (double)(long)v->valuedouble;
+                if (ok) *(long *)p = (long)v->valuedouble;
+                break;
+            case T_DBL:
+                ok = cJSON_IsNumber(v);
+                if (ok) *(double *)p = v->valuedouble;
+                break;
+            case T_STR:
+                if (cJSON_IsNull(v)) {
+                    *(const char **)p = NULL;
+                } else if ((ok = cJSON_IsString(v) && s->n_strs < 8)) {
+                    char *dup = strdup(v->valuestring);
+                    ok = dup != NULL;
+                    if (ok) *(const char **)p = s->strs[s->n_strs++] = dup;
+                }
+                break;
+            case T_U64: {
+                char *end;
+                ok = cJSON_IsString(v) && *v->valuestring;
+                if (ok) *(uint64_t *)p = strtoull(v->valuestring, &end, 10), ok = !*end;
+                break;
+            }
+            case T_CURR:
+                ok = cJSON_IsString(v) &&
+                     !lb_curriculum_parse((lb_curriculum *)p, v->valuestring, "n", NULL, 0);
+                break;
+            case T_DECAY:
+                ok = 0;
+                for (int d = 0; d < 3 && cJSON_IsString(v); d++)
+                    if (!strcmp(v->valuestring, decay_names[d])) *(lb_decay *)p = (lb_decay)d, ok = 1;
+                break;
+            case T_ATTN: {
+                lb_attn_method m;
+                ok = cJSON_IsString(v) && !lb_attn_method_parse(v->valuestring, &m);
+                if (ok) *(int *)p = (int)m;
+                break;
+            }
+            case T_SHARE: {
+                lb_share sh;
+                ok = cJSON_IsString(v) && !lb_share_parse(v->valuestring, &sh);
+                if (ok) *(int *)p = (int)sh;
+                break;
+            }
+            }
+        if (!ok) {
+            if (msg && msglen)
+                snprintf(msg, msglen, "%s: options.\"%s\" is %s", file, F[i].name,
+                         v ? "malformed" : "missing");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int lb_train_opts_resume(lb_train_opts *o, const lb_train_opts *saved, char *msg, size_t msglen) {
+    char a[512], b[512];
+    for (size_t i = 0; i < NF; i++) {
+        if (F[i].k == K_SESSION) continue;
+        fmt(a, sizeof a, o, i);
+        fmt(b, sizeof b, saved, i);
+        if (given(o, F[i].name)) {
+            if (strcmp(a, b) && F[i].k == K_MATCH) {
+                if (msg && msglen)
+                    snprintf(msg, msglen,
+                             "option --%s %s does not match the checkpoint's %s (resume must continue "
+                             "the same run; leave the option out to take the saved value)",
+                             F[i].name, a, b);
+                return -1;
+            }
+            if (strcmp(a, b) && !strcmp(F[i].name, "threads"))
+                fprintf(stderr, "note: --threads %s instead of the checkpoint's %s: the run stays valid "
+                                "but is no longer bit-identical to an uninterrupted one\n", a, b);
+            if (strcmp(a, b) && !strcmp(F[i].name, "steps"))
+                fprintf(stderr, "note: --steps %s instead of the checkpoint's %s: the LR schedule "
+                                "changes from here on\n", a, b);
+            continue;
+        }
+        size_t sz = F[i].t == T_DBL ? sizeof(double) : F[i].t == T_LONG ? sizeof(long)
+                  : F[i].t == T_U64 ? sizeof(uint64_t) : F[i].t == T_STR ? sizeof(char *)
+                  : F[i].t == T_CURR ? sizeof(lb_curriculum) : F[i].t == T_DECAY ? sizeof(lb_decay)
+                  : sizeof(int);
+        memcpy((char *)o + F[i].off, (const char *)saved + F[i].off, sz);
+    }
+    return 0;
+}

@@ -1,0 +1,335 @@
+/* Training checkpoints: a folder written beside its final name and renamed into
+ * place (see lb_train.h), and read back with every file checked against the sizes
+ * and checksums trainer.json recorded. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lb_safetensors.h"
+#include "lb_train.h"
+#include "lb_train_model.h"
+#include "lb_util.h"
+
+#define FORMAT "linbench-trainer/1"
+static const char *const FILES[] = {"config.json", "model.safetensors", "optimizer.safetensors",
+                                    "vocab.json", "merges.txt"};
+#define NFILES (sizeof FILES / sizeof FILES[0])
+
+static int fail(char *msg, size_t msglen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int lb_train_state_log(lb_train_state *s, const char *line) {
+    if (s->n_log == s->cap_log) {
+        size_t cap = s->cap_log ? 2 * s->cap_log : 64;
+        char **p = realloc(s->log, cap * sizeof *p);
+        if (!p) return -1;
+        s->log = p;
+        s->cap_log = cap;
+    }
+    if (!(s->log[s->n_log] = strdup(line))) return -1;
+    s->n_log++;
+    return 0;
+}
+
+void lb_train_state_free(lb_train_state *s) {
+    for (size_t i = 0; i < s->n_log; i++) free(s->log[i]);
+    free(s->log);
+    for (int i = 0; i < s->n_strs; i++) free(s->strs[i]);
+    memset(s, 0, sizeof *s);
+}
+
+/* optimizer.safetensors: F32 exp_avg.<name> then exp_avg_sq.<name>, table order. */
+static int write_optimizer(const char *path, const lb_model *m, const float *mom, const float *vel,
+                           char *msg, size_t msglen) {
+    int np = lb_model_param_count(m);
+    size_t cap = 256 + (size_t)np * 2 * 256, used = 0, off = 0;
+    char *h = malloc(cap);
+    if (!h) return fail(msg, msglen, "out of memory");
+    used += (size_t)snprintf(h + used, cap - used, "{\"__metadata__\":{\"format\":\"pt\"}");
+    for (int which = 0; which < 2; which++)
+        for (int i = 0; i < np; i++) {
+            const lb_param *p = lb_model_param(m, i);
+            used += (size_t)snprintf(h + used, cap - used, ",\"%s.%s\":{\"dtype\":\"F32\",\"shape\":[",
+                                     which ? "exp_avg_sq" : "exp_avg", p->name);
+            for (int d = 0; d < p->ndim; d++)
+                used += (size_t)snprintf(h + used, cap - used, "%s%" PRId64, d ? "," : "", p->shape[d]);
+            used += (size_t)snprintf(h + used, cap - used, "],\"data_offsets\":[%zu,%zu]}", off,
+                                     off + p->count * 4);
+            off += p->count * 4;
+            if (used + 300 > cap) {
+                free(h);
+                return fail(msg, msglen, "%s: header too long (parameter names)", path);
+            }
+        }
+    used += (size_t)snprintf(h + used, cap - used, "}");
+    while (used % 8) h[used++] = ' '; /* the reference writer's padding */
+    lb_atomic a;
+    FILE *f = lb_atomic_open(&a, path);
+    if (!f) {
+        free(h);
+        return fail(msg, msglen, "%s: cannot create", path);
+    }
+    unsigned char len8[8];
+    for (int k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)used >> (8 * k));
+    size_t elems = lb_model_param_elems(m);
+    /* Data is written from the host's floats: little-endian hosts only (x86-64). */
+    int bad = fwrite(len8, 1, 8, f) != 8 || fwrite(h, 1, used, f) != used ||
+              fwrite(mom, sizeof *mom, elems, f) != elems || fwrite(vel, sizeof *vel, elems, f) != elems;
+    free(h);
+    if (bad) {
+        lb_atomic_abort(&a);
+        return fail(msg, msglen, "%s: write failed", path);
+    }
+    return lb_atomic_commit(&a) ? fail(msg, msglen, "%s: write failed", path) : 0;
+}
+
+static int read_optimizer(const char *path, const lb_model *m, float *mom, float *vel, char *msg,
+                          size_t msglen) {
+    lb_safetensors *st;
+    if (lb_st_open(&st, path, msg, msglen)) return -1;
+    char name[512];
+    for (int which = 0; which < 2; which++)
+        for (int i = 0; i < lb_model_param_count(m); i++) {
+            const lb_param *p = lb_model_param(m, i);
+            snprintf(name, sizeof name, "%s.%s", which ? "exp_avg_sq" : "exp_avg", p->name);
+            const lb_st_tensor *t = lb_st_find(st, name);
+            if (!t) {
+                lb_st_close(st);
+                return fail(msg, msglen, "%s: tensor %s missing", path, name);
+            }
+            if (lb_st_read_f32(st, (which ? vel : mom) + p->offset, t, p->ndim, p->shape, msg, msglen)) {
+                lb_st_close(st);
+                return -1;
+            }
+        }
+    lb_st_close(st);
+    return 0;
+}
+
+static char *hex64(char *buf, uint64_t x) {
+    snprintf(buf, 17, "%016" PRIx64, x);
+    return buf;
+}
+
+int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
+                 const lb_train_opts *o, const lb_train_state *s, char *msg, size_t msglen) {
+    size_t dl = strlen(dir);
+    char *tmp = malloc(dl + 32), *old = malloc(dl + 32), path[4096], hx[17];
+    cJSON *root = NULL;
+    char *text = NULL;
+    int rc = -1;
+    if (!tmp || !old) goto out;
+    snprintf(tmp, dl + 32, "%s.tmp.XXXXXX", dir);
+    if (!mkdtemp(tmp)) {
+        fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
+        free(tmp), tmp = NULL;
+        goto out;
+    }
+    char meta_step[32];
+    snprintf(meta_step, sizeof meta_step, "%ld", s->step);
+    const char *meta[] = {"linbench_step", meta_step, NULL};
+    if (lb_checkpoint_save(m, tmp, LB_CKPT_F32, meta, msg, msglen)) goto out;
+    snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
+    if (write_optimizer(path, m, mom, vel, msg, msglen)) goto out;
+    for (int i = 3; i < 5; i++) {
+        char from[4096];
+        snprintf(from, sizeof from, "%s/%s", o->tokenizer, FILES[i]);
+        snprintf(path, sizeof path, "%s/%s", tmp, FILES[i]);
+        if (lb_copy_file(from, path, msg, msglen)) goto out;
+    }
+    root = cJSON_CreateObject();
+    cJSON *files = cJSON_AddObjectToObject(root, "files");
+    cJSON_AddStringToObject(root, "format", FORMAT);
+    cJSON_AddNumberToObject(root, "step", (double)s->step);
+    cJSON_AddNumberToObject(root, "elapsed_s", s->elapsed);
+    cJSON *ld = cJSON_AddObjectToObject(root, "loader");
+    cJSON_AddNumberToObject(ld, "epoch", (double)s->loader.epoch);
+    cJSON_AddNumberToObject(ld, "pos", (double)s->loader.pos);
+    cJSON_AddNumberToObject(ld, "n", s->loader.n);
+    cJSON *cs = cJSON_AddObjectToObject(root, "checksums");
+    cJSON_AddStringToObject(cs, "train_corpus", hex64(hx, s->train_sum));
+    cJSON_AddStringToObject(cs, "valid_corpus", hex64(hx, s->valid_sum));
+    cJSON_AddStringToObject(cs, "tokenizer", hex64(hx, s->tok_sum));
+    cJSON *op = cJSON_AddObjectToObject(root, "options");
+    if (!files || !ld || !cs || !op || lb_train_opts_to_json(op, o)) goto oom;
+    cJSON *lg = cJSON_AddArrayToObject(root, "log");
+    for (size_t i = 0; lg && i < s->n_log; i++) cJSON_AddItemToArray(lg, cJSON_CreateString(s->log[i]));
+    for (size_t i = 0; i < NFILES; i++) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        size_t bytes;
+        snprintf(path, sizeof path, "%s/%s", tmp, FILES[i]);
+        if (lb_file_fnv(path, &h, &bytes, msg, msglen)) goto out;
+        cJSON *e = cJSON_AddObjectToObject(files, FILES[i]);
+        if (!e) goto oom;
+        cJSON_AddNumberToObject(e, "bytes", (double)bytes);
+        cJSON_AddStringToObject(e, "fnv1a64", hex64(hx, h));
+    }
+    if (!(text = cJSON_Print(root))) goto oom;
+    snprintf(path, sizeof path, "%s/trainer.json", tmp);
+    lb_atomic a;
+    FILE *f = lb_atomic_open(&a, path);
+    if (!f) {
+        fail(msg, msglen, "%s: cannot create", path);
+        goto out;
+    }
+    fputs(text, f);
+    fputc('\n', f);
+    if (lb_atomic_commit(&a)) {
+        fail(msg, msglen, "%s: write failed", path);
+        goto out;
+    }
+    /* Swap into place: an existing checkpoint moves aside first and goes last. */
+    struct stat sb;
+    int had_old = stat(dir, &sb) == 0;
+    snprintf(old, dl + 32, "%s.old.%ld", dir, (long)getpid());
+    if (had_old && rename(dir, old)) {
+        fail(msg, msglen, "%s: cannot move the previous checkpoint aside: %s", dir, strerror(errno));
+        goto out;
+    }
+    if (rename(tmp, dir)) {
+        fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
+        if (had_old) rename(old, dir);
+        goto out;
+    }
+    free(tmp), tmp = NULL;
+    if (had_old) lb_remove_flat_dir(old);
+    rc = 0;
+    goto out;
+oom:
+    fail(msg, msglen, "%s: out of memory", dir);
+out:
+    if (tmp) lb_remove_flat_dir(tmp);
+    free(tmp);
+    free(old);
+    free(text);
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int get_hex(const cJSON *obj, const char *key, uint64_t *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) != 16) return -1;
+    char *end;
+    *out = strtoull(v->valuestring, &end, 16);
+    return *end ? -1 : 0;
+}
+
+static int get_num(const cJSON *obj, const char *key, double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9e15 ||
+        v->valuedouble != (double)(long)v->valuedouble)
+        return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_train_opts *saved,
+                 lb_train_state *s, char *msg, size_t msglen) {
+    char path[4096], tj[4096];
+    *m = NULL;
+    *mom = *vel = NULL;
+    memset(s, 0, sizeof *s);
+    snprintf(tj, sizeof tj, "%s/trainer.json", dir);
+    FILE *f = fopen(tj, "rb");
+    if (!f) return fail(msg, msglen, "%s: cannot open: %s (not a training checkpoint?)", tj, strerror(errno));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char buf[1 << 14];
+    size_t got;
+    while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, mem);
+    fclose(f);
+    if (!mem) return fail(msg, msglen, "out of memory");
+    fclose(mem);
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!root) return fail(msg, msglen, "%s: not valid JSON (corrupt checkpoint)", tj);
+    int rc = -1;
+    const cJSON *fmtv = cJSON_GetObjectItemCaseSensitive(root, "format");
+    if (!cJSON_IsString(fmtv) || strcmp(fmtv->valuestring, FORMAT)) {
+        fail(msg, msglen, "%s: field \"format\" is not \"%s\"", tj, FORMAT);
+        goto out;
+    }
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
+    for (size_t i = 0; i < NFILES; i++) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(files, FILES[i]);
+        uint64_t want, h = 0xcbf29ce484222325ULL;
+        double wbytes;
+        size_t bytes;
+        if (!e || get_hex(e, "fnv1a64", &want) || get_num(e, "bytes", &wbytes)) {
+            fail(msg, msglen, "%s: field files.\"%s\" missing or malformed", tj, FILES[i]);
+            goto out;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, FILES[i]);
+        if (lb_file_fnv(path, &h, &bytes, msg, msglen)) goto out;
+        if (bytes != (size_t)wbytes || h != want) {
+            fail(msg, msglen, "%s: %s than trainer.json records (%zu bytes, checksum %016" PRIx64
+                              "; expected %.0f bytes, %016" PRIx64 "): corrupt or changed checkpoint",
+                 path, bytes != (size_t)wbytes ? "different size" : "different content", bytes, h, wbytes,
+                 want);
+            goto out;
+        }
+    }
+    double step, ep, pos, n;
+    const cJSON *ld = cJSON_GetObjectItemCaseSensitive(root, "loader");
+    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(root, "checksums");
+    if (get_num(root, "step", &step) || get_num(ld, "epoch", &ep) || get_num(ld, "pos", &pos) ||
+        get_num(ld, "n", &n) || get_hex(cs, "train_corpus", &s->train_sum) ||
+        get_hex(cs, "valid_corpus", &s->valid_sum) || get_hex(cs, "tokenizer", &s->tok_sum)) {
+        fail(msg, msglen, "%s: step, loader or checksums missing or malformed", tj);
+        goto out;
+    }
+    s->step = (long)step;
+    const cJSON *el = cJSON_GetObjectItemCaseSensitive(root, "elapsed_s");
+    s->elapsed = cJSON_IsNumber(el) ? el->valuedouble : 0;
+    s->loader.epoch = (long)ep;
+    s->loader.pos = (size_t)pos;
+    s->loader.n = (int)n;
+    lb_train_opts_default(saved);
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(root, "options");
+    if (!cJSON_IsObject(op)) {
+        fail(msg, msglen, "%s: field \"options\" missing", tj);
+        goto out;
+    }
+    if (lb_train_opts_from_json(saved, op, s, tj, msg, msglen)) goto out;
+    const cJSON *lg = cJSON_GetObjectItemCaseSensitive(root, "log"), *it;
+    cJSON_ArrayForEach(it, lg) {
+        if (!cJSON_IsString(it) || lb_train_state_log(s, it->valuestring)) {
+            fail(msg, msglen, "%s: field \"log\" malformed", tj);
+            goto out;
+        }
+    }
+    if (lb_model_load(m, dir, msg, msglen)) goto out;
+    size_t elems = lb_model_param_elems(*m);
+    *mom = lb_alloc(elems * sizeof(float));
+    *vel = lb_alloc(elems * sizeof(float));
+    if (!*mom || !*vel) {
+        fail(msg, msglen, "out of memory for the optimizer state");
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
+    if (read_optimizer(path, *m, *mom, *vel, msg, msglen)) goto out;
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    if (rc) {
+        lb_model_free(*m);
+        lb_free(*mom);
+        lb_free(*vel);
+        *m = NULL;
+        *mom = *vel = NULL;
+        lb_train_state_free(s);
+    }
+    return rc;
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Command-line tests of `linbench train`: help, bad options, a tiny run with the
+# linbench-small tokenizer, the checkpoint loading in `linbench dump` (as a user's
+# HuggingFace folder would), the CSV log, resume refusing a changed option and a
+# changed corpus, and the BF16 export. Never asserts on timing values.
+set -u
+cd "$(dirname "$0")/.."
+LB=${LINBENCH:-$PWD/${BUILD:-build}/linbench}
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+TOK=analysis/models/linbench-small
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+expect_rc() { # want, name, command...
+    local want=$1 name=$2; shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ "$rc" -eq "$want" ]; then ok; else bad "$name: exit $rc, want $want"; sed 's/^/    /' "$T/err" | tail -5; fi
+}
+expect_err() { # name, text the last command's stderr must contain
+    if grep -q -e "$2" "$T/err"; then ok; else bad "$1: stderr lacks '$2'"; sed 's/^/    /' "$T/err" | head -5; fi
+}
+
+# A small corpus: paragraphs of the informal split (documents split on blank lines).
+head -c 30000 experiments/corpora/informal/train.txt >"$T/train.txt" 2>/dev/null ||
+    printf 'the cat sat on the mat.\n\na dog ran to the red door.\n' >"$T/train.txt"
+head -c 8000 experiments/corpora/informal/valid.txt >"$T/valid.txt" 2>/dev/null ||
+    cp "$T/train.txt" "$T/valid.txt"
+BASE=(--tokenizer "$TOK" --train "$T/train.txt" --valid "$T/valid.txt" --layers 1 --hidden 16
+      --heads 2 --ffn 32 --n 32 --batch 2 --steps 4 --warmup 1 --eval-every 2 --eval-batches 1
+      --log-every 1 --threads 2 --no-progress)
+
+expect_rc 0 "help" "$LB" train --help
+grep -q -e '--resume' "$T/out" && ok || bad "help does not mention --resume"
+expect_rc 64 "unknown option" "$LB" train --bogus
+expect_rc 64 "missing --train" "$LB" train --tokenizer "$TOK" --out "$T/x"
+expect_err "missing --train" "--train"
+expect_rc 64 "bad curriculum" "$LB" train "${BASE[@]}" --n 32:0 --out "$T/x"
+expect_err "bad curriculum" "--n"
+expect_rc 64 "bad decay" "$LB" train "${BASE[@]}" --decay sideways --out "$T/x"
+expect_rc 64 "linformer without k" "$LB" train "${BASE[@]}" --attention linformer --out "$T/x"
+expect_rc 64 "k > n" "$LB" train "${BASE[@]}" --attention linformer --k 33 --out "$T/x"
+expect_err "k > n" "k <= n"
+expect_rc 64 "n past the position table" "$LB" train "${BASE[@]}" --max-pos 30 --out "$T/x"
+expect_err "n past the position table" "position"
+: >"$T/empty.txt"
+expect_rc 65 "empty corpus" "$LB" train "${BASE[@]}" --train "$T/empty.txt" --out "$T/x"
+expect_err "empty corpus" "empty.txt"
+expect_rc 65 "missing tokenizer" "$LB" train "${BASE[@]}" --tokenizer "$T/none" --out "$T/x"
+[ ! -e "$T/x" ] || [ -z "$(ls -A "$T/x")" ] && ok || bad "failed runs left files in $T/x"
+
+# A tiny run: checkpoint folder, log, export.
+expect_rc 0 "tiny run" "$LB" train "${BASE[@]}" --out "$T/run" --log "$T/run/log.csv" \
+    --export-bf16 "$T/ship"
+grep -q 'step 4/4' "$T/out" && ok || bad "no progress line for step 4"
+grep -q 'tok/s' "$T/out" && ok || bad "no tokens/s"
+C="$T/run/checkpoint-4"
+for f in config.json model.safetensors optimizer.safetensors trainer.json vocab.json merges.txt; do
+    [ -s "$C/$f" ] && ok || bad "checkpoint lacks $f"
+done
+[ "$(head -1 "$T/run/log.csv")" = "step,tokens,n,lr,train_loss,grad_norm,val_loss,val_ppl,val_masked_acc,tokens_per_s,elapsed_s" ] &&
+    ok || bad "log header"
+[ "$(grep -c . "$T/run/log.csv")" -eq 5 ] && ok || bad "log should have 4 lines after the header"
+awk -F, 'NR==3 && $7+0 > 0 && $8+0 > 1 {f=1} END {exit !f}' "$T/run/log.csv" && ok || bad "val loss/ppl at step 2"
+grep -q '"attention_type"' "$C/config.json" && grep -q '"model_type"' "$C/config.json" && ok ||
+    bad "config.json lacks HF fields"
+ls "$T/run" | grep -q tmp && bad "temporary folder left in $T/run" || ok
+[ -s "$T/ship/model.safetensors" ] && [ -s "$T/ship/vocab.json" ] && ok || bad "export incomplete"
+
+# dump loads the checkpoint like any HuggingFace folder.
+printf 'The quick brown fox jumps over the lazy dog.\n' >"$T/s.txt"
+expect_rc 0 "dump on the checkpoint" "$LB" dump --model "$C" --text "$T/s.txt" --n 16 --out "$T/P.npy"
+expect_rc 0 "dump on the BF16 export" "$LB" dump --model "$T/ship" --text "$T/s.txt" --n 16 --out "$T/P2.npy"
+
+# Resume: a changed shaping option is refused by name; a changed corpus is refused.
+expect_rc 64 "resume with another --batch" "$LB" train --resume "$C" --batch 3 --steps 6 --no-progress
+expect_err "resume with another --batch" "--batch"
+cp "$T/train.txt" "$T/train2.txt"
+echo "one more paragraph" >>"$T/train2.txt"
+expect_rc 64 "resume with another corpus" "$LB" train --resume "$C" --train "$T/train2.txt" --steps 6 --no-progress
+expect_err "resume with another corpus" "train2.txt"
+expect_rc 0 "resume to 6 steps" "$LB" train --resume "$C" --steps 6 --no-progress
+[ -s "$T/run/checkpoint-6/trainer.json" ] && ok || bad "no checkpoint-6 after resume"
+[ "$(grep -c . "$T/run/log.csv")" -eq 7 ] && ok || bad "resumed log should hold 6 lines"
+
+echo "test_train.sh: $pass passed, $fail failed"
+echo "RESULT $pass $fail"
+[ "$fail" -eq 0 ]

@@ -95,3 +95,4 @@ clean:
 -include experiments/bench.mk
 -include experiments/corpus.mk
 -include experiments/train.mk
+-include experiments/reproduce.mk

@@ -1,5 +1,6 @@
-/* Checkpoints: DIR/config.json + DIR/model.safetensors in HuggingFace layout, every
- * parameter of the table, readable by lb_model_load (and by HF for full attention). */
+/* The parameter table's accessors, and checkpoints: DIR/config.json +
+ * DIR/model.safetensors in HuggingFace layout, every parameter of the table, readable
+ * by lb_model_load (and by HF for full attention). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,19 @@ static int fail(char *msg, size_t msglen, const char *fmt, ...) {
     va_end(ap);
     return -1;
 }
+
+int lb_model_param_count(const lb_model *m) { return m->nparams; }
+const lb_param *lb_model_param(const lb_model *m, int i) {
+    return i >= 0 && i < m->nparams ? &m->params[i] : NULL;
+}
+const lb_param *lb_model_param_find(const lb_model *m, const char *name) {
+    for (int i = 0; i < m->nparams; i++)
+        if (strcmp(m->params[i].name, name) == 0) return &m->params[i];
+    return NULL;
+}
+float *lb_model_params(lb_model *m) { return m->block; }
+size_t lb_model_param_elems(const lb_model *m) { return m->elems; }
+int lb_model_has_head(const lb_model *m) { return m->has_head; }
 
 int lb_checkpoint_save(const lb_model *m, const char *dir, lb_ckpt_dtype dtype,
                        const char *const *metadata, char *msg, size_t msglen) {

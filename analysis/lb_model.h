@@ -1,7 +1,7 @@
 /* lb_model: a BERT/RoBERTa-family encoder with HuggingFace semantics, float32,
  * through OpenBLAS. One implementation serves the spectrum analysis (dump,
- * spectrum), the Table 3 benchmark (random weights, attention kernel plugged in) and,
- * later, training.
+ * spectrum), the Table 3 benchmark (random weights, attention kernel plugged in) and
+ * training (lb_train_model.h: the same layer function, plus the MLM head).
  *
  * Forward, per HuggingFace: embeddings = word[id] + position[pos] + token_type[tt],
  * LayerNorm; per layer: Q/K/V = x Wᵀ + b, split into H heads of d = hidden/H,

@@ -322,7 +322,7 @@ static void backward(lb_mlm *w, float *grad, const int32_t *ids, const float *ma
         layer_proj(w, l, &E, &F, &dE, &dF, grad);
         lb_attn_backward_tmp(w->dq, w->dk, w->dv, dE, dF, w->dao, A->q, A->k, A->v, mask, E, F,
                              A->probs, B, H, n, d, c->attn == LB_ATTN_LINFORMER, c->lin_k,
-                             c->lin_share);
+                             c->lin_share, th);
         const float *dh[3] = {w->dq, w->dk, w->dv};
         const float *Ws[3] = {W->wq, W->wk, W->wv}, *bs[3] = {W->bq, W->bk, W->bv};
         for (int i = 0; i < 3; i++) {

@@ -162,18 +162,6 @@ static size_t head_bytes(const lb_config *c) {
 }
 
 const lb_config *lb_model_config(const lb_model *m) { return &m->c; }
-int lb_model_param_count(const lb_model *m) { return m->nparams; }
-const lb_param *lb_model_param(const lb_model *m, int i) {
-    return i >= 0 && i < m->nparams ? &m->params[i] : NULL;
-}
-const lb_param *lb_model_param_find(const lb_model *m, const char *name) {
-    for (int i = 0; i < m->nparams; i++)
-        if (strcmp(m->params[i].name, name) == 0) return &m->params[i];
-    return NULL;
-}
-float *lb_model_params(lb_model *m) { return m->block; }
-size_t lb_model_param_elems(const lb_model *m) { return m->elems; }
-int lb_model_has_head(const lb_model *m) { return m->has_head; }
 
 void lb_encoder_opts_for_model(lb_encoder_opts *o, const lb_model *m) {
     if (m->c.attn != LB_ATTN_LINFORMER) return;

@@ -129,7 +129,7 @@ void lb_embed_backward(float *dword, float *dpos, float *dtype, const float *dx,
 void lb_attn_backward_tmp(float *dq, float *dk, float *dv, float *dE, float *dF, const float *dout,
                           const float *q, const float *k, const float *v, const float *mask,
                           const float *E, const float *F, const float *probs, int B, int H, int n,
-                          int d, int lin, int kp, lb_share share);
+                          int d, int lin, int kp, lb_share share, int threads);
 
 /* ---- MLM head (mlm_head.c) ---- */
 typedef struct {

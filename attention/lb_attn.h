@@ -37,7 +37,8 @@
  *
  * Threads: batch×heads run in parallel with single-threaded BLAS inside the region
  * (the OpenMP OpenBLAS build does that by itself); when B·H < threads the heads run
- * one after another with multi-threaded BLAS instead. exp in the softmax is a
+ * one after another with multi-threaded BLAS instead; a call of under 1 MFLOP runs
+ * on one thread (a team costs more than the work). exp in the softmax is a
  * vectorised float approximation (< 1 ulp; NaN in, NaN out; e^x for x <= -104 is 0).
  */
 #ifndef LB_ATTN_H
@@ -104,7 +105,9 @@ int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, c
                        const float *k, const float *v, const float *E, const float *F,
                        char *msg, size_t msglen);
 
-/* out is (B,H,n,d); q, k, v are (B,H,n,d); mask is (B,n) or NULL; E, F as described
+/* One call at a time per lb_attn (the workspace is shared by its threads); make one
+ * lb_attn per concurrent caller.
+ * out is (B,H,n,d); q, k, v are (B,H,n,d); mask is (B,n) or NULL; E, F as described
  * above (NULL for full/stream); probs, when not NULL, receives the attention
  * probabilities: (B,H,n,n) for full, (B,H,n,k) for linformer; stream must get NULL. */
 void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const float *k,

@@ -9,5 +9,6 @@ int lb_cmd_dump(int argc, char **argv);     /* analysis/cmd_dump.c */
 int lb_cmd_spectrum(int argc, char **argv); /* analysis/cmd_spectrum.c */
 int lb_cmd_bpe_train(int argc, char **argv); /* experiments/cmd_bpe_train.c */
 int lb_cmd_train(int argc, char **argv);    /* experiments/cmd_train.c */
+int lb_cmd_report(int argc, char **argv);   /* experiments/cmd_report.c */
 
 #endif

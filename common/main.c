@@ -17,6 +17,7 @@ static const struct {
     {"spectrum", lb_cmd_spectrum, "singular-value spectra of P per layer and head"},
     {"bpe-train", lb_cmd_bpe_train, "train a GPT-2 byte-level BPE tokenizer (vocab.json + merges.txt)"},
     {"train", lb_cmd_train, "masked-LM pretraining (full or Linformer attention), checkpoints, resume"},
+    {"report", lb_cmd_report, "write results/REPORT.md from bench, spectrum and train results"},
 };
 
 static void usage(FILE *f) {

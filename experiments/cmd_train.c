@@ -1,5 +1,6 @@
 /* `linbench train`: command-line parsing; the work is lb_train_run (train_loop.c). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,16 @@ static void usage(FILE *f) {
             "           --no-progress --quiet\n"
             "Checkpoints: OUT/checkpoint-STEP (config.json, model.safetensors F32 with HuggingFace RoBERTa\n"
             "names, optimizer.safetensors, tokenizer, trainer.json), each written atomically. Same seed and\n"
-            "thread count give the same bits; resuming equals not stopping.\n");
+            "thread count give the same bits; resuming equals not stopping. SIGINT/SIGTERM: finish the\n"
+            "step, write a checkpoint, exit 75.\n");
+}
+
+/* Set by SIGINT/SIGTERM: the loop finishes its step, writes a checkpoint and stops
+ * (a signal handler can only talk through a global). */
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
 }
 
 int lb_cmd_train(int argc, char **argv) {
@@ -153,5 +163,15 @@ int lb_cmd_train(int argc, char **argv) {
     if (o.warmup >= o.steps && o.warmup > 0 && !o.resume)
         fprintf(stderr, "note: --warmup %ld >= --steps %ld: the learning rate never decays\n", o.warmup,
                 o.steps);
-    return lb_train_run(&o, argc, argv);
+    o.stop = &stop_requested;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int rc = lb_train_run(&o, argc, argv);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return rc;
 }

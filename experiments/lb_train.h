@@ -14,6 +14,7 @@
 #define LB_TRAIN_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -138,6 +139,8 @@ typedef struct {
     int keep_all;          /* keep every checkpoint, not just the latest */
     const char *out, *resume, *log, *export_bf16;
     long stop_after;       /* stop this session after this many steps (0 = run to --steps) */
+    volatile sig_atomic_t *stop; /* NULL, or set non-zero (e.g. by a signal handler) to stop after
+                              the current step with a checkpoint; lb_train_run returns EX_TEMPFAIL */
     int progress;          /* draw the progress line (on a tty) */
     int quiet;             /* no per-step lines on stdout */
     const char *given[64]; /* option names set on the command line (resume checks them) */

@@ -372,6 +372,14 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
         r.st.elapsed = el0 + (lb_now() - t0);
         if (o.ckpt_every > 0 && done_steps % o.ckpt_every == 0 && done_steps != end && checkpoint(&r, &o))
             goto done;
+        if (o.stop && *o.stop && r.st.step < end) {
+            lb_progress_done(&pg);
+            if (checkpoint(&r, &o)) goto done;
+            lb_err("interrupted after step %ld; continue with --resume %s/checkpoint-%ld", r.st.step, o.out,
+                   r.st.step);
+            rc = EX_TEMPFAIL;
+            goto done;
+        }
     }
     lb_progress_done(&pg);
     if (r.st.step == start)

@@ -140,6 +140,7 @@ void lb_train_opts_print(FILE *f, const lb_train_opts *o) {
         if ((!strcmp(F[i].name, "k") || !strcmp(F[i].name, "share")) && o->attention != LB_ATTN_LINFORMER)
             continue;
         fmt(buf, sizeof buf, o, i);
+        if (!strcmp(F[i].name, "max-pos") && !o->max_pos) snprintf(buf, sizeof buf, "auto (max n + 2)");
         fprintf(f, "  %-13s %s\n", F[i].name, buf);
     }
 }

@@ -107,15 +107,31 @@ static void fill_proj(lb_rng *r, float *E, size_t len, int kp) {
 
 typedef struct { int B, H, n, d; } shape;
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define LB_HAVE_VALGRIND_H 1
+#endif
+#endif
+static int under_valgrind(void) {
+#ifdef LB_HAVE_VALGRIND_H
+    return RUNNING_ON_VALGRIND;
+#else
+    return 0;
+#endif
+}
+
 static void test_shapes(lb_rng *r) {
     static const shape shapes[] = {
-        {1, 1, 1, 1},   {1, 2, 2, 3},   {2, 1, 3, 64},  {3, 2, 17, 65}, {1, 3, 64, 64},
-        {2, 3, 127, 3}, {2, 2, 129, 64}, {1, 2, 300, 16}, {3, 1, 300, 1}, {1, 1, 129, 1},
-        {2, 2, 257, 16}, {1, 1, 64, 65}};
+        {1, 1, 1, 1},   {1, 2, 2, 3},    {2, 1, 3, 64},   {3, 2, 17, 65},
+        {1, 3, 64, 64}, {2, 3, 127, 3},  {2, 1, 129, 64}, {1, 1, 300, 16},
+        {3, 1, 300, 1}, {1, 1, 129, 1},  {1, 1, 64, 65},  {2, 2, 33, 8}};
     char name[160];
     for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
         shape s = shapes[si];
         for (int mk = 0; mk < 4; mk++) {
+            /* valgrind runs OpenBLAS ~300× slower: there, half the mask kinds */
+            if (under_valgrind() && (mk + (int)si) % 2) continue;
             inputs in;
             make_inputs(&in, r, s.B, s.H, s.n, s.d, mk, 1.0f);
             size_t sz = (size_t)s.B * s.H * s.n * s.d, pn = (size_t)s.B * s.H * s.n * s.n;
@@ -254,10 +270,10 @@ static void test_large_logits(lb_rng *r) {
 }
 
 /* Streaming across several key tiles and query tiles, with padding that ends inside
- * a tile and a tile of padding only (holes), threads 1 and 2: n = 600 is not a
+ * a tile and a tile of padding only (holes), threads 1 and 2: n = 520 is not a
  * multiple of either tile size. */
 static void test_stream_tiles(lb_rng *r) {
-    const int B = 2, H = 1, n = 600, d = 8;
+    const int B = 2, H = 1, n = 520, d = 4;
     for (int mk = 0; mk < 4; mk++) {
         inputs in;
         make_inputs(&in, r, B, H, n, d, mk, 1.0f);
@@ -269,7 +285,7 @@ static void test_stream_tiles(lb_rng *r) {
         for (int th = 1; th <= 2; th++) {
             run(out, NULL, &in, LB_ATTN_STREAM, 0, 0, th, NULL, NULL);
             char name[64];
-            snprintf(name, sizeof name, "stream n=600 mask %s threads %d", mask_names[mk], th);
+            snprintf(name, sizeof name, "stream n=520 mask %s threads %d", mask_names[mk], th);
             lb_check_array(name, out, ref, (long)sz, OUT_ATOL, OUT_RTOL);
         }
         lb_free(ref), lb_free(out);

@@ -421,6 +421,23 @@ static void test_runs(const char *dir) {
     snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
     LB_CHECK(same_state(c1, c2), "3 steps + resume 3 equals 6 steps, bit for bit");
 
+    /* An interrupt (the flag a signal handler sets) stops after the step with a
+     * checkpoint; resuming from it still equals the uninterrupted run. */
+    snprintf(out3, sizeof out3, "%s/run5", dir);
+    run_opts(&o, dir, out3);
+    volatile sig_atomic_t stop = 1;
+    o.stop = &stop;
+    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_TEMPFAIL, "interrupted run exits EX_TEMPFAIL");
+    snprintf(c2, sizeof c2, "%s/checkpoint-1", out3);
+    lb_train_opts_default(&o);
+    o.resume = c2;
+    o.progress = 0;
+    o.quiet = 1;
+    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "resume after the interrupt");
+    snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
+    LB_CHECK(same_state(c1, c2), "interrupt at 1 + resume equals 6 steps");
+    snprintf(out3, sizeof out3, "%s/run3", dir);
+
     /* 4. Bad input: nothing half-written. */
     snprintf(c2, sizeof c2, "%s/checkpoint-3", out3);
     lb_train_opts_default(&o);

@@ -85,6 +85,61 @@ expect_rc 0 "resume to 6 steps" "$LB" train --resume "$C" --steps 6 --no-progres
 [ -s "$T/run/checkpoint-6/trainer.json" ] && ok || bad "no checkpoint-6 after resume"
 [ "$(grep -c . "$T/run/log.csv")" -eq 7 ] && ok || bad "resumed log should hold 6 lines"
 
+# Token-id input (--ids): one document of whitespace-separated ids per line.
+for d in 1 2 3 4 5 6; do seq -s ' ' $((100 + d)) $((140 + d)); done >"$T/ids.txt"
+expect_rc 0 "--ids input" "$LB" train "${BASE[@]}" --ids --train "$T/ids.txt" --valid "$T/ids.txt" --steps 2 \
+    --out "$T/idsrun"
+printf '1 2 99999\n' >"$T/badids.txt"
+expect_rc 65 "--ids with an id past the vocabulary" "$LB" train "${BASE[@]}" --ids --train "$T/badids.txt" \
+    --valid "$T/ids.txt" --out "$T/idsbad"
+expect_err "--ids with an id past the vocabulary" "99999"
+
+# numpy oracle of AdamW and the LR schedule on a real run: from the saved state at
+# step 2 (p, m, v) and step 3 (p', m', v'), AdamW says p' = p(1 − lr·wd) −
+# lr·m̂'/(sqrt(v̂') + eps) with the step-3 bias corrections, decay only for tensors of
+# 2+ dimensions, and lr from the schedule (warm-up 1, linear decay over 6 steps), and
+# v' − β2·v = (1 − β2)·g² with g = (m' − β1·m)/(1 − β1).
+A=(--tokenizer "$TOK" --train "$T/train.txt" --layers 1 --hidden 16 --heads 2 --ffn 32 --n 32
+   --batch 2 --steps 6 --warmup 1 --lr 0.01 --wd 0.1 --beta1 0.9 --beta2 0.98 --eps 1e-6
+   --eval-every 0 --threads 2 --no-progress --out "$T/adam")
+expect_rc 0 "2 steps" "$LB" train "${A[@]}" --stop-after 2
+expect_rc 0 "1 more" "$LB" train --resume "$T/adam/checkpoint-2" --stop-after 1 --no-progress
+/usr/bin/python3 - "$T/adam/checkpoint-2" "$T/adam/checkpoint-3" <<'PY' >"$T/py" 2>&1
+import json, struct, sys
+import numpy as np
+def load(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    h.pop("__metadata__", None)
+    return {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                             dtype="<f4").reshape(v["shape"]).astype(np.float64) for k, v in h.items()}
+a, b = sys.argv[1], sys.argv[2]
+p0, p1 = load(a + "/model.safetensors"), load(b + "/model.safetensors")
+o0, o1 = load(a + "/optimizer.safetensors"), load(b + "/optimizer.safetensors")
+lr_max, wd, b1, b2, eps, t, steps, warm = 0.01, 0.1, 0.9, 0.98, 1e-6, 3, 6, 1
+lr = lr_max * (1 - (t - 1 - warm) / (steps - 1 - warm))      # step index 2, linear decay to 0
+bad = 0
+for name in p0:
+    m0, v0 = o0["exp_avg." + name], o0["exp_avg_sq." + name]
+    m1, v1 = o1["exp_avg." + name], o1["exp_avg_sq." + name]
+    d = wd if p0[name].ndim >= 2 else 0.0
+    want = p0[name] * (1 - lr * d) - lr * (m1 / (1 - b1 ** t)) / (np.sqrt(v1 / (1 - b2 ** t)) + eps)
+    # float32 arithmetic of a few operations on values of size |p| and lr: 1e-6 of |p|
+    # plus 1e-4 of the step lr (the ratio m̂/sqrt(v̂) is formed in float).
+    err = np.abs(p1[name] - want) - (1e-6 * np.abs(want) + 1e-4 * lr)
+    if not (err <= 0).all():
+        bad += 1; print("param", name, float(np.nanmax(err)))
+    g = (m1 - b1 * m0) / (1 - b1)
+    ok = np.abs(m1 - b1 * m0) > 0.5 * np.abs(m1) + 1e-30          # well-conditioned elements
+    lhs, rhs = (v1 - b2 * v0)[ok], ((1 - b2) * g * g)[ok]
+    if not (np.abs(lhs - rhs) <= 1e-4 * np.abs(rhs) + 1e-30).all():
+        bad += 1; print("second moment", name)
+print("adamw oracle: %d tensors, %d bad" % (len(p0), bad))
+sys.exit(1 if bad else 0)
+PY
+[ $? -eq 0 ] && ok || { bad "numpy AdamW oracle"; sed 's/^/    /' "$T/py" | tail -5; }
+
 echo "test_train.sh: $pass passed, $fail failed"
 echo "RESULT $pass $fail"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,220 @@
+/* linbench report: REPORT.md from the result files of bench, spectrum and train.
+ * The whole report is built in memory and written atomically, so a failed or
+ * interrupted run leaves the previous REPORT.md (or none) in place. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lb_cmd.h"
+#include "lb_report.h"
+#include "lb_util.h"
+
+#define MAXIN 32
+#define DEFAULT_PAPER "results/paper/linformer_table3.csv"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: linbench report [--bench DIR] [--spectrum PREFIX[,PREFIX...]] [options] --out FILE\n"
+            "Write a Markdown report (REPORT.md) from result files: machine and build metadata, Figure 1\n"
+            "per corpus, projection error vs the optimal rank-k, spectrum vs n, Table 3 against the paper,\n"
+            "time vs n and crossover, Figure 3; a verdict with its rule for each of the paper's claims.\n\n"
+            "  --bench DIR            `linbench bench` folder (summary.csv, table3.csv, bench.json)\n"
+            "  --spectrum LIST        `linbench spectrum --out` prefixes, comma-separated\n"
+            "  --corpus-names LIST    a name per prefix (default: the prefixes' file names)\n"
+            "  --train-log LIST       `linbench train --log` CSVs as LABEL=FILE or FILE, comma-separated\n"
+            "                         (or repeated); the first is the reference (standard attention)\n"
+            "  --paper FILE           the paper's Table 3 CSV (default %s when present)\n"
+            "  --figures DIR          folder of the bench and Figure 3 plots (default plots/out)\n"
+            "  --out FILE             the report (default results/REPORT.md)\n"
+            "  -h, --help             this text\n"
+            "An option left out gives a section saying \"not run yet\"; a named file that is missing or\n"
+            "malformed is an error.\n"
+            "exit: 0 written; 64 bad arguments; 65 malformed input; 66 missing input; 73/74 cannot write\n",
+            DEFAULT_PAPER);
+}
+
+/* Split s (modified) on commas into out; returns the count or -1 when over max. */
+static int split_list(char *s, char **out, int have, int max, const char *what) {
+    for (char *p = s, *c; p; p = c) {
+        if ((c = strchr(p, ','))) *c++ = 0;
+        if (!*p) continue;
+        if (have == max) {
+            lb_err("report: more than %d items in %s", max, what);
+            return -1;
+        }
+        out[have++] = p;
+    }
+    return have;
+}
+
+static const char *base_name(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+typedef struct {
+    const char *bench, *paper, *figures, *out;
+    char *spec[MAXIN], *names[MAXIN], *logs[MAXIN], *labels[MAXIN];
+    int nspec, nnames, nlogs;
+    char *own[3 * MAXIN]; /* strdup'd option values */
+    int nown;
+} opts;
+
+static int parse(opts *o, int argc, char **argv) {
+    static const struct option lo[] = {
+        {"bench", 1, 0, 'b'},     {"spectrum", 1, 0, 's'}, {"corpus-names", 1, 0, 'c'},
+        {"train-log", 1, 0, 't'}, {"paper", 1, 0, 'p'},    {"figures", 1, 0, 'f'},
+        {"out", 1, 0, 'o'},       {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        char *v = NULL;
+        if (ch == 's' || ch == 'c' || ch == 't') {
+            if (o->nown == 3 * MAXIN || !(v = o->own[o->nown++] = strdup(optarg))) {
+                lb_err("report: too many list options");
+                return EX_USAGE;
+            }
+        }
+        switch (ch) {
+        case 'b': o->bench = optarg; break;
+        case 's':
+            if ((o->nspec = split_list(v, o->spec, o->nspec, MAXIN, "--spectrum")) < 0) return EX_USAGE;
+            break;
+        case 'c':
+            if ((o->nnames = split_list(v, o->names, o->nnames, MAXIN, "--corpus-names")) < 0)
+                return EX_USAGE;
+            break;
+        case 't':
+            if ((o->nlogs = split_list(v, o->logs, o->nlogs, MAXIN, "--train-log")) < 0) return EX_USAGE;
+            break;
+        case 'p': o->paper = optarg; break;
+        case 'f': o->figures = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'h': usage(stdout); return -1;
+        default: usage(stderr); return EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        lb_err("report: unexpected argument '%s' (options only; see --help)", argv[optind]);
+        return EX_USAGE;
+    }
+    if (o->nnames && o->nnames != o->nspec) {
+        lb_err("report: --corpus-names has %d names for %d --spectrum prefixes", o->nnames, o->nspec);
+        return EX_USAGE;
+    }
+    for (int i = o->nnames; i < o->nspec; i++) o->names[i] = (char *)base_name(o->spec[i]);
+    for (int i = 0; i < o->nlogs; i++) {
+        char *eq = strchr(o->logs[i], '=');
+        if (eq) {
+            *eq = 0, o->labels[i] = o->logs[i], o->logs[i] = eq + 1;
+        } else { /* no label: the path names the run */
+            o->labels[i] = o->logs[i];
+        }
+        if (!*o->labels[i] || !*o->logs[i]) {
+            lb_err("report: --train-log item '%s': expected LABEL=FILE or FILE", o->labels[i]);
+            return EX_USAGE;
+        }
+    }
+    if (!o->paper && access(DEFAULT_PAPER, R_OK) == 0) o->paper = DEFAULT_PAPER;
+    return 0;
+}
+
+static int body(lb_report *r, const opts *o) {
+    const char *labels[MAXIN + 1], *paths[MAXIN + 1];
+    char store[MAXIN + 1][4096];
+    int n = 0, rc;
+    if (o->bench) {
+        snprintf(store[n], sizeof store[n], "%s/bench.json", o->bench);
+        labels[n] = "bench", paths[n] = store[n], n++;
+    }
+    for (int i = 0; i < o->nspec; i++) {
+        snprintf(store[n], sizeof store[n], "%s.json", o->spec[i]);
+        labels[n] = o->names[i], paths[n] = store[n], n++;
+    }
+    if ((rc = lb_report_meta(r, labels, paths, n))) return rc;
+    if (!o->nspec) {
+        fprintf(r->md, "\n## Figure 1 — spectra of the context mapping matrix P\n");
+        lb_report_not_run(r, "spectrum analysis", "make reproduce (or linbench spectrum --out PREFIX)");
+    }
+    for (int i = 0; i < o->nspec; i++)
+        if ((rc = lb_report_spectrum(r, o->spec[i], o->names[i]))) return rc;
+    if (o->bench) {
+        if ((rc = lb_report_bench(r, o->bench, o->paper, o->figures))) return rc;
+    } else {
+        fprintf(r->md, "\n## Table 3 — inference speed-up and memory saving, ours vs the paper\n");
+        lb_report_not_run(r, "benchmark", "make bench (or linbench bench --out DIR)");
+        fprintf(r->md, "\n## Speed of one attention layer: time vs n and crossover\n");
+        lb_report_not_run(r, "benchmark", "make bench (or linbench bench --out DIR)");
+    }
+    return lb_report_train(r, (const char *const *)o->labels, (const char *const *)o->logs, o->nlogs,
+                           o->figures);
+}
+
+/* Header, the summary of verdicts, then the body. */
+static void assemble(FILE *f, const lb_report *r, const char *body_text, size_t body_len, int argc,
+                     char **argv) {
+    fprintf(f,
+            "# linbench report: the Linformer paper's evidence on this machine\n\n"
+            "Generated by `linbench report` from result files; do not edit by hand. Command:\n\n`linbench");
+    for (int i = 0; i < argc; i++) fputc(' ', f), lb_md_cell(f, argv[i]);
+    fprintf(f, "`\n\n## Verdicts\n\nEach verdict is derived from the numbers below by the rule printed next "
+               "to it.\n\n"
+               "| claim | verdict | rests on |\n|---|---|---|\n");
+    for (int i = 0; i < r->nv; i++) {
+        fputs("| ", f), lb_md_cell(f, r->v[i].claim);
+        fprintf(f, " | %s | ", lb_verdict_word(r->v[i].kind)), lb_md_cell(f, r->v[i].rests_on),
+            fputs(" |\n", f);
+    }
+    if (!r->nv) fputs("| (no results yet) | | |\n", f);
+    fwrite(body_text, 1, body_len, f);
+}
+
+int lb_cmd_report(int argc, char **argv) {
+    opts o = {.figures = "plots/out", .out = "results/REPORT.md"};
+    int rc = parse(&o, argc, argv);
+    if (rc) {
+        for (int i = 0; i < o.nown; i++) free(o.own[i]);
+        return rc < 0 ? EX_OK : rc;
+    }
+    lb_report r = {0};
+    char *text = NULL, dir[PATH_MAX], absdir[PATH_MAX];
+    size_t len = 0;
+    snprintf(dir, sizeof dir, "%s", o.out);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (!*dir) snprintf(dir, sizeof dir, "/");
+    if (lb_mkdirs(dir) || !realpath(dir, absdir)) {
+        lb_err("report: cannot create the folder of --out '%s'", o.out);
+        rc = EX_CANTCREAT;
+        goto done;
+    }
+    r.outdir = absdir;
+    if (!(r.md = open_memstream(&text, &len))) {
+        rc = EX_OSERR;
+        goto done;
+    }
+    rc = body(&r, &o);
+    fclose(r.md);
+    if (!rc) {
+        lb_atomic a;
+        FILE *f = lb_atomic_open(&a, o.out);
+        if (!f) {
+            rc = EX_CANTCREAT;
+        } else {
+            assemble(f, &r, text, len, argc, argv);
+            rc = lb_atomic_commit(&a) ? EX_IOERR : 0;
+        }
+        if (!rc) printf("wrote %s (%d verdicts)\n", o.out, r.nv);
+    }
+done:
+    free(text);
+    for (int i = 0; i < r.nv; i++) free(r.v[i].claim), free(r.v[i].rests_on);
+    free(r.v);
+    for (int i = 0; i < o.nown; i++) free(o.own[i]);
+    return rc;
+}

@@ -1,0 +1,336 @@
+/* The benchmark part of REPORT.md from a `linbench bench --out DIR` folder: Table 3
+ * cell by cell against the paper, time vs n per layer group, and the crossover n
+ * beyond which Linformer beats each full-attention variant. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_report.h"
+#include "lb_util.h"
+
+#define MAXV 64
+#define MAG_HOLDS 0.8 /* geometric mean of ours / paper */
+#define MAG_WEAKER 0.5
+
+typedef struct {
+    double v[MAXV];
+    int n;
+} vals;
+
+static void add_val(vals *s, double x) {
+    if (isnan(x)) return;
+    for (int i = 0; i < s->n; i++)
+        if (s->v[i] == x) return;
+    if (s->n == MAXV) return;
+    int i = s->n++;
+    for (; i > 0 && s->v[i - 1] > x; i--) s->v[i] = s->v[i - 1];
+    s->v[i] = x;
+}
+
+static const char *const T3_COLS[] = {"n",
+                                      "k",
+                                      "batch_full",
+                                      "batch_linformer",
+                                      "time_saved_x",
+                                      "memory_saved_x",
+                                      "status",
+                                      "memory_saved_if_materialised_x"};
+enum { T_N, T_K, T_BF, T_BL, T_TIME, T_MEM, T_STATUS, T_MAT, T_NCOL };
+
+static double paper_cell(const lb_table *p, const int *pc, double n, double k, int which) {
+    if (!p) return NAN;
+    for (size_t i = 0; i < p->nrow; i++)
+        if (lb_table_num(p, i, pc[0]) == n && lb_table_num(p, i, pc[1]) == k)
+            return lb_table_num(p, i, pc[which]);
+    return NAN;
+}
+
+/* One verdict on a Table 3 column (time or memory): grows with n at fixed k and > 1 at the largest n. */
+static int t3_trend(lb_report *r, const lb_table *t, const int *c, int col, const char *what) {
+    vals ks = {0};
+    for (size_t i = 0; i < t->nrow; i++)
+        if (!strcmp(lb_table_str(t, i, c[T_STATUS]), "ok")) add_val(&ks, lb_table_num(t, i, c[T_K]));
+    int tested = 0, grow = 0, above = 0;
+    char num[1024] = "";
+    size_t len = 0;
+    for (int j = 0; j < ks.n; j++) {
+        double lo_n = INFINITY, hi_n = -INFINITY, lo = NAN, hi = NAN;
+        for (size_t i = 0; i < t->nrow; i++) {
+            if (strcmp(lb_table_str(t, i, c[T_STATUS]), "ok") || lb_table_num(t, i, c[T_K]) != ks.v[j])
+                continue;
+            double n = lb_table_num(t, i, c[T_N]), x = lb_table_num(t, i, c[col]);
+            if (n < lo_n) lo_n = n, lo = x;
+            if (n > hi_n) hi_n = n, hi = x;
+        }
+        if (hi_n <= lo_n) continue;
+        tested++, grow += hi > lo, above += hi > 1;
+        if (len < sizeof num)
+            len +=
+                (size_t)snprintf(num + len, sizeof num - len, "%sk = %g: %.2f× at n = %g → %.2f× at n = %g",
+                                 len ? "; " : "", ks.v[j], lo, lo_n, hi, hi_n);
+    }
+    lb_verdict_kind k = !tested                             ? LB_UNDECIDED
+                        : grow == tested && above == tested ? LB_HOLDS
+                        : grow && above                     ? LB_WEAKER
+                                                            : LB_NOT_HOLD;
+    char claim[256];
+    snprintf(claim, sizeof claim, "Linformer's %s grows with n at fixed k and exceeds 1 at long sequences",
+             what);
+    return lb_report_verdict(
+        r, claim, k,
+        "for every k measured at ≥ 2 lengths: larger at the largest n than at the smallest, "
+        "and > 1 at the largest n → holds; true for some k → holds more weakly; otherwise does "
+        "not hold",
+        "Table 3 comparison", tested ? num : "no k measured at two or more lengths");
+}
+
+static int table3(lb_report *r, const char *dir, const char *paper, const char *figdir) {
+    char path[4096];
+    FILE *o = r->md;
+    fprintf(o, "\n## Table 3 — inference speed-up and memory saving, ours vs the paper\n\n"
+               "Ours: this CPU, whole encoder at the largest batch under the memory budget; paper: one V100 "
+               "16 GB. Ratio = ours / paper.\n");
+    snprintf(path, sizeof path, "%s/table3.csv", dir);
+    FILE *probe = fopen(path, "r");
+    if (!probe) {
+        lb_report_not_run(r, "Table 3", "linbench bench --protocol table3 --out DIR");
+        return 0;
+    }
+    fclose(probe);
+    lb_table t, p;
+    int c[T_NCOL], pc[4], rc, havep = 0;
+    if ((rc = lb_table_read(&t, path))) return rc;
+    if ((rc = lb_table_cols(&t, c, T3_COLS, T_NCOL))) goto out;
+    if (paper) {
+        static const char *const PC[] = {"n", "k", "time_saved_x", "memory_saved_x"};
+        if ((rc = lb_table_read(&p, paper))) goto out;
+        havep = 1;
+        if ((rc = lb_table_cols(&p, pc, PC, 4))) goto out;
+    }
+    snprintf(path, sizeof path, "%s/table3.png", figdir);
+    lb_report_figure(r, "Table 3 grid, ours vs the paper", path);
+    fprintf(
+        o,
+        "\n| n | k | batch full / Linformer | time saved, ours | paper | ratio | memory saved, ours | paper "
+        "| ratio | memory saved if P were materialised | status "
+        "|\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    double lt = 0, lm = 0;
+    int nt = 0, nm = 0;
+    for (size_t i = 0; i < t.nrow; i++) {
+        double n = lb_table_num(&t, i, c[T_N]), k = lb_table_num(&t, i, c[T_K]);
+        double ts = lb_table_num(&t, i, c[T_TIME]), ms = lb_table_num(&t, i, c[T_MEM]);
+        double pt = paper_cell(havep ? &p : NULL, pc, n, k, 2),
+               pm = paper_cell(havep ? &p : NULL, pc, n, k, 3);
+        int ok = !strcmp(lb_table_str(&t, i, c[T_STATUS]), "ok");
+        fprintf(o, "| %g | %g | %s / %s | ", n, k, lb_table_str(&t, i, c[T_BF]),
+                lb_table_str(&t, i, c[T_BL]));
+        if (ok)
+            fprintf(o, "%.2f× | %.3g× | %.2f | %.2f× | %.3g× | %.2f | %.2f× | ok |\n", ts, pt, ts / pt, ms,
+                    pm, ms / pm, lb_table_num(&t, i, c[T_MAT]));
+        else
+            fprintf(o, "– | %.3g× | – | – | %.3g× | – | – | ", pt, pm),
+                lb_md_cell(o, lb_table_str(&t, i, c[T_STATUS])), fputs(" |\n", o);
+        if (ok && ts > 0 && pt > 0) lt += log(ts / pt), nt++;
+        if (ok && ms > 0 && pm > 0) lm += log(ms / pm), nm++;
+    }
+    int outside = 0;
+    for (size_t j = 0; havep && j < p.nrow; j++) {
+        int found = 0;
+        for (size_t i = 0; i < t.nrow && !found; i++)
+            found = lb_table_num(&t, i, c[T_N]) == lb_table_num(&p, j, pc[0]) &&
+                    lb_table_num(&t, i, c[T_K]) == lb_table_num(&p, j, pc[1]);
+        outside += !found;
+    }
+    fprintf(
+        o,
+        "\n(– : not measured here; nan: not in the paper's table. %d of the paper's %zu cells lie outside "
+        "the grid run here; `make reproduce-paper` runs them all.)\n",
+        outside, havep ? p.nrow : 0);
+    if ((rc = t3_trend(r, &t, c, T_TIME, "inference speed-up"))) goto out;
+    if ((rc = t3_trend(r, &t, c, T_MEM, "memory saving"))) goto out;
+    for (int w = 0; w < 2; w++) {
+        int cnt = w ? nm : nt;
+        double g = cnt ? exp((w ? lm : lt) / cnt) : NAN;
+        char num[256], claim[256], rule[256];
+        snprintf(num, sizeof num, "geometric mean of ours / paper over %d cells: %.3f", cnt, g);
+        snprintf(rule, sizeof rule,
+                 "geometric mean ≥ %.1f → holds; ≥ %.1f → holds more weakly; otherwise does not "
+                 "hold; no common cell → undecided",
+                 MAG_HOLDS, MAG_WEAKER);
+        snprintf(claim, sizeof claim, "the paper's Table 3 %s magnitudes carry over to this machine",
+                 w ? "memory-saving" : "speed-up");
+        lb_verdict_kind k = !cnt              ? LB_UNDECIDED
+                            : g >= MAG_HOLDS  ? LB_HOLDS
+                            : g >= MAG_WEAKER ? LB_WEAKER
+                                              : LB_NOT_HOLD;
+        if ((rc = lb_report_verdict(r, claim, k, rule, "Table 3 comparison", num))) goto out;
+    }
+out:
+    lb_table_free(&t);
+    if (havep) lb_table_free(&p);
+    return rc;
+}
+
+static const char *const S_COLS[] = {"protocol", "method", "n",       "k",      "d",
+                                     "heads",    "batch",  "threads", "status", "median_s"};
+enum { S_PROTO, S_METHOD, S_N, S_K, S_D, S_H, S_B, S_T, S_STATUS, S_MED, S_NCOL };
+
+typedef struct {
+    const lb_table *t;
+    const int *c;
+    double d, h, b, th;
+} group;
+
+/* Median seconds of (method, n, k) in the group, NaN if absent or not ok. */
+static double med(const group *g, const char *method, double n, double k) {
+    for (size_t i = 0; i < g->t->nrow; i++) {
+        const lb_table *t = g->t;
+        const int *c = g->c;
+        if (strcmp(lb_table_str(t, i, c[S_PROTO]), "layer") ||
+            strcmp(lb_table_str(t, i, c[S_METHOD]), method) || strcmp(lb_table_str(t, i, c[S_STATUS]), "ok"))
+            continue;
+        if (lb_table_num(t, i, c[S_N]) == n && lb_table_num(t, i, c[S_K]) == k &&
+            lb_table_num(t, i, c[S_D]) == g->d && lb_table_num(t, i, c[S_H]) == g->h &&
+            lb_table_num(t, i, c[S_B]) == g->b && lb_table_num(t, i, c[S_T]) == g->th)
+            return lb_table_num(t, i, c[S_MED]);
+    }
+    return NAN;
+}
+
+/* Smallest n from which Linformer k is faster than `full` at every measured larger n;
+ * -1 none measured in common, 0 never faster at the largest n. */
+static double crossover(const group *g, const vals *ns, const char *full, double k) {
+    double x = 0;
+    int any = 0;
+    for (int i = ns->n - 1; i >= 0; i--) {
+        double a = med(g, "linformer", ns->v[i], k), f = med(g, full, ns->v[i], 0);
+        if (isnan(a) || isnan(f)) continue;
+        any = 1;
+        if (a < f)
+            x = ns->v[i];
+        else
+            break;
+    }
+    return any ? x : -1;
+}
+
+/* Milliseconds: 4 significant digits, never an exponent. */
+static void ms(FILE *o, double s) {
+    double x = 1e3 * s;
+    if (isnan(x))
+        fputs(" – |", o);
+    else
+        fprintf(o, x >= 1000 ? " %.0f |" : " %.4g |", x);
+}
+
+static int layer_group(lb_report *r, group *g, const char *figdir, int *tested, int *found, int *monotone) {
+    FILE *o = r->md;
+    const lb_table *t = g->t;
+    const int *c = g->c;
+    vals ns = {0}, ks = {0};
+    for (size_t i = 0; i < t->nrow; i++) {
+        if (strcmp(lb_table_str(t, i, c[S_PROTO]), "layer") || lb_table_num(t, i, c[S_D]) != g->d ||
+            lb_table_num(t, i, c[S_H]) != g->h || lb_table_num(t, i, c[S_B]) != g->b ||
+            lb_table_num(t, i, c[S_T]) != g->th)
+            continue;
+        add_val(&ns, lb_table_num(t, i, c[S_N]));
+        if (!strcmp(lb_table_str(t, i, c[S_METHOD]), "linformer")) add_val(&ks, lb_table_num(t, i, c[S_K]));
+    }
+    char path[4096];
+    fprintf(o, "\n### Time vs n — one attention layer, d = %g, heads = %g, batch = %g, threads = %g\n", g->d,
+            g->h, g->b, g->th);
+    snprintf(path, sizeof path, "%s/time_vs_n_%g_%g_%g_%g.png", figdir, g->d, g->h, g->b, g->th);
+    lb_report_figure(r, "time vs n", path);
+    snprintf(path, sizeof path, "%s/layer_grid_%g_%g_%g_%g.png", figdir, g->d, g->h, g->b, g->th);
+    lb_report_figure(r, "speed-up and memory saved vs full, layer grid", path);
+    fprintf(o, "\nMedian milliseconds per call.\n\n| n | full | stream |");
+    for (int j = 0; j < ks.n; j++) fprintf(o, " Linformer k = %g |", ks.v[j]);
+    fprintf(o, "\n|---|---|---|");
+    for (int j = 0; j < ks.n; j++) fputs("---|", o);
+    for (int i = 0; i < ns.n; i++) {
+        fprintf(o, "\n| %g |", ns.v[i]);
+        ms(o, med(g, "full", ns.v[i], 0)), ms(o, med(g, "stream", ns.v[i], 0));
+        for (int j = 0; j < ks.n; j++) ms(o, med(g, "linformer", ns.v[i], ks.v[j]));
+    }
+    fprintf(o, "\n\nCrossover: the smallest n from which Linformer is faster at every longer n measured.\n\n"
+               "| k | vs full (materialised) | vs stream (online softmax) |\n|---|---|---|\n");
+    static const char *const FULL[] = {"full", "stream"};
+    double prev[2] = {0, 0};
+    for (int j = 0; j < ks.n; j++) {
+        fprintf(o, "| %g |", ks.v[j]);
+        for (int v = 0; v < 2; v++) {
+            double x = crossover(g, &ns, FULL[v], ks.v[j]);
+            if (x < 0) {
+                fputs(" not measured |", o);
+                continue;
+            }
+            (*tested)++;
+            if (x == 0) {
+                fprintf(o, " none up to n = %g |", ns.v[ns.n - 1]);
+                continue;
+            }
+            (*found)++;
+            if (x == ns.v[0])
+                fprintf(o, " ≤ %g |", x);
+            else
+                fprintf(o, " %g |", x);
+            if (x < prev[v]) *monotone = 0;
+            prev[v] = x;
+        }
+        fputc('\n', o);
+    }
+    return 0;
+}
+
+int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    lb_table t;
+    int c[S_NCOL], rc;
+    if ((rc = lb_table_read(&t, path))) return rc;
+    if ((rc = lb_table_cols(&t, c, S_COLS, S_NCOL))) {
+        lb_table_free(&t);
+        return rc;
+    }
+    if ((rc = table3(r, dir, paper, figdir))) {
+        lb_table_free(&t);
+        return rc;
+    }
+    fprintf(r->md, "\n## Speed of one attention layer: time vs n and crossover\n");
+    int tested = 0, found = 0, monotone = 1, groups = 0;
+    double seen[MAXV][4];
+    for (size_t i = 0; i < t.nrow && !rc; i++) {
+        if (strcmp(lb_table_str(&t, i, c[S_PROTO]), "layer")) continue;
+        group g = {&t,
+                   c,
+                   lb_table_num(&t, i, c[S_D]),
+                   lb_table_num(&t, i, c[S_H]),
+                   lb_table_num(&t, i, c[S_B]),
+                   lb_table_num(&t, i, c[S_T])};
+        int dup = 0;
+        for (int j = 0; j < groups; j++)
+            dup |= seen[j][0] == g.d && seen[j][1] == g.h && seen[j][2] == g.b && seen[j][3] == g.th;
+        if (dup || groups == MAXV) continue;
+        seen[groups][0] = g.d, seen[groups][1] = g.h, seen[groups][2] = g.b, seen[groups][3] = g.th, groups++;
+        rc = layer_group(r, &g, figdir, &tested, &found, &monotone);
+    }
+    if (!groups) lb_report_not_run(r, "layer protocol", "linbench bench --protocol layer --out DIR");
+    if (!rc && groups) {
+        char num[256];
+        snprintf(num, sizeof num,
+                 "%d of %d (k, variant) pairs have a crossover within the measured n; "
+                 "non-decreasing in k: %s",
+                 found, tested, monotone ? "yes" : "no");
+        lb_verdict_kind k = !tested                       ? LB_UNDECIDED
+                            : found == tested && monotone ? LB_HOLDS
+                            : found                       ? LB_WEAKER
+                                                          : LB_NOT_HOLD;
+        rc = lb_report_verdict(
+            r, "Linformer is faster than full attention beyond a crossover length that grows with k", k,
+            "a crossover for every k and variant, non-decreasing in k → holds; for some → holds "
+            "more weakly; none → does not hold",
+            "crossover tables", num);
+    }
+    lb_table_free(&t);
+    return rc;
+}

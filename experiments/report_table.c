@@ -1,0 +1,148 @@
+/* CSV result files for `linbench report`: read whole, split in place. Our writers
+ * never quote fields, so a quote is treated as malformed rather than half-parsed. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_report.h"
+#include "lb_util.h"
+
+#define MAX_BYTES ((size_t)1 << 31)
+
+static int slurp(const char *path, char **out, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        lb_err("%s: cannot open: %s", path, strerror(errno));
+        return EX_NOINPUT;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        n += fread(b + n, 1, cap - n - 1, f);
+        if (n < cap - 1) break;
+        if (cap >= MAX_BYTES) {
+            lb_err("%s: larger than %zu bytes; not a result file", path, MAX_BYTES);
+            free(b), fclose(f);
+            return EX_DATAERR;
+        }
+        char *nb = realloc(b, cap *= 2);
+        if (!nb) free(b);
+        b = nb;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (!b) {
+        lb_err("%s: out of memory", path);
+        return EX_OSERR;
+    }
+    if (rerr) {
+        lb_err("%s: read error", path);
+        free(b);
+        return EX_IOERR;
+    }
+    b[n] = 0;
+    if (memchr(b, 0, n)) {
+        lb_err("%s: contains a NUL byte; not a CSV file", path);
+        free(b);
+        return EX_DATAERR;
+    }
+    *out = b, *len = n;
+    return 0;
+}
+
+/* Split line (NUL-terminated, modified) on commas into fields; returns the count. */
+static int split(char *line, char **fields, int max) {
+    int n = 0;
+    for (char *p = line;;) {
+        if (n < max) fields[n] = p;
+        n++;
+        char *c = strchr(p, ',');
+        if (!c) break;
+        *c = 0, p = c + 1;
+    }
+    return n;
+}
+
+int lb_table_read(lb_table *t, const char *path) {
+    memset(t, 0, sizeof *t);
+    size_t len;
+    int rc = slurp(path, &t->text, &len);
+    if (rc) return rc;
+    t->path = strdup(path);
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++) lines += t->text[i] == '\n';
+    size_t lineno = 0, cap_cells = 0;
+    rc = EX_DATAERR;
+    for (char *line = t->text, *next; line && *line; line = next) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        next = nl ? nl + 1 : NULL;
+        lineno++;
+        size_t l = strlen(line);
+        if (l && line[l - 1] == '\r') line[--l] = 0;
+        if (line[0] == '#' || l == 0) continue;
+        if (strchr(line, '"')) {
+            lb_err("%s: quoted field near line %zu; linbench result files have none", path, lineno);
+            goto fail;
+        }
+        int nf = 1;
+        for (const char *p = line; *p; p++) nf += *p == ',';
+        if (!t->head) {
+            t->ncol = nf;
+            if (!(t->head = calloc((size_t)nf, sizeof *t->head))) goto oom;
+            split(line, t->head, nf);
+            cap_cells = lines * (size_t)nf;
+            if (!(t->cell = calloc(cap_cells ? cap_cells : 1, sizeof *t->cell))) goto oom;
+            continue;
+        }
+        if (nf != t->ncol) {
+            lb_err("%s: line %zu has %d fields, the header has %d", path, lineno, nf, t->ncol);
+            goto fail;
+        }
+        split(line, t->cell + t->nrow * (size_t)t->ncol, nf);
+        t->nrow++;
+    }
+    if (!t->head) {
+        lb_err("%s: no header line (empty or only comments)", path);
+        goto fail;
+    }
+    return 0;
+oom:
+    lb_err("%s: out of memory", path);
+    rc = EX_OSERR;
+fail:
+    lb_table_free(t);
+    return rc;
+}
+
+void lb_table_free(lb_table *t) {
+    free(t->path), free(t->head), free(t->cell), free(t->text);
+    memset(t, 0, sizeof *t);
+}
+
+int lb_table_col(const lb_table *t, const char *name) {
+    for (int i = 0; i < t->ncol; i++)
+        if (!strcmp(t->head[i], name)) return i;
+    lb_err("%s: no column '%s' in the header", t->path, name);
+    return -1;
+}
+
+int lb_table_cols(const lb_table *t, int *out, const char *const *names, int count) {
+    for (int i = 0; i < count; i++)
+        if ((out[i] = lb_table_col(t, names[i])) < 0) return EX_DATAERR;
+    return 0;
+}
+
+const char *lb_table_str(const lb_table *t, size_t row, int col) {
+    if (row >= t->nrow || col < 0 || col >= t->ncol) return "";
+    return t->cell[row * (size_t)t->ncol + (size_t)col];
+}
+
+double lb_table_num(const lb_table *t, size_t row, int col) {
+    const char *s = lb_table_str(t, row, col);
+    char *end;
+    if (!*s) return NAN;
+    double v = strtod(s, &end);
+    return *end ? NAN : v;
+}

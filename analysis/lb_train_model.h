@@ -7,7 +7,9 @@
  *   loss = mean over predicted positions of −log softmax(logits)[label].
  *
  * Logits are formed only at predicted positions (label != -100), in chunks of rows.
- * No dropout anywhere (deterministic; RoBERTa pretraining used 0.1).
+ * No dropout anywhere (deterministic; RoBERTa pretraining used 0.1). Attention's
+ * backward is lb_attn_backward (lb_attn.h, cfg.train = 1) with the probabilities each
+ * layer's forward saved.
  *
  * Parameters: every trainable tensor lives in ONE float block (lb_model_params); a
  * gradient block has the same layout and length (lb_model_param_elems floats).
@@ -88,7 +90,7 @@ typedef struct {
 } lb_mlm_stats;
 
 /* Bytes lb_mlm_init allocates for (B,n) (saturates at SIZE_MAX; SIZE_MAX when the
- * shape is invalid), attention workspace included. Per token: saved
+ * shape is invalid), attention workspace included (for omp_get_max_threads()). Per token: saved
  * (8·hidden + intermediate + 4 + H·cols)·L floats (cols = n full, k Linformer), plus
  * scratch ≈ 19·hidden + 2·intermediate floats, plus 256 rows of logits (vocab). */
 size_t lb_mlm_bytes(const lb_config *c, int B, int n);

@@ -130,14 +130,14 @@ static size_t carve(lb_mlm *w, char *base, const lb_config *c, int B, int n) {
 static lb_attn_cfg attn_cfg(const lb_config *c, int B, int n, int threads) {
     lb_attn_cfg a = {.method = c->attn, .B = B, .H = c->heads, .n = n, .d = c->hidden / c->heads,
                      .k = c->attn == LB_ATTN_LINFORMER ? c->lin_k : 0, .share = c->lin_share,
-                     .threads = threads};
+                     .threads = threads, .train = 1};
     return a;
 }
 
 size_t lb_mlm_bytes(const lb_config *c, int B, int n) {
     char m[8];
     if (B < 1 || n < 1 || lb_config_check(c, m, sizeof m)) return SIZE_MAX;
-    lb_attn_cfg a = attn_cfg(c, B, n, 1);
+    lb_attn_cfg a = attn_cfg(c, B, n, 0); /* workspace for omp_get_max_threads() */
     if (lb_attn_check(&a, m, sizeof m)) return SIZE_MAX;
     size_t b = carve(NULL, NULL, c, B, n), ws = lb_attn_workspace_bytes(&a);
     return b > SIZE_MAX - ws ? SIZE_MAX : b + ws;
@@ -320,9 +320,8 @@ static void backward(lb_mlm *w, float *grad, const int32_t *ids, const float *ma
         const float *E, *F;
         float *dE, *dF;
         layer_proj(w, l, &E, &F, &dE, &dF, grad);
-        lb_attn_backward_tmp(w->dq, w->dk, w->dv, dE, dF, w->dao, A->q, A->k, A->v, mask, E, F,
-                             A->probs, B, H, n, d, c->attn == LB_ATTN_LINFORMER, c->lin_k,
-                             c->lin_share, th);
+        lb_attn_backward(w->attn, w->dq, w->dk, w->dv, dE, dF, w->dao, A->q, A->k, A->v, mask, E,
+                         F, A->probs);
         const float *dh[3] = {w->dq, w->dk, w->dv};
         const float *Ws[3] = {W->wq, W->wk, W->wv}, *bs[3] = {W->bq, W->bk, W->bv};
         for (int i = 0; i < 3; i++) {

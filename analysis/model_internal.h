@@ -124,13 +124,6 @@ void lb_embed_backward(float *dword, float *dpos, float *dtype, const float *dx,
                        const lb_config *c, const int32_t *ids, const int32_t *token_types,
                        const int32_t *positions, long tokens, int threads);
 
-/* TEMPORARY scalar attention backward (attn_bwd_tmp.c) until lb_attn_backward exists:
- * shapes as lb_attn_forward; lin 0 = full; kp the Linformer k. */
-void lb_attn_backward_tmp(float *dq, float *dk, float *dv, float *dE, float *dF, const float *dout,
-                          const float *q, const float *k, const float *v, const float *mask,
-                          const float *E, const float *F, const float *probs, int B, int H, int n,
-                          int d, int lin, int kp, lb_share share, int threads);
-
 /* ---- MLM head (mlm_head.c) ---- */
 typedef struct {
     int P;                 /* predicted rows of this batch */

@@ -56,6 +56,12 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
         break;
     }
     }
+    if (cfg->train && cfg->method != LB_ATTN_STREAM) {
+        /* the backward reuses the same per-thread slots for its own scratch */
+        size_t bt;
+        if (lb_attn_bwd_per_thread(cfg, &bt)) return -1;
+        if (bt > pt) pt = bt;
+    }
     *shared = round16(sh);
     *per_thread = round16(pt); /* 64-byte slots: no false sharing between threads */
     return *shared < sh || *per_thread < pt ? -1 : 0;
@@ -84,6 +90,15 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
         }
     if (cfg->threads < 0 || cfg->threads > 4096) {
         snprintf(msg, msglen, "threads = %d: expected 0 (all) to 4096", cfg->threads);
+        return -1;
+    }
+    if (cfg->train != 0 && cfg->train != 1) {
+        snprintf(msg, msglen, "train = %d: expected 0 or 1", cfg->train);
+        return -1;
+    }
+    if (cfg->train && cfg->method == LB_ATTN_STREAM) {
+        snprintf(msg, msglen, "train = 1 with stream attention: stream has no backward "
+                 "(train with full or linformer)");
         return -1;
     }
     if (cfg->method == LB_ATTN_LINFORMER) {

@@ -60,6 +60,7 @@ typedef struct {
     int k;          /* Linformer projected length, 1 <= k <= n; ignored otherwise */
     lb_share share; /* Linformer only */
     int threads;    /* worker threads (batch×heads in parallel); 0 = omp_get_max_threads() */
+    int train;      /* 1: also size the workspace for lb_attn_backward (full, linformer) */
 } lb_attn_cfg;
 
 typedef struct lb_attn lb_attn; /* opaque: a copy of the cfg plus its workspace */
@@ -113,6 +114,27 @@ int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, c
 void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const float *k,
                      const float *v, const float *mask, const float *E, const float *F);
 
+/* Backward of lb_attn_forward (full and linformer; stream has none: training uses
+ * full or linformer, and lb_attn_check rejects train = 1 with stream). a must have
+ * been made with cfg.train = 1 (the workspace then holds the backward's scratch too;
+ * lb_attn_workspace_bytes counts it); otherwise this aborts with a message, as
+ * lb_attn_forward does on a programming error.
+ *   dq, dk, dv (B,H,n,d)  OVERWRITTEN with d(loss)/dq, /dk, /dv.
+ *   dE, dF  shapes as E, F: ACCUMULATED (+=), so heads and layers sharing one matrix
+ *           sum their gradients; NULL for full. dE == dF is allowed (E == F for
+ *           kv/layerwise): both contributions are added into it.
+ *   dout (B,H,n,d)  d(loss)/d(out); q, k, v, mask, E, F exactly as given to forward.
+ *   probs  the probabilities the forward returned for these inputs: (B,H,n,n) for
+ *          full, (B,H,n,k) for linformer. The caller keeps them (they are not saved
+ *          inside a: one lb_attn serves every layer of a model).
+ * Padding keys get zero dk, dv (and zero columns of dE, dF). Linformer recomputes
+ * K̄ = E·diag(m)·K and V̄ = F·diag(m)·V. Heads run in parallel with sgemm inside;
+ * dE/dF are summed through per-thread partials added in thread order, so the result
+ * is bit-for-bit reproducible for a given cfg (thread count included). */
+void lb_attn_backward(lb_attn *a, float *dq, float *dk, float *dv, float *dE, float *dF,
+                      const float *dout, const float *q, const float *k, const float *v,
+                      const float *mask, const float *E, const float *F, const float *probs);
+
 /* Plain scalar references (double accumulation, no BLAS, no threads), the tests'
  * oracle next to each fast kernel. Same shapes and conventions as above; exp is the
  * C library's double exp. lb_attn_stream_ref runs the online-softmax recurrence over
@@ -124,5 +146,17 @@ void lb_attn_stream_ref(float *out, const float *q, const float *k, const float 
 void lb_attn_linformer_ref(float *out, float *probs, const float *q, const float *k,
                            const float *v, const float *mask, const float *E, const float *F,
                            int B, int H, int n, int d, int kp, lb_share share);
+
+/* Scalar references of lb_attn_backward, all in double (probabilities recomputed in
+ * double from q, k, v rather than taken from a forward). Same conventions: dq, dk, dv
+ * overwritten, dE, dF accumulated (may be the same pointer). */
+void lb_attn_full_backward_ref(float *dq, float *dk, float *dv, const float *dout,
+                               const float *q, const float *k, const float *v,
+                               const float *mask, int B, int H, int n, int d);
+void lb_attn_linformer_backward_ref(float *dq, float *dk, float *dv, float *dE, float *dF,
+                                    const float *dout, const float *q, const float *k,
+                                    const float *v, const float *mask, const float *E,
+                                    const float *F, int B, int H, int n, int d, int kp,
+                                    lb_share share);
 
 #endif

@@ -32,7 +32,7 @@ TOOL_SRC := $(wildcard tests/tool_*.c)
 TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tools/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all test test-asan test-valgrind bench bench-compare plots clean FORCE
+.PHONY: all deps test test-asan test-valgrind bench bench-compare plots clean FORCE
 
 all: $(BUILD)/linbench $(TEST_BIN) $(TOOL_BIN)
 
@@ -71,7 +71,14 @@ $(BUILD)/tools/%: tests/%.c $(BUILD)/liblinbench.a
 # this CPU (DESIGN.md §6); keep the environment's choice, default to Haswell.
 export OPENBLAS_CORETYPE ?= Haswell
 
-test: all
+# `make test` and `make bench` first install missing Debian packages (as root) or print
+# the apt-get line (otherwise): experiments/deps.sh holds the one list.
+deps:
+	@bash experiments/deps.sh
+
+test:
+	@bash experiments/deps.sh --tests
+	@$(MAKE) --no-print-directory all
 	BUILD=$(BUILD) bash tests/run.sh
 
 test-asan:

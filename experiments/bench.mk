@@ -12,7 +12,9 @@ PLOTS_OUT  ?= plots/out
 
 .PHONY: bench-paper bench-check
 
-bench: $(BUILD)/linbench
+bench:
+	@bash experiments/deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/linbench
 	$(BUILD)/linbench bench --preset default --out $(BENCH_OUT) $(BENCH_ARGS)
 	bash plots/bench_plots.sh $(BENCH_OUT) $(PLOTS_OUT)
 

@@ -77,7 +77,11 @@ int lb_share_parse(const char *s, lb_share *out);
 int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen);
 
 /* Bytes of workspace lb_attn_init allocates for cfg (the analytic extra memory);
- * threads = 0 counts omp_get_max_threads() now. SIZE_MAX if it overflows (a cfg that
+ * threads = 0 counts omp_get_max_threads() now. With cfg->train the per-thread part
+ * is the larger of the forward's and the backward's scratch: full needs no more
+ * (n×n either way); linformer's backward needs per thread n·(2d + k) + 4·k·d floats
+ * plus two dE/dF partials of lb_attn_proj_elems(cfg) floats each. Count it with the
+ * thread count the handle will really use. SIZE_MAX if it overflows (a cfg that
  * lb_attn_check rejects). */
 size_t lb_attn_workspace_bytes(const lb_attn_cfg *cfg);
 

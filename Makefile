@@ -103,3 +103,4 @@ clean:
 -include experiments/corpus.mk
 -include experiments/train.mk
 -include experiments/reproduce.mk
+-include experiments/fig3.mk

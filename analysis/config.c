@@ -184,8 +184,10 @@ int lb_config_save(const lb_config *c, const char *path, char *msg, size_t msgle
     NUM("num_attention_heads", c->heads);
     NUM("intermediate_size", c->intermediate);
     STR("hidden_act", "gelu");
-    NUM("hidden_dropout_prob", 0.1);
-    NUM("attention_probs_dropout_prob", 0.1);
+    /* linbench trains without dropout: say so, so that a HuggingFace user who
+     * fine-tunes from here chooses it knowingly */
+    NUM("hidden_dropout_prob", 0.0);
+    NUM("attention_probs_dropout_prob", 0.0);
     NUM("max_position_embeddings", c->max_pos);
     NUM("type_vocab_size", c->type_vocab);
     NUM("initializer_range", 0.02);

@@ -92,6 +92,10 @@ int lb_report_train(lb_report *r, const char *const *labels, const char *const *
         }
         fputc('\n', o);
     }
+    if (n == 1)
+        lb_report_not_run(r, "Linformer runs to compare with the reference",
+                          "make train-small TRAIN_OUT=results/fig3-linformer-k128 "
+                          "TRAIN_ARGS='--attention linformer --k 128' (reproduce.mk picks up results/fig3-*/log.csv)");
     for (int i = 1; i < n && !rc; i++) {
         double s = NAN, a = NAN, b = NAN;
         for (size_t j = cv[i].len; j-- > 0;) {

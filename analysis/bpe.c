@@ -53,13 +53,6 @@ struct lb_tokenizer {
 };
 #define CACHE_SLOTS (2 * CACHE_MAX_ENTRIES)
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static uint64_t hash_bytes(const void *p, size_t n) {
     const unsigned char *s = p;
@@ -157,13 +150,13 @@ static char *read_all(const char *path, size_t *len, char *msg, size_t msglen) {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t n = 0, cap = 0;
-    if (!f) return fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno)), NULL;
+    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno)), NULL;
     for (;;) {
         if (n + 65536 + 1 > cap) {
             cap = cap ? 2 * cap : 65536 * 2;
             char *nb = cap > MAX_FILE + 65536 * 2 ? NULL : realloc(buf, cap);
             if (!nb) {
-                fail(msg, msglen, "%s: too large (limit %zu bytes) or out of memory", path, MAX_FILE);
+                lb_fail(msg, msglen, "%s: too large (limit %zu bytes) or out of memory", path, MAX_FILE);
                 goto err;
             }
             buf = nb;
@@ -173,7 +166,7 @@ static char *read_all(const char *path, size_t *len, char *msg, size_t msglen) {
         if (got < 65536) break;
     }
     if (ferror(f)) {
-        fail(msg, msglen, "%s: read error: %s", path, strerror(errno));
+        lb_fail(msg, msglen, "%s: read error: %s", path, strerror(errno));
         goto err;
     }
     fclose(f);
@@ -199,18 +192,18 @@ static int load_vocab(lb_tokenizer *t, const char *buf, size_t len, const char *
     cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     int rc = -1, max_id = -1, n = 0;
     if (!root) {
-        fail(msg, msglen, "%s: line %d: not valid JSON", path, line_of(buf, end ? end : buf + len));
+        lb_fail(msg, msglen, "%s: line %d: not valid JSON", path, line_of(buf, end ? end : buf + len));
         goto out;
     }
     if (!cJSON_IsObject(root)) {
-        fail(msg, msglen, "%s: expected a JSON object mapping token → id", path);
+        lb_fail(msg, msglen, "%s: expected a JSON object mapping token → id", path);
         goto out;
     }
     const cJSON *it;
     cJSON_ArrayForEach(it, root) {
         double v = it->valuedouble;
         if (!cJSON_IsNumber(it) || !(v >= 0 && v < MAX_ID) || v != (double)(int)v) {
-            fail(msg, msglen, "%s: token \"%s\": id must be an integer in [0, %d)", path, it->string,
+            lb_fail(msg, msglen, "%s: token \"%s\": id must be an integer in [0, %d)", path, it->string,
                  MAX_ID);
             goto out;
         }
@@ -218,20 +211,20 @@ static int load_vocab(lb_tokenizer *t, const char *buf, size_t len, const char *
         n++;
     }
     if (n == 0) {
-        fail(msg, msglen, "%s: empty vocabulary", path);
+        lb_fail(msg, msglen, "%s: empty vocabulary", path);
         goto out;
     }
     if (alloc_vocab(t, max_id + 1, (size_t)n)) {
-        fail(msg, msglen, "%s: out of memory", path);
+        lb_fail(msg, msglen, "%s: out of memory", path);
         goto out;
     }
     cJSON_ArrayForEach(it, root) {
         int id = (int)it->valuedouble, r = vocab_add(t, it->string, strlen(it->string), id);
-        if (r == 1) fail(msg, msglen, "%s: token \"%s\" appears twice", path, it->string);
+        if (r == 1) lb_fail(msg, msglen, "%s: token \"%s\" appears twice", path, it->string);
         if (r == 2)
-            fail(msg, msglen, "%s: duplicate id %d: tokens \"%s\" and \"%s\"", path, id, t->tok[id],
+            lb_fail(msg, msglen, "%s: duplicate id %d: tokens \"%s\" and \"%s\"", path, id, t->tok[id],
                  it->string);
-        if (r == -1) fail(msg, msglen, "%s: out of memory", path);
+        if (r == -1) lb_fail(msg, msglen, "%s: out of memory", path);
         if (r) goto out;
     }
     rc = 0;
@@ -246,7 +239,7 @@ static int load_merges(lb_tokenizer *t, char *buf, size_t len, const char *path,
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
     t->pcap = pow2_at_least(2 * lines + 1);
-    if (!(t->pairs = malloc(t->pcap * sizeof *t->pairs))) return fail(msg, msglen, "%s: out of memory", path);
+    if (!(t->pairs = malloc(t->pcap * sizeof *t->pairs))) return lb_fail(msg, msglen, "%s: out of memory", path);
     for (size_t i = 0; i < t->pcap; i++) t->pairs[i].key = UINT64_MAX;
     char *p = buf, *bufend = buf + len;
     for (size_t line = 1; p < bufend; line++) {
@@ -259,7 +252,7 @@ static int load_merges(lb_tokenizer *t, char *buf, size_t len, const char *path,
         }
         char *sp = memchr(p, ' ', (size_t)(e - p));
         if (!sp || sp == p || sp + 1 == e || memchr(sp + 1, ' ', (size_t)(e - sp - 1))) {
-            return fail(msg, msglen, "%s: line %zu: expected two tokens separated by one space",
+            return lb_fail(msg, msglen, "%s: line %zu: expected two tokens separated by one space",
                         path, line);
         }
         size_t nleft = (size_t)(sp - p), nr = (size_t)(e - sp - 1);
@@ -273,7 +266,7 @@ static int load_merges(lb_tokenizer *t, char *buf, size_t len, const char *path,
             if (m < 0) which = "merged token";
         }
         if (which) {
-            fail(msg, msglen, "%s: line %zu: the %s of merge \"%.*s\" is not in the vocabulary",
+            lb_fail(msg, msglen, "%s: line %zu: the %s of merge \"%.*s\" is not in the vocabulary",
                  path, line, which, (int)(e - p), p);
             return -1;
         }
@@ -313,7 +306,7 @@ int lb_tokenizer_parse_bpe(lb_tokenizer **out, const char *vocab, size_t vocab_l
     if (!t || !m) {
         lb_tokenizer_free(t);
         free(m);
-        return fail(msg, msglen, "out of memory");
+        return lb_fail(msg, msglen, "out of memory");
     }
     if (merges_len) memcpy(m, merges, merges_len);
     if (load_vocab(t, vocab, vocab_len, vocab_name, msg, msglen) ||
@@ -343,17 +336,17 @@ int lb_tokenizer_bytes(lb_tokenizer **out, int offset, char *msg, size_t msglen)
     static const char *names[4] = {"<s>", "<pad>", "</s>", "<unk>"};
     *out = NULL;
     if (offset < 0 || offset > (1 << 20))
-        return fail(msg, msglen, "byte tokenizer: offset %d outside [0, %d]", offset, 1 << 20);
+        return lb_fail(msg, msglen, "byte tokenizer: offset %d outside [0, %d]", offset, 1 << 20);
     lb_tokenizer *t = new_tokenizer(LB_TOK_BYTES);
     if (!t || alloc_vocab(t, offset + 256, 4)) {
         lb_tokenizer_free(t);
-        return fail(msg, msglen, "out of memory");
+        return lb_fail(msg, msglen, "out of memory");
     }
     t->offset = offset;
     for (int i = 0; offset >= 4 && i < 4; i++)
         if (vocab_add(t, names[i], strlen(names[i]), i)) {
             lb_tokenizer_free(t);
-            return fail(msg, msglen, "out of memory");
+            return lb_fail(msg, msglen, "out of memory");
         }
     finish(t);
     *out = t;
@@ -365,16 +358,16 @@ int lb_tokenizer_for_model(lb_tokenizer **out, const char *dir, char *msg, size_
     *out = NULL;
     if (snprintf(v, sizeof v, "%s/vocab.json", dir) >= (int)sizeof v ||
         snprintf(m, sizeof m, "%s/merges.txt", dir) >= (int)sizeof m)
-        return fail(msg, msglen, "%s: path too long", dir);
+        return lb_fail(msg, msglen, "%s: path too long", dir);
     int hv = access(v, F_OK) == 0, hm = access(m, F_OK) == 0;
     if (!hv && !hm) {
-        fail(msg, msglen,
+        lb_fail(msg, msglen,
              "%s: no vocab.json + merges.txt (only GPT-2 byte-level BPE is read; "
              "a BERT WordPiece vocab.txt is not supported): give token ids instead",
              dir);
         return 1;
     }
-    if (!hv || !hm) return fail(msg, msglen, "%s: missing (it has %s but not this file)",
+    if (!hv || !hm) return lb_fail(msg, msglen, "%s: missing (it has %s but not this file)",
                                 hv ? m : v, hv ? "vocab.json" : "merges.txt");
     return lb_tokenizer_load_bpe(out, v, m, msg, msglen);
 }
@@ -488,9 +481,9 @@ static int emit(const lb_tokenizer *t, lb_ids *out, const int32_t *ids, size_t n
     for (size_t i = 0; i < n; i++) {
         int32_t v = ids[i] >= 0 ? ids[i] : t->unk;
         if (v < 0)
-            return fail(msg, msglen, "byte 0x%02x has no token in the vocabulary and there is no <unk>",
+            return lb_fail(msg, msglen, "byte 0x%02x has no token in the vocabulary and there is no <unk>",
                         (unsigned)(-1 - ids[i]));
-        if (lb_ids_push(out, &v, 1)) return fail(msg, msglen, "out of memory");
+        if (lb_ids_push(out, &v, 1)) return lb_fail(msg, msglen, "out of memory");
     }
     return 0;
 }
@@ -500,12 +493,12 @@ int lb_tokenizer_encode(lb_tokenizer *t, lb_ids *out, const char *text, size_t l
     if (t->kind == LB_TOK_BYTES) {
         for (size_t i = 0; i < len; i++) {
             int32_t v = (unsigned char)text[i] + t->offset;
-            if (lb_ids_push(out, &v, 1)) return fail(msg, msglen, "out of memory");
+            if (lb_ids_push(out, &v, 1)) return lb_fail(msg, msglen, "out of memory");
         }
         return 0;
     }
     if (!t->cache && !(t->cache = calloc(CACHE_SLOTS, sizeof *t->cache)))
-        return fail(msg, msglen, "out of memory");
+        return lb_fail(msg, msglen, "out of memory");
     size_t wcap = 0;
     int32_t *work = NULL;
     lb_ids res = {0};
@@ -521,7 +514,7 @@ int lb_tokenizer_encode(lb_tokenizer *t, lb_ids *out, const char *text, size_t l
             continue;
         }
         if (n > (size_t)INT32_MAX / 8) {
-            rc = fail(msg, msglen, "a single pre-token of %zu bytes is too long", n);
+            rc = lb_fail(msg, msglen, "a single pre-token of %zu bytes is too long", n);
             break;
         }
         if (n > wcap) { /* id, next, prev, result, then 3n cands (4 int32 each) */
@@ -532,7 +525,7 @@ int lb_tokenizer_encode(lb_tokenizer *t, lb_ids *out, const char *text, size_t l
             res.v = malloc(wcap * sizeof(int32_t));
             res.cap = wcap;
             if (!work || !res.v) {
-                rc = fail(msg, msglen, "out of memory");
+                rc = lb_fail(msg, msglen, "out of memory");
                 break;
             }
         }

@@ -10,13 +10,6 @@
 #include "lb_util.h"
 #include "model_internal.h"
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int lb_model_param_count(const lb_model *m) { return m->nparams; }
 const lb_param *lb_model_param(const lb_model *m, int i) {
@@ -34,8 +27,8 @@ int lb_model_has_head(const lb_model *m) { return m->has_head; }
 int lb_checkpoint_save(const lb_model *m, const char *dir, lb_ckpt_dtype dtype,
                        const char *const *metadata, char *msg, size_t msglen) {
     static const lb_st_dtype dt[3] = {LB_ST_F32, LB_ST_F16, LB_ST_BF16};
-    if ((int)dtype < 0 || (int)dtype > 2) return fail(msg, msglen, "checkpoint dtype %d unknown", (int)dtype);
-    if (lb_mkdirs(dir)) return fail(msg, msglen, "%s: cannot create the folder", dir);
+    if ((int)dtype < 0 || (int)dtype > 2) return lb_fail(msg, msglen, "checkpoint dtype %d unknown", (int)dtype);
+    if (lb_mkdirs(dir)) return lb_fail(msg, msglen, "%s: cannot create the folder", dir);
     int n = m->nparams, nm = 0;
     while (metadata && metadata[nm]) nm++;
     lb_st_out *t = calloc((size_t)n, sizeof *t);
@@ -44,7 +37,7 @@ int lb_checkpoint_save(const lb_model *m, const char *dir, lb_ckpt_dtype dtype,
     char *path = malloc(plen);
     int rc = -1;
     if (!t || !md || !path) {
-        fail(msg, msglen, "out of memory");
+        lb_fail(msg, msglen, "out of memory");
         goto out;
     }
     md[0] = "format";

@@ -20,13 +20,6 @@
 #define MAX_POS (1 << 24)
 #define MAX_TYPES 1024
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void lb_config_roberta_base(lb_config *c) {
     *c = (lb_config){.type = LB_MODEL_ROBERTA, .vocab_size = 50265, .hidden = 768, .layers = 12,
@@ -50,32 +43,32 @@ int lb_config_check(const lb_config *c, char *msg, size_t msglen) {
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].v < f[i].lo || f[i].v > f[i].hi)
-            return fail(msg, msglen, "%s = %ld is out of range [%ld, %ld]", f[i].name, f[i].v,
+            return lb_fail(msg, msglen, "%s = %ld is out of range [%ld, %ld]", f[i].name, f[i].v,
                         f[i].lo, f[i].hi);
     if (c->type != LB_MODEL_BERT && c->type != LB_MODEL_ROBERTA)
-        return fail(msg, msglen, "model_type %d unknown", (int)c->type);
+        return lb_fail(msg, msglen, "model_type %d unknown", (int)c->type);
     if (c->hidden % c->heads)
-        return fail(msg, msglen, "hidden_size = %d is not a multiple of num_attention_heads = %d",
+        return lb_fail(msg, msglen, "hidden_size = %d is not a multiple of num_attention_heads = %d",
                     c->hidden, c->heads);
     if (c->type == LB_MODEL_ROBERTA && c->pad_id + 1 >= c->max_pos)
-        return fail(msg, msglen, "max_position_embeddings = %d leaves no position after "
+        return lb_fail(msg, msglen, "max_position_embeddings = %d leaves no position after "
                     "pad_token_id + 1 = %d (RoBERTa positions start there)", c->max_pos, c->pad_id + 1);
     if (!(c->ln_eps > 0 && c->ln_eps < 1))
-        return fail(msg, msglen, "layer_norm_eps = %g is not in (0, 1)", (double)c->ln_eps);
+        return lb_fail(msg, msglen, "layer_norm_eps = %g is not in (0, 1)", (double)c->ln_eps);
     if (c->attn != LB_ATTN_FULL && c->attn != LB_ATTN_LINFORMER)
-        return fail(msg, msglen, "attention_type must be full or linformer");
+        return lb_fail(msg, msglen, "attention_type must be full or linformer");
     if (c->attn == LB_ATTN_LINFORMER) {
         if (c->lin_n < 1 || c->lin_n > MAX_POS)
-            return fail(msg, msglen, "linformer_seq_len = %d is out of range [1, %d]", c->lin_n, MAX_POS);
+            return lb_fail(msg, msglen, "linformer_seq_len = %d is out of range [1, %d]", c->lin_n, MAX_POS);
         if (c->lin_k < 1 || c->lin_k > c->lin_n)
-            return fail(msg, msglen, "linformer_k = %d is out of range [1, linformer_seq_len = %d]",
+            return lb_fail(msg, msglen, "linformer_k = %d is out of range [1, linformer_seq_len = %d]",
                         c->lin_k, c->lin_n);
         if ((int)c->lin_share < LB_SHARE_NONE || (int)c->lin_share > LB_SHARE_LAYERWISE)
-            return fail(msg, msglen, "linformer_share %d unknown", (int)c->lin_share);
+            return lb_fail(msg, msglen, "linformer_share %d unknown", (int)c->lin_share);
         /* E/F of share none: 2·L·H·k·N floats; keep them under 2^36 (256 GiB) */
         double e = 2.0 * c->layers * c->heads * (double)c->lin_k * c->lin_n;
         if (e > 68719476736.0)
-            return fail(msg, msglen, "Linformer projections of %.3g floats are absurd "
+            return lb_fail(msg, msglen, "Linformer projections of %.3g floats are absurd "
                         "(linformer_k = %d, linformer_seq_len = %d)", e, c->lin_k, c->lin_n);
     }
     return 0;
@@ -87,12 +80,12 @@ static int get_int(const cJSON *root, const char *key, int *out, int required, c
                    char *msg, size_t msglen) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!j || cJSON_IsNull(j)) {
-        if (required) return fail(msg, msglen, "%s: field \"%s\" is missing", path, key);
+        if (required) return lb_fail(msg, msglen, "%s: field \"%s\" is missing", path, key);
         return 0;
     }
     double v = j->valuedouble;
     if (!cJSON_IsNumber(j) || v != floor(v) || !(fabs(v) < 2147483647.0))
-        return fail(msg, msglen, "%s: field \"%s\" must be an integer", path, key);
+        return lb_fail(msg, msglen, "%s: field \"%s\" must be an integer", path, key);
     *out = (int)v;
     return 0;
 }
@@ -100,7 +93,7 @@ static int get_int(const cJSON *root, const char *key, int *out, int required, c
 static char *slurp(const char *path, size_t *len, char *msg, size_t msglen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+        lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 4096, n = 0;
@@ -109,7 +102,7 @@ static char *slurp(const char *path, size_t *len, char *msg, size_t msglen) {
         n += fread(buf + n, 1, cap - n, f);
         if (n < cap) break;
         if (cap >= ((size_t)16 << 20)) { /* a config.json is a few KB */
-            fail(msg, msglen, "%s: larger than 16 MB, not a config.json", path);
+            lb_fail(msg, msglen, "%s: larger than 16 MB, not a config.json", path);
             free(buf);
             fclose(f);
             return NULL;
@@ -120,7 +113,7 @@ static char *slurp(const char *path, size_t *len, char *msg, size_t msglen) {
         cap *= 2;
     }
     if (!buf || ferror(f)) {
-        fail(msg, msglen, "%s: read failed", path);
+        lb_fail(msg, msglen, "%s: read failed", path);
         free(buf);
         fclose(f);
         return NULL;
@@ -139,7 +132,7 @@ static int load_attention(lb_config *c, const cJSON *root, const char *path, cha
     if (!at || cJSON_IsNull(at)) return 0;
     if (!cJSON_IsString(at) || (strcmp(at->valuestring, "full") != 0 &&
                                 strcmp(at->valuestring, "linformer") != 0))
-        return fail(msg, msglen, "%s: field \"attention_type\" must be \"full\" or \"linformer\"",
+        return lb_fail(msg, msglen, "%s: field \"attention_type\" must be \"full\" or \"linformer\"",
                     path);
     if (strcmp(at->valuestring, "full") == 0) return 0;
     c->attn = LB_ATTN_LINFORMER;
@@ -148,7 +141,7 @@ static int load_attention(lb_config *c, const cJSON *root, const char *path, cha
         return -1;
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(root, "linformer_share");
     if (!cJSON_IsString(sh) || lb_share_parse(sh->valuestring, &c->lin_share))
-        return fail(msg, msglen, "%s: field \"linformer_share\" must be \"none\", \"headwise\", "
+        return lb_fail(msg, msglen, "%s: field \"linformer_share\" must be \"none\", \"headwise\", "
                     "\"kv\" or \"layerwise\"", path);
     return 0;
 }
@@ -166,7 +159,7 @@ static double short_float(float v) {
 
 int lb_config_save(const lb_config *c, const char *path, char *msg, size_t msglen) {
     char m2[256];
-    if (lb_config_check(c, m2, sizeof m2)) return fail(msg, msglen, "%s: %s", path, m2);
+    if (lb_config_check(c, m2, sizeof m2)) return lb_fail(msg, msglen, "%s: %s", path, m2);
     int rob = c->type == LB_MODEL_ROBERTA;
     cJSON *r = cJSON_CreateObject(), *arch = cJSON_CreateArray();
     int ok = r && arch;
@@ -210,16 +203,16 @@ int lb_config_save(const lb_config *c, const char *path, char *msg, size_t msgle
     char *txt = ok ? cJSON_Print(r) : NULL;
     cJSON_Delete(r);
     cJSON_Delete(arch);
-    if (!txt) return fail(msg, msglen, "%s: out of memory", path);
+    if (!txt) return lb_fail(msg, msglen, "%s: out of memory", path);
     lb_atomic a;
     FILE *f = lb_atomic_open(&a, path);
     int rc = -1;
-    if (!f) fail(msg, msglen, "%s: cannot create", path);
+    if (!f) lb_fail(msg, msglen, "%s: cannot create", path);
     else if (fputs(txt, f) < 0 || fputc('\n', f) < 0) {
         lb_atomic_abort(&a);
-        fail(msg, msglen, "%s: write failed", path);
+        lb_fail(msg, msglen, "%s: write failed", path);
     } else if (lb_atomic_commit(&a))
-        fail(msg, msglen, "%s: write failed", path);
+        lb_fail(msg, msglen, "%s: write failed", path);
     else rc = 0;
     free(txt);
     return rc;
@@ -233,12 +226,12 @@ int lb_config_load(lb_config *c, const char *path, char *msg, size_t msglen) {
     cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     int rc = -1;
     if (!root || !cJSON_IsObject(root)) {
-        fail(msg, msglen, "%s: not a JSON object%s", path, root ? "" : " (parse error)");
+        lb_fail(msg, msglen, "%s: not a JSON object%s", path, root ? "" : " (parse error)");
         goto out;
     }
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
     if (!cJSON_IsString(mt)) {
-        fail(msg, msglen, "%s: field \"model_type\" is missing or not a string", path);
+        lb_fail(msg, msglen, "%s: field \"model_type\" is missing or not a string", path);
         goto out;
     }
     const char *t = mt->valuestring;
@@ -253,7 +246,7 @@ int lb_config_load(lb_config *c, const char *path, char *msg, size_t msglen) {
         c->pad_id = 1;
         c->ln_eps = 1e-5f;
     } else {
-        fail(msg, msglen, "%s: model_type \"%.40s\" not supported (bert, roberta, xlm-roberta, "
+        lb_fail(msg, msglen, "%s: model_type \"%.40s\" not supported (bert, roberta, xlm-roberta, "
              "camembert)", path, t);
         goto out;
     }
@@ -270,25 +263,25 @@ int lb_config_load(lb_config *c, const char *path, char *msg, size_t msglen) {
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
     if (eps && !cJSON_IsNull(eps)) {
         if (!cJSON_IsNumber(eps)) {
-            fail(msg, msglen, "%s: field \"layer_norm_eps\" must be a number", path);
+            lb_fail(msg, msglen, "%s: field \"layer_norm_eps\" must be a number", path);
             goto out;
         }
         c->ln_eps = (float)eps->valuedouble;
     }
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
     if (act && !(cJSON_IsString(act) && strcmp(act->valuestring, "gelu") == 0)) {
-        fail(msg, msglen, "%s: field \"hidden_act\" must be \"gelu\" (exact erf GELU)", path);
+        lb_fail(msg, msglen, "%s: field \"hidden_act\" must be \"gelu\" (exact erf GELU)", path);
         goto out;
     }
     const cJSON *pe = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
     if (pe && !cJSON_IsNull(pe) && !(cJSON_IsString(pe) && strcmp(pe->valuestring, "absolute") == 0)) {
-        fail(msg, msglen, "%s: field \"position_embedding_type\" must be \"absolute\"", path);
+        lb_fail(msg, msglen, "%s: field \"position_embedding_type\" must be \"absolute\"", path);
         goto out;
     }
     if (load_attention(c, root, path, msg, msglen)) goto out;
     char m2[256];
     if (lb_config_check(c, m2, sizeof m2)) {
-        fail(msg, msglen, "%s: %s", path, m2);
+        lb_fail(msg, msglen, "%s: %s", path, m2);
         goto out;
     }
     rc = 0;

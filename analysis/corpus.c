@@ -28,13 +28,6 @@ struct lb_windows {
     char desc[320];
 };
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void lb_win_opts_default(lb_win_opts *o) {
     memset(o, 0, sizeof *o);
@@ -55,28 +48,28 @@ static uint64_t below(lb_rng *r, uint64_t bound) {
 }
 
 static int plan(lb_windows *w, const lb_docs *d, const lb_win_opts *o, char *msg, size_t msglen) {
-    if (d->n_docs == 0 || d->n_tokens == 0) return fail(msg, msglen, "empty corpus: no tokens to cut into windows");
-    if (o->max_count < 0) return fail(msg, msglen, "max count %ld is negative", o->max_count);
+    if (d->n_docs == 0 || d->n_tokens == 0) return lb_fail(msg, msglen, "empty corpus: no tokens to cut into windows");
+    if (o->max_count < 0) return lb_fail(msg, msglen, "max count %ld is negative", o->max_count);
     if (d->ready_n > 0) {
         w->mode = MODE_READY;
         w->n = o->n ? o->n : d->ready_n;
         if (w->n != d->ready_n)
-            return fail(msg, msglen, "n = %d, but the ids file holds ready sequences of length %d", o->n,
+            return lb_fail(msg, msglen, "n = %d, but the ids file holds ready sequences of length %d", o->n,
                         d->ready_n);
         w->total = d->n_docs;
         return 0;
     }
     w->mode = o->policy == LB_WIN_PAD ? MODE_PAD : MODE_PACK;
-    if (o->policy != LB_WIN_PACK && o->policy != LB_WIN_PAD) return fail(msg, msglen, "unknown window policy");
+    if (o->policy != LB_WIN_PACK && o->policy != LB_WIN_PAD) return lb_fail(msg, msglen, "unknown window policy");
     if (o->n < 3 || o->n > MAX_N)
-        return fail(msg, msglen, "n = %d: a window needs 3..%d tokens (bos, content, eos)", o->n, MAX_N);
+        return lb_fail(msg, msglen, "n = %d: a window needs 3..%d tokens (bos, content, eos)", o->n, MAX_N);
     if (o->bos < 0 || o->eos < 0 || o->pad < 0)
-        return fail(msg, msglen, "bos/eos/pad ids must be given (got %d/%d/%d)", o->bos, o->eos, o->pad);
+        return lb_fail(msg, msglen, "bos/eos/pad ids must be given (got %d/%d/%d)", o->bos, o->eos, o->pad);
     w->n = o->n;
     long c = o->n - 2;
     if (o->stride == 0) w->o.stride = c;
     if (w->o.stride < 1 || w->o.stride > c)
-        return fail(msg, msglen, "stride %ld outside 1..%ld (n − 2)", o->stride, c);
+        return lb_fail(msg, msglen, "stride %ld outside 1..%ld (n − 2)", o->stride, c);
     if (w->mode == MODE_PAD) {
         w->total = d->n_docs;
         return 0;
@@ -85,7 +78,7 @@ static int plan(lb_windows *w, const lb_docs *d, const lb_win_opts *o, char *msg
     w->stream_len = L;
     if (o->drop_partial) {
         if (L < uc)
-            return fail(msg, msglen, "no full window: the corpus has %zu tokens with separators, n − 2 = %ld",
+            return lb_fail(msg, msglen, "no full window: the corpus has %zu tokens with separators, n − 2 = %ld",
                         L, c);
         w->total = 1 + (L - uc) / s;
     } else {
@@ -117,7 +110,7 @@ int lb_windows_init(lb_windows **out, const lb_docs *d, const lb_win_opts *o, ch
                     size_t msglen) {
     *out = NULL;
     lb_windows *w = calloc(1, sizeof *w);
-    if (!w) return fail(msg, msglen, "out of memory");
+    if (!w) return lb_fail(msg, msglen, "out of memory");
     w->d = d;
     w->o = *o;
     if (plan(w, d, o, msg, msglen)) {
@@ -126,7 +119,7 @@ int lb_windows_init(lb_windows **out, const lb_docs *d, const lb_win_opts *o, ch
     }
     size_t bytes;
     if (lb_mul_size(&bytes, w->total, sizeof *w->pick) || !(w->pick = malloc(bytes ? bytes : 1))) {
-        fail(msg, msglen, "out of memory planning %zu windows", w->total);
+        lb_fail(msg, msglen, "out of memory planning %zu windows", w->total);
         free(w);
         return -1;
     }
@@ -161,13 +154,13 @@ int lb_batch_init(lb_batch *b, int cap, int n, char *msg, size_t msglen) {
     size_t cells;
     memset(b, 0, sizeof *b);
     if (cap < 1 || n < 1 || lb_mul_size(&cells, (size_t)cap, (size_t)n) || cells > SIZE_MAX / 4)
-        return fail(msg, msglen, "batch of %d × %d: sizes must be positive and not overflow", cap, n);
+        return lb_fail(msg, msglen, "batch of %d × %d: sizes must be positive and not overflow", cap, n);
     b->ids = lb_alloc(cells * sizeof *b->ids);
     b->mask = lb_alloc(cells * sizeof *b->mask);
     b->token_types = lb_alloc(cells * sizeof *b->token_types);
     if (!b->ids || !b->mask || !b->token_types) {
         lb_batch_free(b);
-        return fail(msg, msglen, "out of memory for a batch of %d × %d", cap, n);
+        return lb_fail(msg, msglen, "out of memory for a batch of %d × %d", cap, n);
     }
     b->cap = cap;
     b->n = n;

@@ -26,13 +26,6 @@ struct lb_encoder {
     int32_t *pos;                       /* (B,n) */
 };
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Saturating size arithmetic: a budget search must see "too big", never a wrap. */
 static size_t smul(size_t a, size_t b) {
@@ -101,11 +94,11 @@ void lb_encoder_free(lb_encoder *e) {
 
 static int check_len(const lb_config *c, int n, char *msg, size_t msglen) {
     if (c->type == LB_MODEL_ROBERTA && (long)n + c->pad_id + 1 > c->max_pos)
-        return fail(msg, msglen, "sequence length n = %d needs positions up to %ld but "
+        return lb_fail(msg, msglen, "sequence length n = %d needs positions up to %ld but "
                     "max_position_embeddings = %d (RoBERTa positions start at pad_token_id + 1 = %d)",
                     n, (long)n + c->pad_id, c->max_pos, c->pad_id + 1);
     if (c->type == LB_MODEL_BERT && n > c->max_pos)
-        return fail(msg, msglen, "sequence length n = %d exceeds max_position_embeddings = %d", n,
+        return lb_fail(msg, msglen, "sequence length n = %d exceeds max_position_embeddings = %d", n,
                     c->max_pos);
     return 0;
 }
@@ -114,28 +107,28 @@ int lb_encoder_init(lb_encoder **out, const lb_model *m, int B, int n, const lb_
                     int want_probs, char *msg, size_t msglen) {
     *out = NULL;
     const lb_config *c = &m->c;
-    if (B < 1 || n < 1) return fail(msg, msglen, "batch B = %d and length n = %d must be >= 1", B, n);
+    if (B < 1 || n < 1) return lb_fail(msg, msglen, "batch B = %d and length n = %d must be >= 1", B, n);
     if ((long long)B * n > 0x7fffffffLL)
-        return fail(msg, msglen, "B·n = %lld tokens exceeds 2^31 - 1", (long long)B * n);
+        return lb_fail(msg, msglen, "B·n = %lld tokens exceeds 2^31 - 1", (long long)B * n);
     if (check_len(c, n, msg, msglen)) return -1;
     if (c->attn == LB_ATTN_LINFORMER &&
         (o->method != LB_ATTN_LINFORMER || o->k != c->lin_k || o->share != c->lin_share))
-        return fail(msg, msglen, "the model was trained with linformer attention (k = %d, sharing "
+        return lb_fail(msg, msglen, "the model was trained with linformer attention (k = %d, sharing "
                     "%s) and runs only with it: asked for %s (k = %d, sharing %s)", c->lin_k,
                     lb_share_name(c->lin_share), lb_attn_method_name(o->method), o->k,
                     lb_share_name(o->share));
     if (c->attn == LB_ATTN_LINFORMER && n > c->lin_n)
-        return fail(msg, msglen, "sequence length n = %d exceeds linformer_seq_len = %d (the "
+        return lb_fail(msg, msglen, "sequence length n = %d exceeds linformer_seq_len = %d (the "
                     "columns of the learned E and F)", n, c->lin_n);
     if (want_probs && o->method == LB_ATTN_STREAM)
-        return fail(msg, msglen, "stream attention never forms the probabilities; "
+        return lb_fail(msg, msglen, "stream attention never forms the probabilities; "
                     "use full or linformer to capture them");
     lb_attn_cfg a = attn_cfg(c, B, n, o);
     if (lb_attn_check(&a, msg, msglen)) return -1;
     size_t bytes = block_bytes(c, B, n, &a, want_probs);
-    if (bytes == SIZE_MAX) return fail(msg, msglen, "B = %d, n = %d: size overflows", B, n);
+    if (bytes == SIZE_MAX) return lb_fail(msg, msglen, "B = %d, n = %d: size overflows", B, n);
     lb_encoder *e = calloc(1, sizeof *e);
-    if (!e) return fail(msg, msglen, "out of memory");
+    if (!e) return lb_fail(msg, msglen, "out of memory");
     e->m = m;
     e->B = B;
     e->n = n;
@@ -146,7 +139,7 @@ int lb_encoder_init(lb_encoder **out, const lb_model *m, int B, int n, const lb_
     e->block = lb_alloc_big(bytes, 1);
     if (!e->block) {
         free(e);
-        return fail(msg, msglen, "out of memory for %zu MB of activations (B = %d, n = %d)",
+        return lb_fail(msg, msglen, "out of memory for %zu MB of activations (B = %d, n = %d)",
                     bytes >> 20, B, n);
     }
     size_t T = (size_t)B * (size_t)n, ee, ff;
@@ -229,15 +222,15 @@ static int check_inputs(const lb_encoder *e, const int32_t *ids, const int32_t *
         for (int i = 0; i < e->n; i++) {
             long t = (long)b * e->n + i;
             if (ids[t] < 0 || ids[t] >= c->vocab_size)
-                return fail(msg, msglen, "ids[%d][%d] = %d is outside the vocabulary [0, %d)", b, i,
+                return lb_fail(msg, msglen, "ids[%d][%d] = %d is outside the vocabulary [0, %d)", b, i,
                             ids[t], c->vocab_size);
             if (tt && (tt[t] < 0 || tt[t] >= c->type_vocab))
-                return fail(msg, msglen, "token_types[%d][%d] = %d is outside [0, type_vocab_size = %d)",
+                return lb_fail(msg, msglen, "token_types[%d][%d] = %d is outside [0, type_vocab_size = %d)",
                             b, i, tt[t], c->type_vocab);
             if (mask && !(mask[t] == 0.0f || mask[t] == 1.0f))
-                return fail(msg, msglen, "mask[%d][%d] = %g, expected 0 or 1", b, i, (double)mask[t]);
+                return lb_fail(msg, msglen, "mask[%d][%d] = %g, expected 0 or 1", b, i, (double)mask[t]);
             if (e->pos[t] >= c->max_pos)
-                return fail(msg, msglen, "ids[%d][%d] needs position %d, past "
+                return lb_fail(msg, msglen, "ids[%d][%d] needs position %d, past "
                             "max_position_embeddings = %d", b, i, e->pos[t], c->max_pos);
         }
     return 0;
@@ -251,7 +244,7 @@ int lb_encoder_forward(lb_encoder *e, float *hidden_out, const int32_t *ids,
     const int B = e->B, n = e->n, h = c->hidden, H = c->heads, d = h / H, th = e->threads;
     const int T = B * n;
     if (probs_fn && !e->want_probs)
-        return fail(msg, msglen, "probabilities requested but the encoder was made without them");
+        return lb_fail(msg, msglen, "probabilities requested but the encoder was made without them");
     lb_positions(e->pos, c, ids, B, n);
     if (check_inputs(e, ids, token_types, mask, msg, msglen)) return -1;
     lb_embed(e->x, m, ids, token_types, e->pos, T, th);

@@ -8,16 +8,10 @@
 
 #include "lb_corpus.h"
 #include "lb_npy.h"
+#include "lb_util.h"
 
 #define MAX_TEXT ((size_t)4 << 30) /* refuse text inputs past 4 GiB */
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void lb_docs_init(lb_docs *d) { memset(d, 0, sizeof *d); }
 
@@ -56,12 +50,12 @@ int lb_docs_add(lb_docs *d, const int32_t *ids, size_t count) {
 
 static int check_id(int64_t v, long vocab_size, const char *path, const char *where, char *msg,
                     size_t msglen) {
-    if (v < 0) return fail(msg, msglen, "%s: %s: token id %lld is negative", path, where, (long long)v);
+    if (v < 0) return lb_fail(msg, msglen, "%s: %s: token id %lld is negative", path, where, (long long)v);
     if (vocab_size > 0 && v >= vocab_size)
-        return fail(msg, msglen, "%s: %s: token id %lld is past the vocabulary (size %ld)", path,
+        return lb_fail(msg, msglen, "%s: %s: token id %lld is past the vocabulary (size %ld)", path,
                     where, (long long)v, vocab_size);
     if (v > INT32_MAX)
-        return fail(msg, msglen, "%s: %s: token id %lld does not fit int32", path, where, (long long)v);
+        return lb_fail(msg, msglen, "%s: %s: token id %lld does not fit int32", path, where, (long long)v);
     return 0;
 }
 
@@ -71,22 +65,22 @@ static int read_npy_ids(lb_docs *d, const char *path, long vocab_size, char *msg
     int rc = -1;
     int32_t *row = NULL;
     if (a.dtype != LB_NPY_I32 && a.dtype != LB_NPY_I64) {
-        fail(msg, msglen, "%s: descr: token ids must be int32 or int64", path);
+        lb_fail(msg, msglen, "%s: descr: token ids must be int32 or int64", path);
         goto out;
     }
     if (a.ndim != 1 && a.ndim != 2) {
-        fail(msg, msglen, "%s: shape: expected 1-D (one stream) or 2-D (sequences, n), got %d-D",
+        lb_fail(msg, msglen, "%s: shape: expected 1-D (one stream) or 2-D (sequences, n), got %d-D",
              path, a.ndim);
         goto out;
     }
     size_t cols = a.ndim == 2 ? (size_t)a.shape[1] : a.count, rows = cols ? a.count / cols : 0;
     if (a.ndim == 2 && (a.shape[1] < 1 || a.shape[1] > (1 << 24))) {
-        fail(msg, msglen, "%s: shape: sequence length %lld outside 1..%d", path,
+        lb_fail(msg, msglen, "%s: shape: sequence length %lld outside 1..%d", path,
              (long long)a.shape[1], 1 << 24);
         goto out;
     }
     if (!(row = malloc((cols ? cols : 1) * sizeof *row))) {
-        fail(msg, msglen, "%s: out of memory", path);
+        lb_fail(msg, msglen, "%s: out of memory", path);
         goto out;
     }
     for (size_t r = 0; r < rows; r++) {
@@ -100,7 +94,7 @@ static int read_npy_ids(lb_docs *d, const char *path, long vocab_size, char *msg
             row[c] = (int32_t)v;
         }
         if (lb_docs_add(d, row, cols)) {
-            fail(msg, msglen, "%s: out of memory", path);
+            lb_fail(msg, msglen, "%s: out of memory", path);
             goto out;
         }
     }
@@ -141,16 +135,16 @@ static int read_text_ids(lb_docs *d, FILE *f, const char *path, long vocab_size,
             char where[48];
             snprintf(where, sizeof where, "line %zu", lineno);
             if (!ok) {
-                rc = fail(msg, msglen, "%s: %s: \"%.*s\" is not a token id (a non-negative integer)",
+                rc = lb_fail(msg, msglen, "%s: %s: \"%.*s\" is not a token id (a non-negative integer)",
                           path, where, (int)(p - tok > 40 ? 40 : p - tok), tok);
             } else if ((rc = check_id(neg ? -v : v, vocab_size, path, where, msg, msglen)) == 0) {
                 int32_t x = (int32_t)v;
-                if (lb_ids_push(&doc, &x, 1)) rc = fail(msg, msglen, "%s: out of memory", path);
+                if (lb_ids_push(&doc, &x, 1)) rc = lb_fail(msg, msglen, "%s: out of memory", path);
             }
         }
-        if (rc == 0 && lb_docs_add(d, doc.v, doc.n)) rc = fail(msg, msglen, "%s: out of memory", path);
+        if (rc == 0 && lb_docs_add(d, doc.v, doc.n)) rc = lb_fail(msg, msglen, "%s: out of memory", path);
     }
-    if (rc == 0 && ferror(f)) rc = fail(msg, msglen, "%s: read error: %s", path, strerror(errno));
+    if (rc == 0 && ferror(f)) rc = lb_fail(msg, msglen, "%s: read error: %s", path, strerror(errno));
     free(line);
     lb_ids_free(&doc);
     return rc;
@@ -158,7 +152,7 @@ static int read_text_ids(lb_docs *d, FILE *f, const char *path, long vocab_size,
 
 int lb_docs_read_ids(lb_docs *d, const char *path, long vocab_size, char *msg, size_t msglen) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
     unsigned char magic[6] = {0};
     size_t m = fread(magic, 1, 6, f);
     int rc;
@@ -170,7 +164,7 @@ int lb_docs_read_ids(lb_docs *d, const char *path, long vocab_size, char *msg, s
         rc = read_text_ids(d, f, path, vocab_size, msg, msglen);
         fclose(f);
     }
-    if (rc == 0 && d->n_docs == 0) rc = fail(msg, msglen, "%s: no token ids (empty input)", path);
+    if (rc == 0 && d->n_docs == 0) rc = lb_fail(msg, msglen, "%s: no token ids (empty input)", path);
     return rc;
 }
 
@@ -186,8 +180,8 @@ static int add_text(lb_docs *d, lb_tokenizer *t, lb_ids *ids, const char *s, siz
     if (n && s[n - 1] == '\r') n--; /* CRLF files */
     ids->n = 0;
     if (lb_tokenizer_encode(t, ids, s, n, why, sizeof why))
-        return fail(msg, msglen, "%s: %s", name, why);
-    if (lb_docs_add(d, ids->v, ids->n)) return fail(msg, msglen, "%s: out of memory", name);
+        return lb_fail(msg, msglen, "%s: %s", name, why);
+    if (lb_docs_add(d, ids->v, ids->n)) return lb_fail(msg, msglen, "%s: out of memory", name);
     return 0;
 }
 
@@ -214,14 +208,14 @@ int lb_docs_from_text(lb_docs *d, const char *text, size_t len, const char *name
     }
     if (rc == 0 && doc) rc = add_text(d, t, &ids, doc, doc_end - (size_t)(doc - text), name, msg, msglen);
     lb_ids_free(&ids);
-    if (rc == 0 && d->n_docs == 0) rc = fail(msg, msglen, "%s: no text (empty or only blank lines)", name);
+    if (rc == 0 && d->n_docs == 0) rc = lb_fail(msg, msglen, "%s: no text (empty or only blank lines)", name);
     return rc;
 }
 
 int lb_docs_read_text(lb_docs *d, const char *path, lb_tokenizer *t, int per_line, char *msg,
                       size_t msglen) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
     char *buf = NULL;
     size_t n = 0, cap = 0, got;
     int rc = 0;
@@ -230,7 +224,7 @@ int lb_docs_read_text(lb_docs *d, const char *path, lb_tokenizer *t, int per_lin
             cap = cap ? 2 * cap : 1 << 20;
             char *nb = cap > MAX_TEXT ? NULL : realloc(buf, cap);
             if (!nb) {
-                rc = fail(msg, msglen, "%s: too large (limit %zu bytes) or out of memory", path,
+                rc = lb_fail(msg, msglen, "%s: too large (limit %zu bytes) or out of memory", path,
                           MAX_TEXT);
                 break;
             }
@@ -239,7 +233,7 @@ int lb_docs_read_text(lb_docs *d, const char *path, lb_tokenizer *t, int per_lin
         got = fread(buf + n, 1, cap - n, f);
         n += got;
     } while (got > 0);
-    if (rc == 0 && ferror(f)) rc = fail(msg, msglen, "%s: read error: %s", path, strerror(errno));
+    if (rc == 0 && ferror(f)) rc = lb_fail(msg, msglen, "%s: read error: %s", path, strerror(errno));
     fclose(f);
     if (rc == 0) rc = lb_docs_from_text(d, buf, n, path, t, per_line, msg, msglen);
     free(buf);

@@ -29,13 +29,6 @@ struct lb_mlm {
     lb_head_ws hw;
 };
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static size_t sat_mul(size_t a, size_t b) {
     size_t r;
@@ -155,24 +148,24 @@ void lb_mlm_free(lb_mlm *w) {
 int lb_mlm_init(lb_mlm **out, lb_model *m, int B, int n, int threads, char *msg, size_t msglen) {
     *out = NULL;
     const lb_config *c = &m->c;
-    if (B < 1 || n < 1) return fail(msg, msglen, "batch B = %d and length n = %d must be >= 1", B, n);
+    if (B < 1 || n < 1) return lb_fail(msg, msglen, "batch B = %d and length n = %d must be >= 1", B, n);
     if ((long long)B * n > 0x7fffffffLL)
-        return fail(msg, msglen, "B·n = %lld tokens exceeds 2^31 - 1", (long long)B * n);
+        return lb_fail(msg, msglen, "B·n = %lld tokens exceeds 2^31 - 1", (long long)B * n);
     if (c->type == LB_MODEL_ROBERTA && (long)n + c->pad_id + 1 > c->max_pos)
-        return fail(msg, msglen, "sequence length n = %d needs positions up to %ld but "
+        return lb_fail(msg, msglen, "sequence length n = %d needs positions up to %ld but "
                     "max_position_embeddings = %d", n, (long)n + c->pad_id, c->max_pos);
     if (c->type == LB_MODEL_BERT && n > c->max_pos)
-        return fail(msg, msglen, "sequence length n = %d exceeds max_position_embeddings = %d", n,
+        return lb_fail(msg, msglen, "sequence length n = %d exceeds max_position_embeddings = %d", n,
                     c->max_pos);
     if (c->attn == LB_ATTN_LINFORMER && n > c->lin_n)
-        return fail(msg, msglen, "sequence length n = %d exceeds linformer_seq_len = %d", n, c->lin_n);
+        return lb_fail(msg, msglen, "sequence length n = %d exceeds linformer_seq_len = %d", n, c->lin_n);
     threads = threads > 0 ? threads : omp_get_max_threads();
     lb_attn_cfg a = attn_cfg(c, B, n, threads);
     if (lb_attn_check(&a, msg, msglen)) return -1;
     size_t bytes = carve(NULL, NULL, c, B, n);
-    if (bytes == SIZE_MAX) return fail(msg, msglen, "B = %d, n = %d: size overflows", B, n);
+    if (bytes == SIZE_MAX) return lb_fail(msg, msglen, "B = %d, n = %d: size overflows", B, n);
     lb_mlm *w = calloc(1, sizeof *w);
-    if (!w) return fail(msg, msglen, "out of memory");
+    if (!w) return lb_fail(msg, msglen, "out of memory");
     w->m = m;
     w->B = B;
     w->n = n;
@@ -187,7 +180,7 @@ int lb_mlm_init(lb_mlm **out, lb_model *m, int B, int n, int threads, char *msg,
     w->block = w->xin && w->act ? lb_alloc_big(bytes, 1) : NULL;
     if (!w->block) {
         lb_mlm_free(w);
-        return fail(msg, msglen, "out of memory for %zu MB of training activations (B = %d, n = %d)",
+        return lb_fail(msg, msglen, "out of memory for %zu MB of training activations (B = %d, n = %d)",
                     bytes >> 20, B, n);
     }
     carve(w, w->block, c, B, n);
@@ -209,15 +202,15 @@ static int check_inputs(lb_mlm *w, const int32_t *ids, const float *mask, const 
         for (int i = 0; i < w->n; i++) {
             long t = (long)b * w->n + i;
             if (ids[t] < 0 || ids[t] >= c->vocab_size)
-                return fail(msg, msglen, "ids[%d][%d] = %d is outside the vocabulary [0, %d)", b, i,
+                return lb_fail(msg, msglen, "ids[%d][%d] = %d is outside the vocabulary [0, %d)", b, i,
                             ids[t], c->vocab_size);
             if (labels[t] != LB_MLM_IGNORE && (labels[t] < 0 || labels[t] >= c->vocab_size))
-                return fail(msg, msglen, "labels[%d][%d] = %d is neither %d nor in [0, %d)", b, i,
+                return lb_fail(msg, msglen, "labels[%d][%d] = %d is neither %d nor in [0, %d)", b, i,
                             labels[t], LB_MLM_IGNORE, c->vocab_size);
             if (mask && !(mask[t] == 0.0f || mask[t] == 1.0f))
-                return fail(msg, msglen, "mask[%d][%d] = %g, expected 0 or 1", b, i, (double)mask[t]);
+                return lb_fail(msg, msglen, "mask[%d][%d] = %g, expected 0 or 1", b, i, (double)mask[t]);
             if (w->pos[t] >= c->max_pos)
-                return fail(msg, msglen, "ids[%d][%d] needs position %d, past "
+                return lb_fail(msg, msglen, "ids[%d][%d] needs position %d, past "
                             "max_position_embeddings = %d", b, i, w->pos[t], c->max_pos);
         }
     return 0;
@@ -363,7 +356,7 @@ static int run(lb_mlm *w, float *grad, float scale, const int32_t *ids, const fl
 
 int lb_mlm_step(lb_mlm *w, float *grad, float scale, const int32_t *ids, const float *mask,
                 const int32_t *labels, lb_mlm_stats *stats, char *msg, size_t msglen) {
-    if (!grad) return fail(msg, msglen, "lb_mlm_step: grad is NULL (use lb_mlm_eval)");
+    if (!grad) return lb_fail(msg, msglen, "lb_mlm_step: grad is NULL (use lb_mlm_eval)");
     return run(w, grad, scale, ids, mask, labels, stats, msg, msglen);
 }
 

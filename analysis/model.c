@@ -14,13 +14,6 @@
 #include "lb_util.h"
 #include "model_internal.h"
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 enum { K_EMB, K_LIN_W, K_BIAS, K_LN, K_PROJ }; /* how random init fills a tensor */
 
@@ -209,7 +202,7 @@ static int alloc_model(lb_model **out, spec **sp, int *ns, const lb_config *c, c
                        size_t msglen) {
     char m2[256];
     *out = NULL;
-    if (lb_config_check(c, m2, sizeof m2)) return fail(msg, msglen, "config: %s", m2);
+    if (lb_config_check(c, m2, sizeof m2)) return lb_fail(msg, msglen, "config: %s", m2);
     lb_model *m = calloc(1, sizeof *m);
     spec *s = NULL;
     if (!m) goto oom;
@@ -224,7 +217,7 @@ static int alloc_model(lb_model **out, spec **sp, int *ns, const lb_config *c, c
     m->elems = bytes / sizeof(float);
     m->block = lb_alloc_big(bytes, 0);
     if (!m->block) {
-        fail(msg, msglen, "out of memory for %zu MB of weights", bytes >> 20);
+        lb_fail(msg, msglen, "out of memory for %zu MB of weights", bytes >> 20);
         free(s);
         lb_model_free(m);
         return -1;
@@ -247,7 +240,7 @@ static int alloc_model(lb_model **out, spec **sp, int *ns, const lb_config *c, c
 oom:
     free(s);
     lb_model_free(m);
-    return fail(msg, msglen, "out of memory");
+    return lb_fail(msg, msglen, "out of memory");
 }
 
 static void init_spec(const spec *s, int i, uint64_t seed, const lb_config *c) {
@@ -316,21 +309,21 @@ static int read_spec(const lb_safetensors *st, const spec *s, const lb_st_tensor
                      const char *path, char *msg, size_t msglen) {
     char m2[512];
     if (!lb_st_read_f32(st, *s->dst, t, s->ndim, s->shape, m2, sizeof m2)) return 0;
-    if (!strstr(m2, "expected")) return fail(msg, msglen, "%s", m2);
+    if (!strstr(m2, "expected")) return lb_fail(msg, msglen, "%s", m2);
     char dims[256] = "";
     size_t used = 0;
     for (int j = 0; j < s->ndim && used < sizeof dims; j++)
         used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%s = %lld", j ? ", " : "",
                                  s->rf[j], (long long)s->shape[j]);
     (void)path;
-    return fail(msg, msglen, "%s from config.json (%s): config and tensors disagree", m2, dims);
+    return lb_fail(msg, msglen, "%s from config.json (%s): config and tensors disagree", m2, dims);
 }
 
 int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen) {
     *out = NULL;
     size_t dl = strlen(dir);
     char *path = malloc(dl + 64);
-    if (!path) return fail(msg, msglen, "%s: out of memory", dir);
+    if (!path) return lb_fail(msg, msglen, "%s: out of memory", dir);
     lb_config c;
     snprintf(path, dl + 64, "%s/config.json", dir);
     if (lb_config_load(&c, path, msg, msglen)) {
@@ -343,7 +336,7 @@ int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen) {
         snprintf(path, dl + 64, "%s/model.safetensors.index.json", dir);
         int sharded = file_exists(path);
         snprintf(path, dl + 64, "%s/model.safetensors", dir);
-        fail(msg, msglen, "%s: not found%s", path,
+        lb_fail(msg, msglen, "%s: not found%s", path,
              sharded ? " (sharded checkpoints are not supported: merge the shards first)" : "");
         free(path);
         return -1;
@@ -368,7 +361,7 @@ int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen) {
     lb_model *m = NULL;
     int n, rc = -1;
     if (!p) {
-        fail(msg, msglen, "%s: tensor 'embeddings.word_embeddings.weight' not found (with prefix "
+        lb_fail(msg, msglen, "%s: tensor 'embeddings.word_embeddings.weight' not found (with prefix "
              "'roberta.', 'bert.' or none)", path);
         goto out;
     }
@@ -386,12 +379,12 @@ int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen) {
         }
         if (!t) {
             if (s[i].kind == K_PROJ)
-                fail(msg, msglen, "%s: tensor '%s' not found (config.json says attention_type "
+                lb_fail(msg, msglen, "%s: tensor '%s' not found (config.json says attention_type "
                      "\"linformer\", linformer_share \"%s\")", path, nm, lb_share_name(c.lin_share));
             else if (s[i].head)
-                fail(msg, msglen, "%s: tensor '%s' not found (the MLM head is incomplete)", path, nm);
+                lb_fail(msg, msglen, "%s: tensor '%s' not found (the MLM head is incomplete)", path, nm);
             else
-                fail(msg, msglen, "%s: tensor '%s' not found (config.json asks for %d layers)",
+                lb_fail(msg, msglen, "%s: tensor '%s' not found (config.json asks for %d layers)",
                      path, nm, c.layers);
             goto out;
         }

@@ -11,13 +11,6 @@
 
 #include "lb_util.h"
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static size_t esize(lb_npy_dtype t) { return (t == LB_NPY_F32 || t == LB_NPY_I32) ? 4 : 8; }
 
@@ -117,65 +110,65 @@ static int parse_descr(const char *d, lb_npy_dtype *t) {
 static int parse_header(lb_npy *o, const unsigned char *buf, size_t len, const char *name,
                         size_t *data_off, char *msg, size_t msglen) {
     if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
-        return fail(msg, msglen, "%s: magic: not a .npy file", name);
+        return lb_fail(msg, msglen, "%s: magic: not a .npy file", name);
     int major = buf[6], minor = buf[7];
     if (major < 1 || major > 3 || minor != 0)
-        return fail(msg, msglen, "%s: version: %d.%d not supported (1.0, 2.0, 3.0)", name, major, minor);
+        return lb_fail(msg, msglen, "%s: version: %d.%d not supported (1.0, 2.0, 3.0)", name, major, minor);
     size_t pre = major == 1 ? 10 : 12, hl;
-    if (len < pre) return fail(msg, msglen, "%s: header: truncated", name);
+    if (len < pre) return lb_fail(msg, msglen, "%s: header: truncated", name);
     if (major == 1) hl = (size_t)buf[8] | ((size_t)buf[9] << 8);
     else hl = (size_t)buf[8] | ((size_t)buf[9] << 8) | ((size_t)buf[10] << 16) | ((size_t)buf[11] << 24);
     if (hl > len - pre)
-        return fail(msg, msglen, "%s: header: length %zu runs past the end of the file", name, hl);
+        return lb_fail(msg, msglen, "%s: header: length %zu runs past the end of the file", name, hl);
     *data_off = pre + hl;
     scan c = {(const char *)buf + pre, (const char *)buf + pre + hl};
     int seen_d = 0, seen_f = 0, seen_s = 0;
     char key[32], val[32];
-    if (!eat(&c, '{')) return fail(msg, msglen, "%s: header: not a dict", name);
+    if (!eat(&c, '{')) return lb_fail(msg, msglen, "%s: header: not a dict", name);
     for (;;) {
         if (eat(&c, '}')) break;
         if (str(&c, key, sizeof key) || !eat(&c, ':'))
-            return fail(msg, msglen, "%s: header: malformed dict", name);
+            return lb_fail(msg, msglen, "%s: header: malformed dict", name);
         if (strcmp(key, "descr") == 0) {
-            if (seen_d++) return fail(msg, msglen, "%s: header: descr given twice", name);
+            if (seen_d++) return lb_fail(msg, msglen, "%s: header: descr given twice", name);
             if (str(&c, val, sizeof val) || parse_descr(val, &o->dtype))
-                return fail(msg, msglen, "%s: descr: want '<f4', '<f8', '<i4' or '<i8'", name);
+                return lb_fail(msg, msglen, "%s: descr: want '<f4', '<f8', '<i4' or '<i8'", name);
         } else if (strcmp(key, "fortran_order") == 0) {
-            if (seen_f++) return fail(msg, msglen, "%s: header: fortran_order given twice", name);
+            if (seen_f++) return lb_fail(msg, msglen, "%s: header: fortran_order given twice", name);
             if (word(&c, "True"))
-                return fail(msg, msglen, "%s: fortran_order: True not supported (C order only)", name);
-            if (!word(&c, "False")) return fail(msg, msglen, "%s: fortran_order: want False", name);
+                return lb_fail(msg, msglen, "%s: fortran_order: True not supported (C order only)", name);
+            if (!word(&c, "False")) return lb_fail(msg, msglen, "%s: fortran_order: want False", name);
         } else if (strcmp(key, "shape") == 0) {
-            if (seen_s++) return fail(msg, msglen, "%s: header: shape given twice", name);
+            if (seen_s++) return lb_fail(msg, msglen, "%s: header: shape given twice", name);
             if (shape_tuple(&c, o))
-                return fail(msg, msglen, "%s: shape: want a tuple of at most %d non-negative ints",
+                return lb_fail(msg, msglen, "%s: shape: want a tuple of at most %d non-negative ints",
                             name, LB_NPY_MAX_DIMS);
         } else {
-            return fail(msg, msglen, "%s: header: unexpected key '%s'", name, key);
+            return lb_fail(msg, msglen, "%s: header: unexpected key '%s'", name, key);
         }
         if (eat(&c, ',')) continue;
         if (eat(&c, '}')) break;
-        return fail(msg, msglen, "%s: header: malformed dict", name);
+        return lb_fail(msg, msglen, "%s: header: malformed dict", name);
     }
     ws(&c);
-    if (c.s != c.end) return fail(msg, msglen, "%s: header: trailing bytes after the dict", name);
+    if (c.s != c.end) return lb_fail(msg, msglen, "%s: header: trailing bytes after the dict", name);
     if (!seen_d || !seen_f || !seen_s)
-        return fail(msg, msglen, "%s: header: missing %s", name,
+        return lb_fail(msg, msglen, "%s: header: missing %s", name,
                     !seen_d ? "descr" : !seen_f ? "fortran_order" : "shape");
     size_t count = 1;
     for (int i = 0; i < o->ndim; i++)
         if (lb_mul_size(&count, count, (size_t)o->shape[i]))
-            return fail(msg, msglen, "%s: shape: element count overflows", name);
+            return lb_fail(msg, msglen, "%s: shape: element count overflows", name);
     size_t bytes;
     if (lb_mul_size(&bytes, count, esize(o->dtype)))
-        return fail(msg, msglen, "%s: shape: byte size overflows", name);
+        return lb_fail(msg, msglen, "%s: shape: byte size overflows", name);
     o->count = count;
     return 0;
 }
 
 static int check_size(size_t have, size_t want, const char *name, char *msg, size_t msglen) {
     if (have != want)
-        return fail(msg, msglen, "%s: data: %zu bytes, shape needs %zu (%s)", name, have, want,
+        return lb_fail(msg, msglen, "%s: data: %zu bytes, shape needs %zu (%s)", name, have, want,
                     have < want ? "truncated" : "trailing bytes");
     return 0;
 }
@@ -191,7 +184,7 @@ int lb_npy_parse(lb_npy *out, const unsigned char *buf, size_t len, const char *
     size_t bytes = o.count * esize(o.dtype);
     if (check_size(len - off, bytes, name, msg, msglen)) return -1;
     o.data = lb_alloc(bytes);
-    if (!o.data) return fail(msg, msglen, "%s: out of memory for %zu bytes", name, bytes);
+    if (!o.data) return lb_fail(msg, msglen, "%s: out of memory for %zu bytes", name, bytes);
     memcpy(o.data, buf + off, bytes);
     *out = o;
     return 0;
@@ -200,11 +193,11 @@ int lb_npy_parse(lb_npy *out, const unsigned char *buf, size_t len, const char *
 int lb_npy_read(lb_npy *out, const char *path, char *msg, size_t msglen) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
         fclose(f);
-        return fail(msg, msglen, "%s: not a regular file", path);
+        return lb_fail(msg, msglen, "%s: not a regular file", path);
     }
     size_t flen = (size_t)sb.st_size;
     unsigned char pre[12];
@@ -223,12 +216,12 @@ int lb_npy_read(lb_npy *out, const char *path, char *msg, size_t msglen) {
     if (hl < got) hl = got;
     hdr = malloc(hl ? hl : 1);
     if (!hdr) {
-        fail(msg, msglen, "%s: out of memory", path);
+        lb_fail(msg, msglen, "%s: out of memory", path);
         goto out;
     }
     memcpy(hdr, pre, got);
     if (hl > got && fread(hdr + got, 1, hl - got, f) != hl - got) {
-        fail(msg, msglen, "%s: header: read failed", path);
+        lb_fail(msg, msglen, "%s: header: read failed", path);
         goto out;
     }
     if (parse_header(&o, hdr, hl, path, &off, msg, msglen)) goto out;
@@ -236,11 +229,11 @@ int lb_npy_read(lb_npy *out, const char *path, char *msg, size_t msglen) {
     if (check_size(flen - off, bytes, path, msg, msglen)) goto out;
     o.data = lb_alloc(bytes);
     if (!o.data) {
-        fail(msg, msglen, "%s: out of memory for %zu bytes", path, bytes);
+        lb_fail(msg, msglen, "%s: out of memory for %zu bytes", path, bytes);
         goto out;
     }
     if (fseek(f, (long)off, SEEK_SET) || fread(o.data, 1, bytes, f) != bytes) {
-        fail(msg, msglen, "%s: data: read failed", path);
+        lb_fail(msg, msglen, "%s: data: read failed", path);
         lb_free(o.data);
         goto out;
     }

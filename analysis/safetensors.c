@@ -48,13 +48,6 @@ size_t lb_st_dtype_size(lb_st_dtype t) {
     return (int)t >= 0 && (int)t < NDTYPES ? dtypes[t].size : 0;
 }
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Strict UTF-8 (no overlong forms, no surrogates, <= U+10FFFF) and no NUL byte: the
  * header goes through C strings, where a NUL would silently cut a name. Returns the
@@ -105,19 +98,19 @@ static int parse_dtype(const char *s, lb_st_dtype *out) {
 static int parse_tensor(lb_st_tensor *t, const cJSON *j, const char *fname, char *msg,
                         size_t msglen) {
     const char *nm = t->name;
-    if (!cJSON_IsObject(j)) return fail(msg, msglen, "%s: tensor '%s': entry is not an object", fname, nm);
+    if (!cJSON_IsObject(j)) return lb_fail(msg, msglen, "%s: tensor '%s': entry is not an object", fname, nm);
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "dtype");
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(j, "shape");
     const cJSON *off = cJSON_GetObjectItemCaseSensitive(j, "data_offsets");
     if (!cJSON_IsString(dt))
-        return fail(msg, msglen, "%s: tensor '%s': missing or non-string \"dtype\"", fname, nm);
+        return lb_fail(msg, msglen, "%s: tensor '%s': missing or non-string \"dtype\"", fname, nm);
     if (parse_dtype(dt->valuestring, &t->dtype))
-        return fail(msg, msglen, "%s: tensor '%s': unknown dtype \"%.40s\"", fname, nm, dt->valuestring);
+        return lb_fail(msg, msglen, "%s: tensor '%s': unknown dtype \"%.40s\"", fname, nm, dt->valuestring);
     if (!cJSON_IsArray(sh))
-        return fail(msg, msglen, "%s: tensor '%s': missing or non-array \"shape\"", fname, nm);
+        return lb_fail(msg, msglen, "%s: tensor '%s': missing or non-array \"shape\"", fname, nm);
     int nd = cJSON_GetArraySize(sh);
     if (nd > LB_ST_MAX_DIMS)
-        return fail(msg, msglen, "%s: tensor '%s': %d dimensions, at most %d supported", fname, nm,
+        return lb_fail(msg, msglen, "%s: tensor '%s': %d dimensions, at most %d supported", fname, nm,
                     nd, LB_ST_MAX_DIMS);
     t->ndim = nd;
     size_t count = 1;
@@ -125,29 +118,29 @@ static int parse_tensor(lb_st_tensor *t, const cJSON *j, const char *fname, char
     for (const cJSON *e = sh->child; e; e = e->next, i++) {
         uint64_t v;
         if (get_index(e, &v))
-            return fail(msg, msglen, "%s: tensor '%s': shape[%d] is not a non-negative integer",
+            return lb_fail(msg, msglen, "%s: tensor '%s': shape[%d] is not a non-negative integer",
                         fname, nm, i);
         t->shape[i] = (int64_t)v;
         if (lb_mul_size(&count, count, (size_t)v))
-            return fail(msg, msglen, "%s: tensor '%s': shape product overflows", fname, nm);
+            return lb_fail(msg, msglen, "%s: tensor '%s': shape product overflows", fname, nm);
     }
     t->count = count;
     if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2)
-        return fail(msg, msglen, "%s: tensor '%s': \"data_offsets\" must be [begin, end]", fname, nm);
+        return lb_fail(msg, msglen, "%s: tensor '%s': \"data_offsets\" must be [begin, end]", fname, nm);
     uint64_t b, en;
     if (get_index(off->child, &b) || get_index(off->child->next, &en))
-        return fail(msg, msglen, "%s: tensor '%s': data_offsets are not non-negative integers",
+        return lb_fail(msg, msglen, "%s: tensor '%s': data_offsets are not non-negative integers",
                     fname, nm);
     if (en < b)
-        return fail(msg, msglen, "%s: tensor '%s': data_offsets end %llu < begin %llu", fname, nm,
+        return lb_fail(msg, msglen, "%s: tensor '%s': data_offsets end %llu < begin %llu", fname, nm,
                     (unsigned long long)en, (unsigned long long)b);
     t->begin = (size_t)b;
     t->end = (size_t)en;
     size_t bytes;
     if (lb_mul_size(&bytes, count, dtypes[t->dtype].size))
-        return fail(msg, msglen, "%s: tensor '%s': byte size overflows", fname, nm);
+        return lb_fail(msg, msglen, "%s: tensor '%s': byte size overflows", fname, nm);
     if (bytes != t->end - t->begin)
-        return fail(msg, msglen,
+        return lb_fail(msg, msglen,
                     "%s: tensor '%s': shape × %s size is %zu bytes but data_offsets span %zu",
                     fname, nm, dtypes[t->dtype].name, bytes, t->end - t->begin);
     return 0;
@@ -155,10 +148,10 @@ static int parse_tensor(lb_st_tensor *t, const cJSON *j, const char *fname, char
 
 static int check_metadata(const cJSON *j, const char *fname, char *msg, size_t msglen) {
     if (!cJSON_IsObject(j))
-        return fail(msg, msglen, "%s: \"__metadata__\" is not an object", fname);
+        return lb_fail(msg, msglen, "%s: \"__metadata__\" is not an object", fname);
     for (const cJSON *e = j->child; e; e = e->next)
         if (!cJSON_IsString(e))
-            return fail(msg, msglen, "%s: \"__metadata__\" value of '%s' is not a string", fname,
+            return lb_fail(msg, msglen, "%s: \"__metadata__\" value of '%s' is not a string", fname,
                         e->string ? e->string : "?");
     return 0;
 }
@@ -185,14 +178,14 @@ static int index_and_check(lb_safetensors *st, char *msg, size_t msglen) {
     st->byname = malloc(sizeof(int) * (size_t)(n ? n : 1));
     if (!r || !st->byname) {
         free(r);
-        return fail(msg, msglen, "%s: out of memory for %d tensors", st->fname, n);
+        return lb_fail(msg, msglen, "%s: out of memory for %d tensors", st->fname, n);
     }
     for (int i = 0; i < n; i++) r[i] = (tref){&st->t[i], i};
     qsort(r, (size_t)n, sizeof *r, cmp_name);
     for (int i = 0; i < n; i++) {
         st->byname[i] = r[i].i;
         if (i && strcmp(r[i].t->name, r[i - 1].t->name) == 0) {
-            fail(msg, msglen, "%s: duplicate tensor name '%s'", st->fname, r[i].t->name);
+            lb_fail(msg, msglen, "%s: duplicate tensor name '%s'", st->fname, r[i].t->name);
             free(r);
             return -1;
         }
@@ -202,7 +195,7 @@ static int index_and_check(lb_safetensors *st, char *msg, size_t msglen) {
     for (int i = 0; i < n; i++) {
         const lb_st_tensor *t = r[i].t;
         if (t->begin != at) {
-            fail(msg, msglen, "%s: tensor '%s' begins at byte %zu of the data but the previous "
+            lb_fail(msg, msglen, "%s: tensor '%s' begins at byte %zu of the data but the previous "
                  "tensor ends at %zu (%s)", st->fname, t->name, t->begin, at,
                  t->begin > at ? "hole" : "overlap");
             free(r);
@@ -212,7 +205,7 @@ static int index_and_check(lb_safetensors *st, char *msg, size_t msglen) {
     }
     free(r);
     if (at != st->datalen)
-        return fail(msg, msglen, "%s: tensors end at byte %zu of the data but the data buffer is "
+        return lb_fail(msg, msglen, "%s: tensors end at byte %zu of the data but the data buffer is "
                     "%zu bytes (%s)", st->fname, at, st->datalen,
                     at > st->datalen ? "truncated file" : "trailing bytes");
     return 0;
@@ -222,52 +215,52 @@ static int parse_header(lb_safetensors *st, const unsigned char *buf, size_t len
                         size_t msglen) {
     const char *fn = st->fname;
     if (len < 8)
-        return fail(msg, msglen, "%s: %zu bytes, too short for the 8-byte header length", fn, len);
+        return lb_fail(msg, msglen, "%s: %zu bytes, too short for the 8-byte header length", fn, len);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = (hl << 8) | buf[i];
     if (hl > LB_ST_MAX_HEADER)
-        return fail(msg, msglen, "%s: header length %llu exceeds the 100 MB limit", fn,
+        return lb_fail(msg, msglen, "%s: header length %llu exceeds the 100 MB limit", fn,
                     (unsigned long long)hl);
     if (hl > len - 8)
-        return fail(msg, msglen, "%s: header length %llu runs past the end of the file (%zu bytes)",
+        return lb_fail(msg, msglen, "%s: header length %llu runs past the end of the file (%zu bytes)",
                     fn, (unsigned long long)hl, len);
     const unsigned char *h = buf + 8;
     size_t bad = utf8_bad(h, (size_t)hl);
     if (bad != hl)
-        return fail(msg, msglen, "%s: header byte %zu is %s", fn, bad,
+        return lb_fail(msg, msglen, "%s: header byte %zu is %s", fn, bad,
                     h[bad] ? "not valid UTF-8" : "a NUL");
     size_t s = 0;
     while (s < hl && is_ws(h[s])) s++;
     if (s == hl || h[s] != '{')
-        return fail(msg, msglen, "%s: header does not start with '{'", fn);
+        return lb_fail(msg, msglen, "%s: header does not start with '{'", fn);
     st->data = buf + 8 + hl;
     st->datalen = len - 8 - (size_t)hl;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts((const char *)h, (size_t)hl, &end, 0);
     if (!root) {
         size_t at = end ? (size_t)(end - (const char *)h) : 0;
-        return fail(msg, msglen, "%s: header is not valid JSON (near byte %zu)", fn, at);
+        return lb_fail(msg, msglen, "%s: header is not valid JSON (near byte %zu)", fn, at);
     }
     for (size_t i = (size_t)(end - (const char *)h); i < hl; i++)
         if (!is_ws(h[i])) {
             cJSON_Delete(root);
-            return fail(msg, msglen, "%s: header has trailing bytes after the JSON (byte %zu)", fn, i);
+            return lb_fail(msg, msglen, "%s: header has trailing bytes after the JSON (byte %zu)", fn, i);
         }
     int rc = -1, nmeta = 0, n = 0;
     if (!cJSON_IsObject(root)) {
-        fail(msg, msglen, "%s: header is not a JSON object", fn);
+        lb_fail(msg, msglen, "%s: header is not a JSON object", fn);
         goto out;
     }
     for (const cJSON *e = root->child; e; e = e->next) n++;
     st->t = calloc((size_t)(n ? n : 1), sizeof *st->t);
     if (!st->t) {
-        fail(msg, msglen, "%s: out of memory for %d tensors", fn, n);
+        lb_fail(msg, msglen, "%s: out of memory for %d tensors", fn, n);
         goto out;
     }
     for (const cJSON *e = root->child; e; e = e->next) {
         if (strcmp(e->string, "__metadata__") == 0) {
             if (nmeta++) {
-                fail(msg, msglen, "%s: duplicate \"__metadata__\"", fn);
+                lb_fail(msg, msglen, "%s: duplicate \"__metadata__\"", fn);
                 goto out;
             }
             if (check_metadata(e, fn, msg, msglen)) goto out;
@@ -276,7 +269,7 @@ static int parse_header(lb_safetensors *st, const unsigned char *buf, size_t len
         lb_st_tensor *t = &st->t[st->nt];
         t->name = strdup(e->string);
         if (!t->name) {
-            fail(msg, msglen, "%s: out of memory", fn);
+            lb_fail(msg, msglen, "%s: out of memory", fn);
             goto out;
         }
         st->nt++;
@@ -313,7 +306,7 @@ int lb_st_parse(lb_safetensors **out, const unsigned char *buf, size_t len, cons
                 char *msg, size_t msglen) {
     *out = NULL;
     lb_safetensors *st = st_new(name);
-    if (!st) return fail(msg, msglen, "%s: out of memory", name ? name : "(memory)");
+    if (!st) return lb_fail(msg, msglen, "%s: out of memory", name ? name : "(memory)");
     if (parse_header(st, buf, len, msg, msglen)) {
         lb_st_close(st);
         return -1;
@@ -325,24 +318,24 @@ int lb_st_parse(lb_safetensors **out, const unsigned char *buf, size_t len, cons
 int lb_st_open(lb_safetensors **out, const char *path, char *msg, size_t msglen) {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return fail(msg, msglen, "%s: not a regular file", path);
+        return lb_fail(msg, msglen, "%s: not a regular file", path);
     }
     size_t len = (size_t)sb.st_size;
     if (len < 8) {
         close(fd);
-        return fail(msg, msglen, "%s: %zu bytes, too short for the 8-byte header length", path, len);
+        return lb_fail(msg, msglen, "%s: %zu bytes, too short for the 8-byte header length", path, len);
     }
     void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (map == MAP_FAILED) return fail(msg, msglen, "%s: cannot map: %s", path, strerror(errno));
+    if (map == MAP_FAILED) return lb_fail(msg, msglen, "%s: cannot map: %s", path, strerror(errno));
     lb_safetensors *st = st_new(path);
     if (!st) {
         munmap(map, len);
-        return fail(msg, msglen, "%s: out of memory", path);
+        return lb_fail(msg, msglen, "%s: out of memory", path);
     }
     st->map = map;
     st->maplen = len;
@@ -413,7 +406,7 @@ int lb_st_read_f32(const lb_safetensors *st, float *out, const lb_st_tensor *t, 
             char want[160], got[160];
             fmt_shape(want, sizeof want, ndim, shape);
             fmt_shape(got, sizeof got, t->ndim, t->shape);
-            return fail(msg, msglen, "%s: tensor '%s' has shape %s, expected %s", st->fname,
+            return lb_fail(msg, msglen, "%s: tensor '%s' has shape %s, expected %s", st->fname,
                         t->name, got, want);
         }
     }
@@ -438,12 +431,12 @@ int lb_st_read_f32(const lb_safetensors *st, float *out, const lb_st_tensor *t, 
         }
         break;
     default:
-        return fail(msg, msglen, "%s: tensor '%s' has dtype %s; only F32, F16, BF16 and F64 "
+        return lb_fail(msg, msglen, "%s: tensor '%s' has dtype %s; only F32, F16, BF16 and F64 "
                     "convert to float", st->fname, t->name, lb_st_dtype_name(t->dtype));
     }
     for (size_t i = 0; i < n; i++)
         if (!isfinite(out[i]))
-            return fail(msg, msglen, "%s: tensor '%s' element %zu is %s", st->fname, t->name, i,
+            return lb_fail(msg, msglen, "%s: tensor '%s' element %zu is %s", st->fname, t->name, i,
                         isnan(out[i]) ? "NaN" : "infinite (or out of float range)");
     return 0;
 }

@@ -10,13 +10,6 @@
 #include "lb_safetensors.h"
 #include "lb_util.h"
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 uint16_t lb_f32_to_bf16(float f) {
     uint32_t b;
@@ -98,7 +91,7 @@ int lb_st_write(const char *path, const lb_st_out *t, int count, const char *con
         for (int i = 0; metadata[i]; i += 2) {
             if (!metadata[i + 1]) {
                 free(h.p);
-                return fail(msg, msglen, "%s: metadata key '%s' has no value", path, metadata[i]);
+                return lb_fail(msg, msglen, "%s: metadata key '%s' has no value", path, metadata[i]);
             }
             if (i) puts_(&h, ",");
             putq(&h, metadata[i]);
@@ -111,7 +104,7 @@ int lb_st_write(const char *path, const lb_st_out *t, int count, const char *con
         const lb_st_out *x = &t[i];
         if (x->dtype != LB_ST_F32 && x->dtype != LB_ST_F16 && x->dtype != LB_ST_BF16) {
             free(h.p);
-            return fail(msg, msglen, "%s: tensor '%s': only F32, F16 and BF16 are written", path,
+            return lb_fail(msg, msglen, "%s: tensor '%s': only F32, F16 and BF16 are written", path,
                         x->name);
         }
         size_t cnt = 1;
@@ -135,7 +128,7 @@ int lb_st_write(const char *path, const lb_st_out *t, int count, const char *con
                       (x->dtype == LB_ST_BF16 && fabsf(v) >= 3.3961514e38f);
             if (bad) {
                 free(h.p);
-                return fail(msg, msglen, "%s: tensor '%s' element %zu = %g does not fit %s", path,
+                return lb_fail(msg, msglen, "%s: tensor '%s' element %zu = %g does not fit %s", path,
                             x->name, k, (double)v, lb_st_dtype_name(x->dtype));
             }
         }
@@ -144,13 +137,13 @@ int lb_st_write(const char *path, const lb_st_out *t, int count, const char *con
     while (h.len % 8) puts_(&h, " ");
     if (h.oom) {
         free(h.p);
-        return fail(msg, msglen, "%s: out of memory", path);
+        return lb_fail(msg, msglen, "%s: out of memory", path);
     }
     lb_atomic a;
     FILE *f = lb_atomic_open(&a, path);
     if (!f) {
         free(h.p);
-        return fail(msg, msglen, "%s: cannot create", path);
+        return lb_fail(msg, msglen, "%s: cannot create", path);
     }
     unsigned char le[8];
     for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
@@ -181,8 +174,8 @@ int lb_st_write(const char *path, const lb_st_out *t, int count, const char *con
     }
     if (!ok) {
         lb_atomic_abort(&a);
-        return fail(msg, msglen, "%s: write failed", path);
+        return lb_fail(msg, msglen, "%s: write failed", path);
     }
-    if (lb_atomic_commit(&a)) return fail(msg, msglen, "%s: write failed (commit)", path);
+    if (lb_atomic_commit(&a)) return lb_fail(msg, msglen, "%s: write failed (commit)", path);
     return 0;
 }

@@ -18,6 +18,10 @@ extern const char *lb_prog_name;
 /* Print "linbench: <message>\n" to stderr. Returns nothing; callers return the code. */
 void lb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Format a message into msg (when msg != NULL and msglen > 0) and return -1: the one way
+ * library functions report an error to a caller that decides how to show it. */
+int lb_fail(char *msg, size_t msglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Seconds from an arbitrary fixed point, CLOCK_MONOTONIC. */
 double lb_now(void);
 

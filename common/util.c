@@ -23,6 +23,14 @@ void lb_err(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+int lb_fail(char *msg, size_t msglen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 double lb_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -6,14 +6,8 @@
 
 #include "bpe_train_int.h"
 #include "lb_tokenizer.h"
+#include "lb_util.h"
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int lb_bpe_grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
@@ -109,13 +103,13 @@ static int add_token(lb_bpe_trainer *t, const char *s, size_t n, int32_t *sym) {
 int lb_bpe_trainer_init(lb_bpe_trainer **out, char *msg, size_t msglen) {
     lb_bpe_trainer *t = calloc(1, sizeof *t);
     *out = NULL;
-    if (!t) return fail(msg, msglen, "out of memory");
+    if (!t) return lb_fail(msg, msglen, "out of memory");
     for (int b = 0; b < 256; b++) {
         char s[4];
         int32_t sym;
         if (add_token(t, s, put_cp(s, lb_gpt2_byte_to_cp((unsigned char)b)), &sym)) {
             lb_bpe_trainer_free(t);
-            return fail(msg, msglen, "out of memory");
+            return lb_fail(msg, msglen, "out of memory");
         }
     }
     *out = t;
@@ -140,12 +134,12 @@ void lb_bpe_trainer_free(lb_bpe_trainer *t) {
 }
 
 int lb_bpe_trainer_add(lb_bpe_trainer *t, const char *text, size_t len, char *msg, size_t msglen) {
-    if (t->ran) return fail(msg, msglen, "text added after training");
+    if (t->ran) return lb_fail(msg, msglen, "text added after training");
     for (size_t p = 0; p < len;) {
         size_t k = lb_pretok_next(text + p, len - p);
         int created;
         long i = map_get(&t->words, text + p, k, 0, &created);
-        if (i < 0) return fail(msg, msglen, "out of memory counting words");
+        if (i < 0) return lb_fail(msg, msglen, "out of memory counting words");
         t->words.e[i].value++;
         t->pretokens++;
         p += k;
@@ -320,19 +314,19 @@ static int setup_words(lb_bpe_trainer *t) {
 }
 
 int lb_bpe_trainer_run(lb_bpe_trainer *t, const lb_bpe_train_opts *o, char *msg, size_t msglen) {
-    if (t->ran) return fail(msg, msglen, "the trainer has already run");
+    if (t->ran) return lb_fail(msg, msglen, "the trainer has already run");
     if (o->vocab_size < LB_BPE_MIN_VOCAB || o->vocab_size > LB_BPE_MAX_VOCAB)
-        return fail(msg, msglen,
+        return lb_fail(msg, msglen,
                     "--vocab-size %ld: expected %d..%d (4 specials + 256 bytes + <mask> + merges)",
                     o->vocab_size, LB_BPE_MIN_VOCAB, LB_BPE_MAX_VOCAB);
     if (o->min_frequency < 1)
-        return fail(msg, msglen, "--min-frequency %ld: expected >= 1", o->min_frequency);
-    if (t->pretokens == 0) return fail(msg, msglen, "no text to train on (empty input)");
+        return lb_fail(msg, msglen, "--min-frequency %ld: expected >= 1", o->min_frequency);
+    if (t->pretokens == 0) return lb_fail(msg, msglen, "no text to train on (empty input)");
     if (t->words.n >= INT32_MAX || t->words.used >= INT32_MAX)
-        return fail(msg, msglen, "input too large: %zu distinct words of %zu bytes (limit 2^31)",
+        return lb_fail(msg, msglen, "input too large: %zu distinct words of %zu bytes (limit 2^31)",
                     t->words.n, t->words.used);
     t->ran = 1;
-    if (setup_words(t)) return fail(msg, msglen, "out of memory setting up %zu words", t->words.n);
+    if (setup_words(t)) return lb_fail(msg, msglen, "out of memory setting up %zu words", t->words.n);
     size_t want = (size_t)o->vocab_size - 5; /* symbols wanted: 256 bytes + merged ones */
     char buf[1024], *big = NULL;
     while (t->n_tok < want && t->n_heap > 0) {
@@ -341,7 +335,7 @@ int lb_bpe_trainer_run(lb_bpe_trainer *t, const lb_bpe_train_opts *o, char *msg,
         if (it.count != p->count) { /* stale: re-queue with its current count once */
             if (it.count == p->top) {
                 p->top = 0;
-                if (p->count > 0 && heap_push(t, it.pair)) return fail(msg, msglen, "out of memory");
+                if (p->count > 0 && heap_push(t, it.pair)) return lb_fail(msg, msglen, "out of memory");
             }
             continue;
         }
@@ -351,7 +345,7 @@ int lb_bpe_trainer_run(lb_bpe_trainer *t, const lb_bpe_train_opts *o, char *msg,
         size_t n = (size_t)x.len + y.len;
         char *s = n <= sizeof buf ? buf : (big = realloc(big, n));
         int32_t sym;
-        if (!s) return fail(msg, msglen, "out of memory");
+        if (!s) return lb_fail(msg, msglen, "out of memory");
         memcpy(s, t->toks.arena + x.off, x.len);
         memcpy(s + x.len, t->toks.arena + y.off, y.len);
         int rc = add_token(t, s, n, &sym);
@@ -366,7 +360,7 @@ int lb_bpe_trainer_run(lb_bpe_trainer *t, const lb_bpe_train_opts *o, char *msg,
         }
         if (rc) {
             free(big);
-            return fail(msg, msglen, "out of memory after %ld merges", t->n_merge);
+            return lb_fail(msg, msglen, "out of memory after %ld merges", t->n_merge);
         }
     }
     free(big);

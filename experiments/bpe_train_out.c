@@ -8,13 +8,6 @@
 #include "lb_tokenizer.h"
 #include "lb_util.h"
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 typedef struct { char *p; size_t n, cap; int oom; } sbuf;
 
@@ -92,18 +85,18 @@ int lb_bpe_trainer_write(const lb_bpe_trainer *t, const char *dir, char *msg, si
     int rc = -1;
     lb_atomic av = {0}, am = {0};
     if (!v || !m) {
-        fail(msg, msglen, t->ran ? "out of memory" : "the trainer has not run");
+        lb_fail(msg, msglen, t->ran ? "out of memory" : "the trainer has not run");
     } else if ((size_t)snprintf(pv, sizeof pv, "%s/vocab.json", dir) >= sizeof pv ||
                (size_t)snprintf(pm, sizeof pm, "%s/merges.txt", dir) >= sizeof pm) {
-        fail(msg, msglen, "output folder name too long: %.64s...", dir);
+        lb_fail(msg, msglen, "output folder name too long: %.64s...", dir);
     } else if (lb_mkdirs(dir)) {
-        fail(msg, msglen, "cannot create the output folder %s", dir);
+        lb_fail(msg, msglen, "cannot create the output folder %s", dir);
     } else if (!lb_atomic_open(&av, pv) || !lb_atomic_open(&am, pm)) {
-        fail(msg, msglen, "cannot create files in %s", dir);
+        lb_fail(msg, msglen, "cannot create files in %s", dir);
     } else if (fwrite(v, 1, vl, av.f) != vl || fwrite(m, 1, ml, am.f) != ml) {
-        fail(msg, msglen, "write error in %s", dir);
+        lb_fail(msg, msglen, "write error in %s", dir);
     } else if (lb_atomic_commit(&av) || lb_atomic_commit(&am)) { /* both written in full first */
-        fail(msg, msglen, "cannot finish the files in %s", dir);
+        lb_fail(msg, msglen, "cannot finish the files in %s", dir);
     } else {
         rc = 0;
     }

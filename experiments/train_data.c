@@ -18,13 +18,6 @@ struct lb_loader {
     lb_batch row;  /* one-row scratch batch at pos.n */
 };
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static uint64_t epoch_seed(const lb_loader *l, long epoch) {
     return lb_seed_mix(l->seed, (uint64_t)epoch, 0x6c6f61646572ULL /* "loader" */);
@@ -60,9 +53,9 @@ static int plan(lb_loader *l, int n, long epoch, char *msg, size_t msglen) {
 int lb_loader_init(lb_loader **out, const lb_docs *d, uint64_t seed, int32_t bos, int32_t eos,
                    int32_t pad, char *msg, size_t msglen) {
     *out = NULL;
-    if (d->n_tokens == 0 || d->n_docs == 0) return fail(msg, msglen, "empty corpus: no tokens");
+    if (d->n_tokens == 0 || d->n_docs == 0) return lb_fail(msg, msglen, "empty corpus: no tokens");
     lb_loader *l = calloc(1, sizeof *l);
-    if (!l) return fail(msg, msglen, "out of memory");
+    if (!l) return lb_fail(msg, msglen, "out of memory");
     l->d = d;
     l->seed = seed;
     l->bos = bos;
@@ -91,7 +84,7 @@ int lb_loader_next(lb_loader *l, lb_batch *b, char *msg, size_t msglen) {
             l->pos.pos = 0;
         }
         if (lb_windows_fill(&l->row, l->w, l->pos.pos) != 1)
-            return fail(msg, msglen, "internal: window %zu of %zu could not be filled", l->pos.pos,
+            return lb_fail(msg, msglen, "internal: window %zu of %zu could not be filled", l->pos.pos,
                         lb_windows_count(l->w));
         memcpy(b->ids + r * n, l->row.ids, n * sizeof *b->ids);
         memcpy(b->mask + r * n, l->row.mask, n * sizeof *b->mask);
@@ -113,10 +106,10 @@ int lb_loader_set(lb_loader *l, const lb_loader_pos *p, char *msg, size_t msglen
         l->pos = *p;
         return 0;
     }
-    if (p->epoch < 0) return fail(msg, msglen, "loader epoch %ld is negative", p->epoch);
+    if (p->epoch < 0) return lb_fail(msg, msglen, "loader epoch %ld is negative", p->epoch);
     if (plan(l, p->n, p->epoch, msg, msglen)) return -1;
     if (p->pos > lb_windows_count(l->w))
-        return fail(msg, msglen, "loader position %zu is past the %zu windows of n = %d", p->pos,
+        return lb_fail(msg, msglen, "loader position %zu is past the %zu windows of n = %d", p->pos,
                     lb_windows_count(l->w), p->n);
     l->pos.pos = p->pos;
     return 0;

@@ -15,17 +15,10 @@
 
 static const char *const tokfiles[] = {"vocab.json", "merges.txt"};
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
     unsigned char buf[1 << 16];
     size_t got, total = 0;
     uint64_t x = *h;
@@ -35,7 +28,7 @@ int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t 
     }
     int err = ferror(f);
     fclose(f);
-    if (err) return fail(msg, msglen, "%s: read error", path);
+    if (err) return lb_fail(msg, msglen, "%s: read error", path);
     *h = x;
     if (bytes) *bytes = total;
     return 0;
@@ -43,11 +36,11 @@ int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t 
 
 int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen) {
     FILE *a = fopen(from, "rb");
-    if (!a) return fail(msg, msglen, "%s: cannot open: %s", from, strerror(errno));
+    if (!a) return lb_fail(msg, msglen, "%s: cannot open: %s", from, strerror(errno));
     FILE *b = fopen(to, "wb");
     if (!b) {
         fclose(a);
-        return fail(msg, msglen, "%s: cannot create: %s", to, strerror(errno));
+        return lb_fail(msg, msglen, "%s: cannot create: %s", to, strerror(errno));
     }
     char buf[1 << 16];
     size_t got;
@@ -58,7 +51,7 @@ int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen) {
     fclose(a);
     if (fflush(b) || fsync(fileno(b))) bad = 1;
     if (fclose(b)) bad = 1;
-    return bad ? fail(msg, msglen, "%s: copy from %s failed", to, from) : 0;
+    return bad ? lb_fail(msg, msglen, "%s: copy from %s failed", to, from) : 0;
 }
 
 /* Remove a flat folder (checkpoints hold only plain files). */
@@ -83,12 +76,12 @@ int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int 
     char *tmp = malloc(dl + 32), *old = malloc(dl + 32), from[4096], to[4096];
     int rc = -1;
     if (!tmp || !old) {
-        fail(msg, msglen, "out of memory");
+        lb_fail(msg, msglen, "out of memory");
         goto out;
     }
     snprintf(tmp, dl + 32, "%s.tmp.XXXXXX", dir);
     if (!mkdtemp(tmp)) {
-        fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
+        lb_fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
         free(tmp), tmp = NULL;
         goto out;
     }
@@ -103,11 +96,11 @@ int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int 
     int had_old = stat(dir, &sb) == 0;
     snprintf(old, dl + 32, "%s.old.%ld", dir, (long)getpid());
     if (had_old && rename(dir, old)) {
-        fail(msg, msglen, "%s: cannot move the previous export aside: %s", dir, strerror(errno));
+        lb_fail(msg, msglen, "%s: cannot move the previous export aside: %s", dir, strerror(errno));
         goto out;
     }
     if (rename(tmp, dir)) {
-        fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
+        lb_fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
         if (had_old) rename(old, dir);
         goto out;
     }

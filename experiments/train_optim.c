@@ -7,28 +7,22 @@
 #include <string.h>
 
 #include "lb_train.h"
+#include "lb_util.h"
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int lb_curriculum_parse(lb_curriculum *c, const char *s, const char *what, char *msg,
                         size_t msglen) {
     memset(c, 0, sizeof *c);
-    if (!s || !*s) return fail(msg, msglen, "%s: empty (expected N or N:STEPS,N:STEPS,...)", what);
+    if (!s || !*s) return lb_fail(msg, msglen, "%s: empty (expected N or N:STEPS,N:STEPS,...)", what);
     const char *p = s;
     while (*p) {
         if (c->count == LB_CURR_MAX)
-            return fail(msg, msglen, "%s '%s': more than %d phases", what, s, LB_CURR_MAX);
+            return lb_fail(msg, msglen, "%s '%s': more than %d phases", what, s, LB_CURR_MAX);
         char *end;
         errno = 0;
         long n = strtol(p, &end, 10);
         if (end == p || errno || n < 3 || n > 65536)
-            return fail(msg, msglen, "%s '%s': sequence length at '%s' must be an integer in 3..65536",
+            return lb_fail(msg, msglen, "%s '%s': sequence length at '%s' must be an integer in 3..65536",
                         what, s, p);
         long steps = 0;
         p = end;
@@ -37,24 +31,24 @@ int lb_curriculum_parse(lb_curriculum *c, const char *s, const char *what, char 
             errno = 0;
             steps = strtol(p, &end, 10);
             if (end == p || errno || steps < 1 || steps > 1000000000L)
-                return fail(msg, msglen, "%s '%s': step count at '%s' must be an integer >= 1", what,
+                return lb_fail(msg, msglen, "%s '%s': step count at '%s' must be an integer >= 1", what,
                             s, p);
             p = end;
         }
         if (*p != ',' && *p)
-            return fail(msg, msglen, "%s '%s': unexpected '%c' (expected N or N:STEPS, comma separated)",
+            return lb_fail(msg, msglen, "%s '%s': unexpected '%c' (expected N or N:STEPS, comma separated)",
                         what, s, *p);
         c->n[c->count] = (int)n;
         c->steps[c->count] = steps;
         c->count++;
         if (*p == ',') {
             p++;
-            if (!*p) return fail(msg, msglen, "%s '%s': trailing comma", what, s);
+            if (!*p) return lb_fail(msg, msglen, "%s '%s': trailing comma", what, s);
         }
     }
     for (int i = 0; i + 1 < c->count; i++)
         if (c->steps[i] == 0)
-            return fail(msg, msglen, "%s '%s': phase %d (n = %d) needs ':STEPS' (only the last may omit it)",
+            return lb_fail(msg, msglen, "%s '%s': phase %d (n = %d) needs ':STEPS' (only the last may omit it)",
                         what, s, i + 1, c->n[i]);
     return 0;
 }

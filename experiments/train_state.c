@@ -21,13 +21,6 @@ static const char *const FILES[] = {"config.json", "model.safetensors", "optimiz
                                     "vocab.json", "merges.txt"};
 #define NFILES (sizeof FILES / sizeof FILES[0])
 
-static int fail(char *msg, size_t msglen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (msg && msglen) vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int lb_train_state_log(lb_train_state *s, const char *line) {
     if (s->n_log == s->cap_log) {
@@ -55,7 +48,7 @@ static int write_optimizer(const char *path, const lb_model *m, const float *mom
     int np = lb_model_param_count(m);
     size_t cap = 256 + (size_t)np * 2 * 256, used = 0, off = 0;
     char *h = malloc(cap);
-    if (!h) return fail(msg, msglen, "out of memory");
+    if (!h) return lb_fail(msg, msglen, "out of memory");
     used += (size_t)snprintf(h + used, cap - used, "{\"__metadata__\":{\"format\":\"pt\"}");
     for (int which = 0; which < 2; which++)
         for (int i = 0; i < np; i++) {
@@ -69,7 +62,7 @@ static int write_optimizer(const char *path, const lb_model *m, const float *mom
             off += p->count * 4;
             if (used + 300 > cap) {
                 free(h);
-                return fail(msg, msglen, "%s: header too long (parameter names)", path);
+                return lb_fail(msg, msglen, "%s: header too long (parameter names)", path);
             }
         }
     used += (size_t)snprintf(h + used, cap - used, "}");
@@ -78,7 +71,7 @@ static int write_optimizer(const char *path, const lb_model *m, const float *mom
     FILE *f = lb_atomic_open(&a, path);
     if (!f) {
         free(h);
-        return fail(msg, msglen, "%s: cannot create", path);
+        return lb_fail(msg, msglen, "%s: cannot create", path);
     }
     unsigned char len8[8];
     for (int k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)used >> (8 * k));
@@ -89,9 +82,9 @@ static int write_optimizer(const char *path, const lb_model *m, const float *mom
     free(h);
     if (bad) {
         lb_atomic_abort(&a);
-        return fail(msg, msglen, "%s: write failed", path);
+        return lb_fail(msg, msglen, "%s: write failed", path);
     }
-    return lb_atomic_commit(&a) ? fail(msg, msglen, "%s: write failed", path) : 0;
+    return lb_atomic_commit(&a) ? lb_fail(msg, msglen, "%s: write failed", path) : 0;
 }
 
 static int read_optimizer(const char *path, const lb_model *m, float *mom, float *vel, char *msg,
@@ -106,7 +99,7 @@ static int read_optimizer(const char *path, const lb_model *m, float *mom, float
             const lb_st_tensor *t = lb_st_find(st, name);
             if (!t) {
                 lb_st_close(st);
-                return fail(msg, msglen, "%s: tensor %s missing", path, name);
+                return lb_fail(msg, msglen, "%s: tensor %s missing", path, name);
             }
             if (lb_st_read_f32(st, (which ? vel : mom) + p->offset, t, p->ndim, p->shape, msg, msglen)) {
                 lb_st_close(st);
@@ -132,7 +125,7 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
     if (!tmp || !old) goto out;
     snprintf(tmp, dl + 32, "%s.tmp.XXXXXX", dir);
     if (!mkdtemp(tmp)) {
-        fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
+        lb_fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
         free(tmp), tmp = NULL;
         goto out;
     }
@@ -180,13 +173,13 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
     lb_atomic a;
     FILE *f = lb_atomic_open(&a, path);
     if (!f) {
-        fail(msg, msglen, "%s: cannot create", path);
+        lb_fail(msg, msglen, "%s: cannot create", path);
         goto out;
     }
     fputs(text, f);
     fputc('\n', f);
     if (lb_atomic_commit(&a)) {
-        fail(msg, msglen, "%s: write failed", path);
+        lb_fail(msg, msglen, "%s: write failed", path);
         goto out;
     }
     /* Swap into place: an existing checkpoint moves aside first and goes last. */
@@ -194,11 +187,11 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
     int had_old = stat(dir, &sb) == 0;
     snprintf(old, dl + 32, "%s.old.%ld", dir, (long)getpid());
     if (had_old && rename(dir, old)) {
-        fail(msg, msglen, "%s: cannot move the previous checkpoint aside: %s", dir, strerror(errno));
+        lb_fail(msg, msglen, "%s: cannot move the previous checkpoint aside: %s", dir, strerror(errno));
         goto out;
     }
     if (rename(tmp, dir)) {
-        fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
+        lb_fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
         if (had_old) rename(old, dir);
         goto out;
     }
@@ -207,7 +200,7 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
     rc = 0;
     goto out;
 oom:
-    fail(msg, msglen, "%s: out of memory", dir);
+    lb_fail(msg, msglen, "%s: out of memory", dir);
 out:
     if (tmp) lb_remove_flat_dir(tmp);
     free(tmp);
@@ -242,7 +235,7 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
     memset(s, 0, sizeof *s);
     snprintf(tj, sizeof tj, "%s/trainer.json", dir);
     FILE *f = fopen(tj, "rb");
-    if (!f) return fail(msg, msglen, "%s: cannot open: %s (not a training checkpoint?)", tj, strerror(errno));
+    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s (not a training checkpoint?)", tj, strerror(errno));
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
@@ -250,15 +243,15 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
     size_t got;
     while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, mem);
     fclose(f);
-    if (!mem) return fail(msg, msglen, "out of memory");
+    if (!mem) return lb_fail(msg, msglen, "out of memory");
     fclose(mem);
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
-    if (!root) return fail(msg, msglen, "%s: not valid JSON (corrupt checkpoint)", tj);
+    if (!root) return lb_fail(msg, msglen, "%s: not valid JSON (corrupt checkpoint)", tj);
     int rc = -1;
     const cJSON *fmtv = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (!cJSON_IsString(fmtv) || strcmp(fmtv->valuestring, FORMAT)) {
-        fail(msg, msglen, "%s: field \"format\" is not \"%s\"", tj, FORMAT);
+        lb_fail(msg, msglen, "%s: field \"format\" is not \"%s\"", tj, FORMAT);
         goto out;
     }
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
@@ -268,13 +261,13 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
         double wbytes;
         size_t bytes;
         if (!e || get_hex(e, "fnv1a64", &want) || get_num(e, "bytes", &wbytes)) {
-            fail(msg, msglen, "%s: field files.\"%s\" missing or malformed", tj, FILES[i]);
+            lb_fail(msg, msglen, "%s: field files.\"%s\" missing or malformed", tj, FILES[i]);
             goto out;
         }
         snprintf(path, sizeof path, "%s/%s", dir, FILES[i]);
         if (lb_file_fnv(path, &h, &bytes, msg, msglen)) goto out;
         if (bytes != (size_t)wbytes || h != want) {
-            fail(msg, msglen, "%s: %s than trainer.json records (%zu bytes, checksum %016" PRIx64
+            lb_fail(msg, msglen, "%s: %s than trainer.json records (%zu bytes, checksum %016" PRIx64
                               "; expected %.0f bytes, %016" PRIx64 "): corrupt or changed checkpoint",
                  path, bytes != (size_t)wbytes ? "different size" : "different content", bytes, h, wbytes,
                  want);
@@ -287,7 +280,7 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
     if (get_num(root, "step", &step) || get_num(ld, "epoch", &ep) || get_num(ld, "pos", &pos) ||
         get_num(ld, "n", &n) || get_hex(cs, "train_corpus", &s->train_sum) ||
         get_hex(cs, "valid_corpus", &s->valid_sum) || get_hex(cs, "tokenizer", &s->tok_sum)) {
-        fail(msg, msglen, "%s: step, loader or checksums missing or malformed", tj);
+        lb_fail(msg, msglen, "%s: step, loader or checksums missing or malformed", tj);
         goto out;
     }
     s->step = (long)step;
@@ -299,14 +292,14 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
     lb_train_opts_default(saved);
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(root, "options");
     if (!cJSON_IsObject(op)) {
-        fail(msg, msglen, "%s: field \"options\" missing", tj);
+        lb_fail(msg, msglen, "%s: field \"options\" missing", tj);
         goto out;
     }
     if (lb_train_opts_from_json(saved, op, s, tj, msg, msglen)) goto out;
     const cJSON *lg = cJSON_GetObjectItemCaseSensitive(root, "log"), *it;
     cJSON_ArrayForEach(it, lg) {
         if (!cJSON_IsString(it) || lb_train_state_log(s, it->valuestring)) {
-            fail(msg, msglen, "%s: field \"log\" malformed", tj);
+            lb_fail(msg, msglen, "%s: field \"log\" malformed", tj);
             goto out;
         }
     }
@@ -315,7 +308,7 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
     *mom = lb_alloc(elems * sizeof(float));
     *vel = lb_alloc(elems * sizeof(float));
     if (!*mom || !*vel) {
-        fail(msg, msglen, "out of memory for the optimizer state");
+        lb_fail(msg, msglen, "out of memory for the optimizer state");
         goto out;
     }
     snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);

@@ -1,25 +1,7 @@
 #!/usr/bin/env bash
 # Command-line tests of `linbench compare` (synthetic results) and `linbench bench`
 # (--preset quick output files, bad arguments). Never asserts on timing values.
-set -u
-cd "$(dirname "$0")/.."
-LB=${LINBENCH:-$PWD/${BUILD:-build}/linbench}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_rc() { # want, name, command...
-    local want=$1 name=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$name: exit $rc, want $want"; sed 's/^/    /' "$T/err" | head -5; fi
-}
-expect_msg() { # name: the last command must have said something on stderr
-    if [ -s "$T/err" ]; then ok; else bad "$1: no message on stderr"; fi
-}
+source "$(dirname "$0")/lib.sh"
 
 # --- compare on synthetic results --------------------------------------------
 # csv FILE SCALE VALUES...: one point (layer,full,...) with the samples VALUES*SCALE,
@@ -129,5 +111,4 @@ badarg "unknown option" --frobnicate
 badarg "stray argument" extra
 
 echo "test_bench.sh: $pass passed, $fail failed"
-echo "RESULT $pass $fail"
-[ "$fail" -eq 0 ]
+finish

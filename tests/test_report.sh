@@ -3,25 +3,7 @@
 # here, synthetic result files whose verdicts are known, "not run yet" sections for
 # left-out inputs, bad inputs (non-zero exit, a message, the old REPORT.md untouched,
 # no temp file left), and a dry run of `make reproduce`. Never asserts on timing values.
-set -u
-cd "$(dirname "$0")/.."
-LB=${LINBENCH:-$PWD/${BUILD:-build}/linbench}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_rc() { # want, name, command...
-    local want=$1 name=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$name: exit $rc, want $want"; sed 's/^/    /' "$T/err" | head -5; fi
-}
-expect_msg() { # name, pattern: the last command's stderr must match
-    if grep -q -- "$2" "$T/err"; then ok; else bad "$1: stderr lacks '$2'"; sed 's/^/    /' "$T/err" | head -3; fi
-}
+source "$(dirname "$0")/lib.sh"
 has() { # file, name, fixed string
     if grep -qsF -- "$3" "$1"; then ok; else bad "$2: '$3' not in $(basename "$1")"; fi
 }
@@ -166,5 +148,4 @@ for s in "== reproduce [1/" "spectrum of encyclopedic" "spectrum of informal" "b
 done
 [ ! -e "$T/dry" ] && ok || bad "make -n reproduce wrote files"
 
-echo "RESULT $pass $fail"
-[ "$fail" -eq 0 ]
+finish

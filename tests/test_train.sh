@@ -3,25 +3,8 @@
 # linbench-small tokenizer, the checkpoint loading in `linbench dump` (as a user's
 # HuggingFace folder would), the CSV log, resume refusing a changed option and a
 # changed corpus, and the BF16 export. Never asserts on timing values.
-set -u
-cd "$(dirname "$0")/.."
-LB=${LINBENCH:-$PWD/${BUILD:-build}/linbench}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+source "$(dirname "$0")/lib.sh"
 TOK=analysis/models/linbench-small
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_rc() { # want, name, command...
-    local want=$1 name=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$name: exit $rc, want $want"; sed 's/^/    /' "$T/err" | tail -5; fi
-}
-expect_err() { # name, text the last command's stderr must contain
-    if grep -q -e "$2" "$T/err"; then ok; else bad "$1: stderr lacks '$2'"; sed 's/^/    /' "$T/err" | head -5; fi
-}
 
 # A small corpus: paragraphs of the informal split (documents split on blank lines).
 head -c 30000 experiments/corpora/informal/train.txt >"$T/train.txt" 2>/dev/null ||
@@ -36,18 +19,18 @@ expect_rc 0 "help" "$LB" train --help
 grep -q -e '--resume' "$T/out" && ok || bad "help does not mention --resume"
 expect_rc 64 "unknown option" "$LB" train --bogus
 expect_rc 64 "missing --train" "$LB" train --tokenizer "$TOK" --out "$T/x"
-expect_err "missing --train" "--train"
+expect_msg "missing --train" "--train"
 expect_rc 64 "bad curriculum" "$LB" train "${BASE[@]}" --n 32:0 --out "$T/x"
-expect_err "bad curriculum" "--n"
+expect_msg "bad curriculum" "--n"
 expect_rc 64 "bad decay" "$LB" train "${BASE[@]}" --decay sideways --out "$T/x"
 expect_rc 64 "linformer without k" "$LB" train "${BASE[@]}" --attention linformer --out "$T/x"
 expect_rc 64 "k > n" "$LB" train "${BASE[@]}" --attention linformer --k 33 --out "$T/x"
-expect_err "k > n" "k <= n"
+expect_msg "k > n" "k <= n"
 expect_rc 64 "n past the position table" "$LB" train "${BASE[@]}" --max-pos 30 --out "$T/x"
-expect_err "n past the position table" "position"
+expect_msg "n past the position table" "position"
 : >"$T/empty.txt"
 expect_rc 65 "empty corpus" "$LB" train "${BASE[@]}" --train "$T/empty.txt" --out "$T/x"
-expect_err "empty corpus" "empty.txt"
+expect_msg "empty corpus" "empty.txt"
 expect_rc 65 "missing tokenizer" "$LB" train "${BASE[@]}" --tokenizer "$T/none" --out "$T/x"
 [ ! -e "$T/x" ] || [ -z "$(ls -A "$T/x")" ] && ok || bad "failed runs left files in $T/x"
 
@@ -76,11 +59,11 @@ expect_rc 0 "dump on the BF16 export" "$LB" dump --model "$T/ship" --text "$T/s.
 
 # Resume: a changed shaping option is refused by name; a changed corpus is refused.
 expect_rc 64 "resume with another --batch" "$LB" train --resume "$C" --batch 3 --steps 6 --no-progress
-expect_err "resume with another --batch" "--batch"
+expect_msg "resume with another --batch" "--batch"
 cp "$T/train.txt" "$T/train2.txt"
 echo "one more paragraph" >>"$T/train2.txt"
 expect_rc 64 "resume with another corpus" "$LB" train --resume "$C" --train "$T/train2.txt" --steps 6 --no-progress
-expect_err "resume with another corpus" "train2.txt"
+expect_msg "resume with another corpus" "train2.txt"
 expect_rc 0 "resume to 6 steps" "$LB" train --resume "$C" --steps 6 --no-progress
 [ -s "$T/run/checkpoint-6/trainer.json" ] && ok || bad "no checkpoint-6 after resume"
 [ "$(grep -c . "$T/run/log.csv")" -eq 7 ] && ok || bad "resumed log should hold 6 lines"
@@ -92,7 +75,7 @@ expect_rc 0 "--ids input" "$LB" train "${BASE[@]}" --ids --train "$T/ids.txt" --
 printf '1 2 99999\n' >"$T/badids.txt"
 expect_rc 65 "--ids with an id past the vocabulary" "$LB" train "${BASE[@]}" --ids --train "$T/badids.txt" \
     --valid "$T/ids.txt" --out "$T/idsbad"
-expect_err "--ids with an id past the vocabulary" "99999"
+expect_msg "--ids with an id past the vocabulary" "99999"
 
 # numpy oracle of AdamW and the LR schedule on a real run: from the saved state at
 # step 2 (p, m, v) and step 3 (p', m', v'), AdamW says p' = p(1 − lr·wd) −
@@ -141,5 +124,4 @@ PY
 [ $? -eq 0 ] && ok || { bad "numpy AdamW oracle"; sed 's/^/    /' "$T/py" | tail -5; }
 
 echo "test_train.sh: $pass passed, $fail failed"
-echo "RESULT $pass $fail"
-[ "$fail" -eq 0 ]
+finish

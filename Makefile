@@ -58,12 +58,12 @@ $(BUILD)/liblinbench.a: $(LIB_OBJ)
 $(BUILD)/linbench: $(BUILD)/obj/common/main.o $(BUILD)/liblinbench.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/lb_test.h $(BUILD)/liblinbench.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/liblinbench.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # tests/tool_*.c: helper programs the Python oracle tests drive (not run by themselves).
-$(BUILD)/tools/%: tests/%.c $(BUILD)/liblinbench.a
+$(BUILD)/tools/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/liblinbench.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
 

@@ -200,6 +200,10 @@ int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_
 /* Copy a file (fsync'd); remove a folder holding only plain files. */
 int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen);
 void lb_remove_flat_dir(const char *dir);
+/* Put the finished folder tmp in place of dir: an existing dir moves aside first and is
+ * removed only after the rename succeeded, so a crash leaves the old or the new folder
+ * whole, never half of one. what names the folder in messages ("checkpoint"). */
+int lb_replace_dir(const char *tmp, const char *dir, const char *what, char *msg, size_t msglen);
 /* FNV-1a 64 of a file's bytes, continuing from h (start: 0xcbf29ce484222325). -1 on
  * a read error (msg names the file). */
 int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen);

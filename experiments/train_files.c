@@ -70,12 +70,30 @@ void lb_remove_flat_dir(const char *dir) {
     rmdir(dir);
 }
 
+int lb_replace_dir(const char *tmp, const char *dir, const char *what, char *msg, size_t msglen) {
+    char old[4096];
+    struct stat sb;
+    int had_old = stat(dir, &sb) == 0;
+    if (snprintf(old, sizeof old, "%s.old.%ld", dir, (long)getpid()) >= (int)sizeof old)
+        return lb_fail(msg, msglen, "%s: path too long", dir);
+    if (had_old && rename(dir, old))
+        return lb_fail(msg, msglen, "%s: cannot move the previous %s aside: %s", dir, what,
+                       strerror(errno));
+    if (rename(tmp, dir)) {
+        lb_fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
+        if (had_old) rename(old, dir);
+        return -1;
+    }
+    if (had_old) lb_remove_flat_dir(old);
+    return 0;
+}
+
 int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype, char *msg,
                     size_t msglen) {
     size_t dl = strlen(dir);
-    char *tmp = malloc(dl + 32), *old = malloc(dl + 32), from[4096], to[4096];
+    char *tmp = malloc(dl + 32), from[4096], to[4096];
     int rc = -1;
-    if (!tmp || !old) {
+    if (!tmp) {
         lb_fail(msg, msglen, "out of memory");
         goto out;
     }
@@ -92,24 +110,11 @@ int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int 
         snprintf(to, sizeof to, "%s/%s", tmp, tokfiles[i - 3]);
         if (lb_copy_file(from, to, msg, msglen)) goto out;
     }
-    struct stat sb;
-    int had_old = stat(dir, &sb) == 0;
-    snprintf(old, dl + 32, "%s.old.%ld", dir, (long)getpid());
-    if (had_old && rename(dir, old)) {
-        lb_fail(msg, msglen, "%s: cannot move the previous export aside: %s", dir, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, dir)) {
-        lb_fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
-        if (had_old) rename(old, dir);
-        goto out;
-    }
+    if (lb_replace_dir(tmp, dir, "export", msg, msglen)) goto out;
     free(tmp), tmp = NULL;
-    if (had_old) lb_remove_flat_dir(old);
     rc = 0;
 out:
     if (tmp) lb_remove_flat_dir(tmp);
     free(tmp);
-    free(old);
     return rc;
 }

@@ -118,11 +118,11 @@ static char *hex64(char *buf, uint64_t x) {
 int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
                  const lb_train_opts *o, const lb_train_state *s, char *msg, size_t msglen) {
     size_t dl = strlen(dir);
-    char *tmp = malloc(dl + 32), *old = malloc(dl + 32), path[4096], hx[17];
+    char *tmp = malloc(dl + 32), path[4096], hx[17];
     cJSON *root = NULL;
     char *text = NULL;
     int rc = -1;
-    if (!tmp || !old) goto out;
+    if (!tmp) goto out;
     snprintf(tmp, dl + 32, "%s.tmp.XXXXXX", dir);
     if (!mkdtemp(tmp)) {
         lb_fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
@@ -182,21 +182,8 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
         lb_fail(msg, msglen, "%s: write failed", path);
         goto out;
     }
-    /* Swap into place: an existing checkpoint moves aside first and goes last. */
-    struct stat sb;
-    int had_old = stat(dir, &sb) == 0;
-    snprintf(old, dl + 32, "%s.old.%ld", dir, (long)getpid());
-    if (had_old && rename(dir, old)) {
-        lb_fail(msg, msglen, "%s: cannot move the previous checkpoint aside: %s", dir, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, dir)) {
-        lb_fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
-        if (had_old) rename(old, dir);
-        goto out;
-    }
+    if (lb_replace_dir(tmp, dir, "checkpoint", msg, msglen)) goto out;
     free(tmp), tmp = NULL;
-    if (had_old) lb_remove_flat_dir(old);
     rc = 0;
     goto out;
 oom:
@@ -204,7 +191,6 @@ oom:
 out:
     if (tmp) lb_remove_flat_dir(tmp);
     free(tmp);
-    free(old);
     free(text);
     cJSON_Delete(root);
     return rc;

@@ -20,42 +20,7 @@
 
 #include "lb_attn.h"
 #include "lb_util.h"
-
-static float *read_f32(const char *dir, const char *name, size_t len, int *rc) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        lb_err("%s: cannot open", path);
-        *rc = EX_NOINPUT;
-        return NULL;
-    }
-    float *x = lb_alloc(len * sizeof *x + 4);
-    size_t got = fread(x, sizeof *x, len + 1, f);
-    fclose(f);
-    if (got != len) {
-        lb_err("%s: expected %zu float32 values, found %s%zu", path, len,
-               got > len ? "more than " : "", got > len ? len : got);
-        lb_free(x);
-        *rc = EX_DATAERR;
-        return NULL;
-    }
-    return x;
-}
-
-static int write_f32(const char *dir, const char *name, const float *x, size_t len) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    lb_atomic at;
-    FILE *f = lb_atomic_open(&at, path);
-    if (!f) return -1;
-    if (fwrite(x, sizeof *x, len, f) != len) {
-        lb_err("%s: write failed", path);
-        lb_atomic_abort(&at);
-        return -1;
-    }
-    return lb_atomic_commit(&at);
-}
+#include "tool_f32.h"
 
 int main(int argc, char **argv) {
     lb_prog_name = "tool_attn_bwd";

@@ -7,7 +7,10 @@
 # Environment: LINBENCH (binary), TOK (tokenizer folder), DATA (text the linbench runs
 # read; the model sees real windows, torch random ids: same shapes, same work),
 # NS ("128 512"), REPS (5), BATCH (8), THREADS (2), WARM (warm-up steps, 2), STEPS
-# (timed steps per run; default 8 at n <= 128, else 4), OMP_WAIT_POLICY (passed through).
+# (timed steps per run; default 24 at n <= 128, else 6: about 10 s, as linbench's log
+# times to 0.1 s), OMP_WAIT_POLICY (passed through to both). On a shared machine set
+# OMP_WAIT_POLICY=passive: with the default spin-waiting, a preempted thread stalls every
+# parallel region, and both programs ran 2-13x slower here next to other jobs.
 # A benchmark only: tests never run it. tokens/s = batch·n·timed steps / their time.
 set -eu
 cd "$(dirname "$0")/.."
@@ -36,7 +39,7 @@ echo "# bench-train: default model (4 layers, hidden 256, 4 heads, FFN 1024, voc
 echo "# $THREADS threads, $WARM warm-up + timed steps per run, $REPS runs each, alternating; $(date -u +%FT%TZ)"
 echo "# OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in $NS; do
-    steps=${STEPS:-$([ "$n" -le 128 ] && echo 8 || echo 4)}
+    steps=${STEPS:-$([ "$n" -le 128 ] && echo 24 || echo 6)}
     : >"$T/lb.$n" && : >"$T/pt.$n"
     for r in $(seq "$REPS"); do
         # linbench: rate over the timed steps from the log's tokens and elapsed_s columns

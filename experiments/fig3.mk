@@ -15,8 +15,11 @@ FIG3_TOK          ?= analysis/models/linbench-small
 FIG3_MODEL        ?= --layers 4 --hidden 256 --heads 4 --ffn 1024
 FIG3_N            ?= 512
 FIG3_BATCH        ?= 8
-FIG3_STEPS        ?= 600
-FIG3_WARMUP       ?= 60
+# 1500 updates x 8 x 512 tokens = 6.1 M tokens a run: about 25-45 min at the 2400-4500
+# tokens/s measured for this model at n = 512 (OMP_WAIT_POLICY=passive, 2 cores, shared
+# or quiet), so about 3.5-6 h for the eight runs.
+FIG3_STEPS        ?= 1500
+FIG3_WARMUP       ?= 150
 FIG3_LR           ?= 5e-4
 FIG3_EVAL         ?= 50
 FIG3_EVAL_BATCHES ?= 8
@@ -32,6 +35,9 @@ FIG3_STOP_AFTER   ?=
 FIG3_ARGS         ?=
 FIG3_PLOTS        ?= plots/out
 FIG3_LB           ?= $(BUILD)/linbench
+# Passive OpenMP waiting: next to other jobs the default spinning stalls every parallel
+# region on a preempted thread (2-5x slower here); the bits do not depend on it.
+FIG3_OMP_WAIT     ?= passive
 
 fig3_uniq   = $(if $(1),$(firstword $(1)) $(call fig3_uniq,$(filter-out $(firstword $(1)),$(1))))
 FIG3_LABELS = $(call fig3_uniq,standard $(foreach k,$(FIG3_KS),k$(k)-$(FIG3_SHARE)) \
@@ -72,7 +78,7 @@ $(FIG3_DIR)/fig3-%/log.csv: | $(FIG3_LB) $(FIG3_DATA)/train.txt $(FIG3_DATA)/val
 	@d='$(@D)'; mkdir -p "$$d" && $(fig3_last); resume=; \
 	 if [ "$$last" -gt 0 ]; then resume="--resume $$d/checkpoint-$$last"; \
 	   echo "fig3 $*: resuming at step $$last of $(FIG3_STEPS)"; fi; \
-	 $(FIG3_LB) train $$resume --tokenizer $(FIG3_TOK) --train $(FIG3_DATA)/train.txt \
+	 OMP_WAIT_POLICY=$(FIG3_OMP_WAIT) $(FIG3_LB) train $$resume --tokenizer $(FIG3_TOK) --train $(FIG3_DATA)/train.txt \
 	   --valid $(FIG3_DATA)/valid.txt $(FIG3_MODEL) $(call fig3_attn,$*) --n $(FIG3_N) \
 	   --batch $(FIG3_BATCH) --steps $(FIG3_STEPS) --warmup $(FIG3_WARMUP) --lr $(FIG3_LR) \
 	   --eval-every $(FIG3_EVAL) --eval-batches $(FIG3_EVAL_BATCHES) --ckpt-every $(FIG3_CKPT) \

@@ -206,8 +206,13 @@ static int projerr(lb_report *r, spec_files *s, const char *prefix, const char *
         double v[P_NCOL];
         for (int c = 0; c < P_NCOL; c++) v[c] = lb_table_num(&s->pe, i, s->p[c]);
         double best = fmin(fmin(v[P_GAUSS], v[P_POOL]), fmin(v[P_LG], v[P_LP]));
-        fprintf(o, "| %g | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f |\n", v[P_K], v[P_SVDP], v[P_SVDPV],
-                v[P_GAUSS], v[P_POOL], v[P_LG], v[P_LP], best / v[P_SVDPV]);
+        fprintf(o, "| %g | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | ", v[P_K], v[P_SVDP], v[P_SVDPV],
+                v[P_GAUSS], v[P_POOL], v[P_LG], v[P_LP]);
+        /* at k = n the optimum is exact (0): a ratio to it says nothing */
+        if (v[P_SVDPV] > 1e-6)
+            fprintf(o, "%.2f |\n", best / v[P_SVDPV]);
+        else
+            fprintf(o, "— |\n");
         if (v[P_K] <= n / 4.0 && v[P_K] > best_k) best_k = v[P_K], best_row = i;
     }
     if (best_row == (size_t)-1) {

@@ -4,15 +4,7 @@
 # only when finished, a run stopped early (FIG3_STOP_AFTER) resumes to the same log as
 # an unbroken one (training is deterministic for a fixed seed and thread count), a bad
 # label is refused, and the two figures appear. Never asserts on timing values.
-set -u
-cd "$(dirname "$0")/.."
-LB=${LINBENCH:-$PWD/${BUILD:-build}/linbench}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/data"
 head -c 20000 experiments/corpora/informal/train.txt >"$T/data/train.txt" 2>/dev/null ||
@@ -83,5 +75,4 @@ fig3make "$T/c" "$T/c/fig3-k8-diagonal/log.csv" >"$T/out" 2>&1
 bash plots/fig3.sh "$T/none" "$T/none-out" >"$T/out" 2>&1
 [ $? -eq 66 ] && ok || bad "fig3.sh without logs: want exit 66"
 
-echo "RESULT $pass $fail"
-[ "$fail" -eq 0 ]
+finish

@@ -49,8 +49,15 @@ int main(int argc, char **argv) {
         printf("linbench %s\n", LB_VERSION);
         return EX_OK;
     }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(argv[1], cmds[i].name)) continue;
+        /* one answer for every command, whatever its own option parser knows */
+        if (argc == 3 && (!strcmp(argv[2], "--version") || !strcmp(argv[2], "-V"))) {
+            printf("linbench %s\n", LB_VERSION);
+            return EX_OK;
+        }
+        return cmds[i].fn(argc - 1, argv + 1);
+    }
     lb_err("unknown command '%s'", argv[1]);
     usage(stderr);
     return EX_USAGE;

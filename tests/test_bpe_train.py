@@ -17,29 +17,15 @@ import subprocess
 import sys
 import tempfile
 
-import regex
 
 sys.path.insert(0, os.path.dirname(__file__))
+from gpt2_ref import B2U, PAT, apply_merge, pair_counts  # noqa: E402
 from lbtest import BUILD, check, run, summary  # noqa: E402
 
 TOOL = os.path.join(BUILD, "tools", "tool_tokenize")
-PAT = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
 
 
-def bytes_to_unicode():
-    keep = set(range(ord("!"), ord("~") + 1)) | set(range(0xA1, 0xAD)) | set(range(0xAE, 0x100))
-    table, k = {}, 0
-    for b in range(256):
-        if b in keep:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + k)
-            k += 1
-    return table
-
-
-B2U = bytes_to_unicode()
 
 
 def oracle(texts, vocab_size, min_freq):
@@ -53,10 +39,7 @@ def oracle(texts, vocab_size, min_freq):
     known = set(tokens)
     merges = []
     while len(tokens) < vocab_size - 5:
-        counts = {}
-        for w, c in words.items():
-            for a, b in zip(w, w[1:]):
-                counts[(a, b)] = counts.get((a, b), 0) + c
+        counts = pair_counts(words)
         if not counts:
             break
         best = min(counts, key=lambda p: (-counts[p], p))
@@ -67,18 +50,7 @@ def oracle(texts, vocab_size, min_freq):
         if new_tok not in known:
             known.add(new_tok)
             tokens.append(new_tok)
-        new = {}
-        for w, c in words.items():
-            out, i = [], 0
-            while i < len(w):
-                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
-                    out.append(new_tok)
-                    i += 2
-                else:
-                    out.append(w[i])
-                    i += 1
-            new[tuple(out)] = new.get(tuple(out), 0) + c
-        words = new
+        words = apply_merge(words, best)
     vocab = {s: i for i, s in enumerate(SPECIALS)}
     for t in tokens:
         vocab[t] = len(vocab)

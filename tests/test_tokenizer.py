@@ -17,10 +17,10 @@ import tempfile
 import regex
 
 sys.path.insert(0, os.path.dirname(__file__))
+from gpt2_ref import B2U, PAT, apply_merge, pair_counts  # noqa: E402
 from lbtest import BUILD, check, summary  # noqa: E402
 
 TOOL = os.path.join(BUILD, "tools", "tool_tokenize")
-PAT = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
 
 TRAIN = """\
 The quick brown fox jumps over the lazy dog. It's what they're saying: we've
@@ -36,19 +36,6 @@ attention attention matrix matrix low rank low rank linformer projection
 """
 
 
-def bytes_to_unicode():
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    table, k = {}, 0
-    for b in range(256):
-        if b in keep:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + k)
-            k += 1
-    return table
-
-
-B2U = bytes_to_unicode()
 
 
 def to_alphabet(piece):
@@ -63,26 +50,12 @@ def train_bpe(text, n_merges):
         words[w] = words.get(w, 0) + 1
     merges = []
     for _ in range(n_merges):
-        counts = {}
-        for w, c in words.items():
-            for a, b in zip(w, w[1:]):
-                counts[(a, b)] = counts.get((a, b), 0) + c
+        counts = pair_counts(words)
         if not counts:
             break
         best = min(counts, key=lambda p: (-counts[p], p))
         merges.append(best)
-        new = {}
-        for w, c in words.items():
-            out, i = [], 0
-            while i < len(w):
-                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
-                    out.append(w[i] + w[i + 1])
-                    i += 2
-                else:
-                    out.append(w[i])
-                    i += 1
-            new[tuple(out)] = new.get(tuple(out), 0) + c
-        words = new
+        words = apply_merge(words, best)
     vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
     for b in range(256):
         vocab[B2U[b]] = len(vocab)

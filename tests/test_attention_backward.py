@@ -18,6 +18,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+from attn_case import write_mask_and_proj  # noqa: E402
 from lbtest import BUILD, check, check_close, summary  # noqa: E402
 
 TOOL = os.path.join(os.path.dirname(__file__), "..", BUILD, "tools", "tool_attn_bwd")
@@ -83,21 +84,7 @@ def make_case(rng, d_, shape, mask_kind, kp, share):
     q, k, v, dout = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
     for name, x in (("q", q), ("k", k), ("v", v), ("dout", dout)):
         x.tofile(os.path.join(d_, name + ".f32"))
-    mask = None
-    if mask_kind == "tail":  # different real lengths, last batch element all padding
-        mask = np.zeros((B, n), np.float32)
-        for b in range(B - 1):
-            mask[b, : max(1, n - 7 * b)] = 1
-    elif mask_kind == "holes":
-        mask = (rng.random((B, n)) < 0.6).astype(np.float32)
-        mask[:, 0] = 1
-    if mask is not None:
-        mask.tofile(os.path.join(d_, "mask.f32"))
-    eshape = (H, kp, n) if share == "none" else (kp, n)
-    E = (rng.standard_normal(eshape) / np.sqrt(kp)).astype(np.float32)
-    F = E if share in ("kv", "layerwise") else (rng.standard_normal(eshape) / np.sqrt(kp)).astype(np.float32)
-    E.tofile(os.path.join(d_, "E.f32"))
-    F.tofile(os.path.join(d_, "F.f32"))
+    mask, E, F = write_mask_and_proj(rng, d_, B, H, n, kp, share, mask_kind, tail_step=7)
     return q, k, v, dout, mask, E, F
 
 

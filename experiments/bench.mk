@@ -10,7 +10,7 @@ BENCH_OUT  ?= results/latest
 BENCH_ARGS ?=
 PLOTS_OUT  ?= plots/out
 
-.PHONY: bench-paper bench-check
+.PHONY: bench-paper bench-check bench-ab
 
 bench:
 	@bash experiments/deps.sh
@@ -27,6 +27,13 @@ bench-check: $(BUILD)/linbench
 	$(BUILD)/linbench compare results/baseline $(BENCH_OUT)
 
 bench-compare: bench-check
+
+# Interleaved A/B against a commit: make bench-ab BASE=HEAD~1 [AB_ROUNDS=3] [AB_ARGS='-n 1024 -k 128']
+BASE      ?= HEAD
+AB_ROUNDS ?= 3
+AB_ARGS   ?= --protocol layer
+bench-ab: $(BUILD)/linbench
+	BUILD=$(BUILD) bash experiments/bench_ab.sh $(BASE) $(AB_ROUNDS) -- $(AB_ARGS)
 
 plots:
 	bash plots/bench_plots.sh $(BENCH_OUT) $(PLOTS_OUT)

@@ -20,5 +20,10 @@ for c in bench compare dump spectrum train bpe-train report; do
     [ "$rc" -eq 64 ] && ok || bad "$c --no-such-option: exit $rc, want 64"
     expect_msg "$c --no-such-option"
 done
+# experiments/bench_ab.sh refuses bad arguments before it builds anything
+expect_rc 64 "bench_ab.sh without BASE" bash experiments/bench_ab.sh
+expect_rc 64 "bench_ab.sh ROUNDS 0" bash experiments/bench_ab.sh HEAD 0
+expect_rc 64 "bench_ab.sh unknown revision" bash experiments/bench_ab.sh no-such-rev-xyz
+expect_msg "bench_ab.sh unknown revision" "not a commit"
 echo "test_cli.sh: $pass passed, $fail failed"
 finish

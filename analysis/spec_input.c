@@ -30,9 +30,8 @@ void lb_spec_input_usage(FILE *f) {
           "  --bos/--eos/--pad ID special ids (default: tokenizer, else RoBERTa 0/2 or BERT\n"
           "                       101/102, pad from config.json)\n"
           "  --threads T          worker threads (default: all)\n"
-          "  --forward-threads T  threads of the forward pass, OpenBLAS and attention (spectrum:\n"
-          "                       default 1, the analysis of the heads runs in parallel\n"
-          "                       instead; dump: --threads)\n"
+          "  --forward-threads T  threads of the forward pass, OpenBLAS and attention (default:\n"
+          "                       --threads; on a busy machine 1, or OMP_WAIT_POLICY=passive)\n"
           "  --quiet              no progress bar\n",
           f);
 }

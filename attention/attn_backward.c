@@ -53,19 +53,29 @@ static void zero_rows(float *x, int r0, int r1, int d) {
     if (r1 > r0) memset(x + (size_t)r0 * d, 0, (size_t)(r1 - r0) * d * sizeof *x);
 }
 
+/* The backward of O = softmax(Q Xkᵀ/√d) Xv for one head, the part full and Linformer
+ * share: X are the cols keys/values attended to (K, V or the projected K̄, V̄), P (n × cols,
+ * leading dimension ldp) the saved probabilities, dP (n × cols) scratch. dXk, dXv are
+ * (cols × d), dq (n × d). */
+static void attend_backward(float *dq, float *dXk, float *dXv, float *dP, const float *dO,
+                            const float *q, const float *Xk, const float *Xv, const float *P,
+                            int ldp, int n, int cols, int d) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, d, n, 1.0f, P, ldp, dO, d, 0.0f,
+                dXv, d);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, cols, d, 1.0f, dO, d, Xv, d, 0.0f, dP,
+                cols);
+    softmax_grad(dP, P, ldp, n, cols, cols, 1.0f / sqrtf((float)d));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, cols, 1.0f, dP, cols, Xk, d, 0.0f,
+                dq, d);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, d, n, 1.0f, dP, cols, q, d, 0.0f,
+                dXk, d);
+}
+
 /* One (b,h) of full attention over its first ext >= 1 keys. dP is n × ext. */
 static void full_head(float *dq, float *dk, float *dv, float *dP, const float *dO,
                       const float *q, const float *k, const float *v, const float *P, int n,
                       int d, int ext) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ext, d, n, 1.0f, P, n, dO, d, 0.0f, dv,
-                d);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, ext, d, 1.0f, dO, d, v, d, 0.0f, dP,
-                ext);
-    softmax_grad(dP, P, n, n, ext, ext, 1.0f / sqrtf((float)d));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, ext, 1.0f, dP, ext, k, d, 0.0f,
-                dq, d);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ext, d, n, 1.0f, dP, ext, q, d, 0.0f, dk,
-                d);
+    attend_backward(dq, dk, dv, dP, dO, q, k, v, P, n, n, ext, d);
     zero_rows(dk, ext, n, d);
     zero_rows(dv, ext, n, d);
 }
@@ -92,15 +102,7 @@ static void lin_head(float *dq, float *dk, float *dv, float *ws, proj pr, const 
                 Kb, d);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kp, d, ext, 1.0f, pr.F, n, Vm, d, 0.0f,
                 Vb, d);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kp, d, n, 1.0f, P, kp, dO, d, 0.0f, dVb,
-                d);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, kp, d, 1.0f, dO, d, Vb, d, 0.0f, dP,
-                kp);
-    softmax_grad(dP, P, kp, n, kp, kp, 1.0f / sqrtf((float)d));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, kp, 1.0f, dP, kp, Kb, d, 0.0f,
-                dq, d);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kp, d, n, 1.0f, dP, kp, q, d, 0.0f, dKb,
-                d);
+    attend_backward(dq, dKb, dVb, dP, dO, q, Kb, Vb, P, kp, n, kp, d);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ext, d, kp, 1.0f, pr.E, n, dKb, d, 0.0f,
                 dk, d);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ext, d, kp, 1.0f, pr.F, n, dVb, d, 0.0f,

@@ -27,9 +27,7 @@ int main(int argc, char **argv) {
     }
     const char *kern = argv[1], *dir = argv[9];
     long v[7];
-    const char *names[] = {"B", "H", "N", "D", "K", "", "THREADS"};
-    for (int i = 0; i < 7; i++)
-        if (i != 5 && lb_parse_long(argv[2 + i], &v[i], 0, 1 << 20, names[i])) return EX_USAGE;
+    if (tool_parse_sizes(argv + 2, v)) return EX_USAGE;
     int B = (int)v[0], H = (int)v[1], n = (int)v[2], d = (int)v[3], kp = (int)v[4];
     int use_mask = atoi(argv[10]), want_probs = atoi(argv[11]);
     size_t len = strlen(kern);

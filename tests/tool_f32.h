@@ -46,4 +46,13 @@ static int write_f32(const char *dir, const char *name, const float *x, size_t l
     return lb_atomic_commit(&at);
 }
 
+/* argv[0..6] = B H N D K SHARE THREADS: the sizes into v[0..4] and v[6] (v[5], SHARE, is
+ * left to the caller). 0, or -1 after a message naming the argument. */
+static int tool_parse_sizes(char **argv, long v[7]) {
+    const char *names[] = {"B", "H", "N", "D", "K", "", "THREADS"};
+    for (int i = 0; i < 7; i++)
+        if (i != 5 && lb_parse_long(argv[i], &v[i], 0, 1 << 20, names[i])) return -1;
+    return 0;
+}
+
 #endif

@@ -13,7 +13,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: linbench train --tokenizer DIR --train FILE [--valid FILE] --out DIR [options]\n"
             "       linbench train --resume CHECKPOINT [--steps N] [options]\n"
-            "       linbench train --resume CHECKPOINT --export-bf16 DIR   (export only, at its last step)\n"
+            "       linbench train --resume CHECKPOINT --export-bf16 DIR   (export only: the weights as saved)\n"
             "RoBERTa-style masked-LM pretraining (dynamic masking 15%%: 80%% <mask>, 10%% random, 10%% kept),\n"
             "AdamW with warm-up and decay, global-norm clipping; full or Linformer attention.\n\n"
             "data:      --tokenizer DIR (vocab.json + merges.txt)  --train FILE  --valid FILE\n"

@@ -6,6 +6,7 @@
 #                      Hours: never a test. Each run resumes from its latest checkpoint,
 #                      so FIG3_STOP_AFTER=N (steps per run and session) spreads it over sessions.
 #   make fig3-plot     redraw the figures from the logs there
+#   make fig3-small    the same at the small budget behind the committed Figure 3
 #   make bench-train   training tokens/s of linbench vs PyTorch on the CPU (python3-torch)
 # Labels: "standard" (full attention) and kK-SHARE (Linformer, k = K, sharing SHARE); any
 # such label works as a target, e.g. make results/fig3-k100-kv/log.csv.
@@ -48,7 +49,17 @@ fig3_words  = $(subst -, ,$(1))
 fig3_attn   = $(if $(filter standard,$(1)),--attention full,--attention linformer \
                 --k $(patsubst k%,%,$(word 1,$(call fig3_words,$(1)))) --share $(word 2,$(call fig3_words,$(1))))
 
-.PHONY: fig3 fig3-plot bench-train
+.PHONY: fig3 fig3-plot fig3-small bench-train
+
+# The budget this repository's committed Figure 3 was run at (2026-11-30, in the spare cycles
+# of 2 cores, at nice 19, next to make train-small): a 2-layer, hidden-128 model, 600 updates
+# of 8 x 512 tokens (2.5 M tokens a run, ~5-10 min each alone), into results/fig3-small and
+# plots/out/fig3-small. Small enough to finish in a session; see README for what it can show.
+FIG3_SMALL = FIG3_DIR=results/fig3-small FIG3_PLOTS=plots/out/fig3-small \
+  FIG3_MODEL='--layers 2 --hidden 128 --heads 2 --ffn 512' FIG3_STEPS=600 FIG3_WARMUP=60 \
+  FIG3_LR=1e-3 FIG3_EVAL=50 FIG3_CKPT=100 FIG3_THREADS=1
+fig3-small:
+	@$(MAKE) --no-print-directory fig3 $(FIG3_SMALL)
 
 fig3: $(FIG3_LOGS)
 	@$(MAKE) --no-print-directory fig3-plot

@@ -188,6 +188,9 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel,
  * lb_ckpt_dtype) + the tokenizer files from tokdir, as one folder renamed into place. */
 int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype, char *msg,
                     size_t msglen);
+/* An exclusive advisory lock (flock) on out/.train.lock, held for the run: the fd to
+ * close at the end, or -1 with msg naming the folder (another trainer holds it). */
+int lb_train_lock(const char *out, char *msg, size_t msglen);
 /* Resume rule: each option that shapes the run (model, data, optimisation) and was
  * given on the command line must equal the saved one (msg names it); the others
  * take the saved value. --steps may grow or shrink (a note is printed). */

@@ -30,3 +30,38 @@ train-speed: $(BUILD)/linbench
 	    --layers 4 --hidden 256 --heads 4 --ffn 1024 --n $$n --batch 8 --steps 6 --log-every 3 \
 	    --warmup 1 --eval-every 0 --no-progress --out $(BUILD)/train-speed-$$n || exit 1; \
 	done
+
+# The shipped default model (issue 5), from the run's last checkpoint:
+#   make model-export  BF16 weights + config.json of $(TRAIN_FINAL) into $(MODEL_DIR)
+#                      (the tokenizer, TOKENIZER.md and MODEL.md there stay)
+#   make model-card    its card: $(MODEL_DIR)/MODEL.md (command, checksums, commits, final
+#                      validation numbers against the unigram baseline, row entropy of P per
+#                      layer and head) and the curves plots/out/train_small_curves.{png,svg}
+TRAIN_FINAL ?= $(TRAIN_OUT)/checkpoint-20000
+MODEL_DIR   ?= analysis/models/linbench-small
+CARD_N      ?= 128,512
+CARD_SEQ    ?= 50
+CARD_SPEC    = $(TRAIN_OUT)/entropy/all
+
+.PHONY: model-export model-card
+
+model-export: $(BUILD)/linbench
+	@test -f $(TRAIN_FINAL)/trainer.json || { echo "model-export: $(TRAIN_FINAL)/trainer.json not found (make train-small first)" >&2; exit 66; }
+	@t=$$(mktemp -d $(MODEL_DIR)/.export.XXXXXX) && trap 'rm -rf "$$t"' EXIT && \
+	 $(BUILD)/linbench train --resume $(TRAIN_FINAL) --export-bf16 "$$t/m" && \
+	 for f in config.json model.safetensors; do cp -f "$$t/m/$$f" $(MODEL_DIR)/.$$f.tmp && \
+	   mv -f $(MODEL_DIR)/.$$f.tmp $(MODEL_DIR)/$$f || exit 1; done
+	@echo "model-export: $(MODEL_DIR)/model.safetensors, $(MODEL_DIR)/config.json"
+
+model-card: $(BUILD)/linbench $(BUILD)/tools/tool_tokenize $(MODEL_DIR)/model.safetensors $(TRAIN_DATA)/valid.txt
+	@mkdir -p $(dir $(CARD_SPEC))
+	$(BUILD)/linbench spectrum --model $(MODEL_DIR) --text $(TRAIN_DATA)/valid.txt --n $(CARD_N) \
+	  --sequences $(CARD_SEQ) --proj-sequences 0 --quiet --out $(CARD_SPEC)
+	/usr/bin/python3 experiments/unigram_baseline.py $(BUILD)/tools/tool_tokenize $(MODEL_DIR) \
+	  $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt >$(TRAIN_OUT)/.unigram.json.tmp && \
+	  mv -f $(TRAIN_OUT)/.unigram.json.tmp $(TRAIN_OUT)/unigram.json
+	bash plots/train_curves.sh $(TRAIN_OUT)/log.csv plots/out/train_small_curves \
+	  "linbench-small: 4 layers, hidden 256 (make train-small)"
+	/usr/bin/python3 experiments/model_card.py --checkpoint $(TRAIN_FINAL) --log $(TRAIN_OUT)/log.csv \
+	  --spectrum $(CARD_SPEC)_summary.csv --unigram $(TRAIN_OUT)/unigram.json \
+	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md

@@ -2,10 +2,12 @@
  * and the BF16 export of the shipped model. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +105,7 @@ int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int 
         free(tmp), tmp = NULL;
         goto out;
     }
+    chmod(tmp, 0755); /* mkdtemp makes it 0700; a shipped model is for everyone to read */
     const char *meta[] = {"producer", "linbench train", NULL};
     if (lb_checkpoint_save(m, tmp, (lb_ckpt_dtype)dtype, meta, msg, msglen)) goto out;
     for (int i = 3; i < 5; i++) {
@@ -117,4 +120,20 @@ out:
     if (tmp) lb_remove_flat_dir(tmp);
     free(tmp);
     return rc;
+}
+
+int lb_train_lock(const char *out, char *msg, size_t msglen) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.train.lock", out);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno)), -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return lb_fail(msg, msglen, "%s: another linbench train is writing to this folder (wait for it, "
+                           "or give a different --out)", out), -1;
+        return lb_fail(msg, msglen, "%s: cannot lock: %s", path, strerror(e)), -1;
+    }
+    return fd;
 }

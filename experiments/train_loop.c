@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lb_progress.h"
 #include "lb_train.h"
@@ -274,13 +275,30 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
     run_t r;
     memset(&r, 0, sizeof r);
     char msg[1024];
+    int lock = -1;
     int rc = setup(&r, &o); /* a resume may take --threads from the checkpoint */
     if (rc != EX_OK) goto done;
     if (o.threads <= 0) o.threads = omp_get_max_threads();
     omp_set_num_threads(o.threads);
     openblas_set_num_threads(o.threads);
     rc = EX_SOFTWARE;
+    if (o.resume && o.export_bf16) { /* export only: the checkpoint's weights as they are */
+        if (lb_export_model(o.export_bf16, r.m, o.tokenizer, LB_CKPT_BF16, msg, sizeof msg)) {
+            lb_err("export: %s", msg);
+            goto done;
+        }
+        printf("exported BF16 model of step %ld to %s\n", r.st.step, o.export_bf16);
+        rc = EX_OK;
+        goto done;
+    }
     if (lb_mkdirs(o.out)) goto done;
+    /* two trainers on one folder would interleave the log and prune each other's
+     * checkpoints: the second one stops here */
+    if ((lock = lb_train_lock(o.out, msg, sizeof msg)) < 0) {
+        lb_err("%s", msg);
+        rc = EX_TEMPFAIL;
+        goto done;
+    }
     printf("linbench train%s: configuration\n", o.resume ? " (resumed)" : "");
     lb_train_opts_print(stdout, &o);
     printf("  parameters    %zu (%.1f MB F32; optimizer state twice that)\n", lb_model_param_elems(r.m),
@@ -395,6 +413,7 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
     }
     rc = EX_OK;
 done:
+    if (lock >= 0) close(lock);
     if (r.log) fclose(r.log);
     lb_mlm_free(r.ws);
     lb_batch_free(&r.b);

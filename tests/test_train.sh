@@ -68,6 +68,23 @@ expect_rc 0 "resume to 6 steps" "$LB" train --resume "$C" --steps 6 --no-progres
 [ -s "$T/run/checkpoint-6/trainer.json" ] && ok || bad "no checkpoint-6 after resume"
 [ "$(grep -c . "$T/run/log.csv")" -eq 7 ] && ok || bad "resumed log should hold 6 lines"
 
+# --resume with --export-bf16 exports the weights as saved: it neither trains on to
+# --steps nor touches the run's log (a checkpoint mid-run is exported as it is).
+cp "$T/run/log.csv" "$T/log.before"
+expect_rc 0 "export-only from a mid-run checkpoint" "$LB" train --resume "$C" --steps 8 --export-bf16 "$T/ship4"
+grep -q 'step 4 to' "$T/out" && ok || bad "export-only did not report step 4"
+[ ! -e "$T/run/checkpoint-8" ] && cmp -s "$T/run/log.csv" "$T/log.before" && ok || bad "export-only trained on"
+[ -s "$T/ship4/model.safetensors" ] && [ -s "$T/ship4/config.json" ] && ok || bad "export-only wrote no model"
+[ "$(stat -c %a "$T/ship4")" = 755 ] && ok || bad "export folder mode $(stat -c %a "$T/ship4"), want 755"
+
+# Two trainers on one folder: the second stops (75) before touching the log.
+exec 9>"$T/run/.train.lock"
+flock -n 9 || bad "cannot take the lock for the test"
+expect_rc 75 "a second trainer on a locked folder" "$LB" train --resume "$T/run/checkpoint-6" --steps 8 --no-progress
+expect_msg "a second trainer on a locked folder" "another linbench train"
+cmp -s "$T/run/log.csv" "$T/log.before" && [ ! -e "$T/run/checkpoint-8" ] && ok || bad "the locked-out trainer wrote"
+exec 9>&-
+
 # Token-id input (--ids): one document of whitespace-separated ids per line.
 for d in 1 2 3 4 5 6; do seq -s ' ' $((100 + d)) $((140 + d)); done >"$T/ids.txt"
 expect_rc 0 "--ids input" "$LB" train "${BASE[@]}" --ids --train "$T/ids.txt" --valid "$T/ids.txt" --steps 2 \

@@ -27,8 +27,11 @@ REPRO_FIG          ?= $(PLOTS_OUT)
 REPRO_PAPER        ?= results/paper/linformer_table3.csv
 REPRO_REPORT       ?= results/REPORT.md
 # Figure 3: training logs as LABEL=FILE, the reference (standard attention) first; only the
-# ones present are used (make train-small writes the first).
-REPRO_TRAIN_LOGS   ?= standard=$(TRAIN_OUT)/log.csv $(foreach d,$(sort $(wildcard results/fig3-*)),$(notdir $(d))=$(d)/log.csv)
+# ones present are used. The runs of one Figure 3 set (make fig3-small, then make fig3: the
+# first folder holding fig3-standard/log.csv), else the default model's own log.
+REPRO_FIG3_DIR     ?= $(firstword $(foreach d,results/fig3-small results,$(if $(wildcard $(d)/fig3-standard/log.csv),$(d))))
+repro_fig3_labels   = $(patsubst $(REPRO_FIG3_DIR)/fig3-%/log.csv,%,$(sort $(wildcard $(REPRO_FIG3_DIR)/fig3-*/log.csv)))
+REPRO_TRAIN_LOGS   ?= $(if $(REPRO_FIG3_DIR),$(foreach l,standard $(filter-out standard,$(repro_fig3_labels)),$(l)=$(REPRO_FIG3_DIR)/fig3-$(l)/log.csv),standard=$(TRAIN_OUT)/log.csv)
 
 REPRO_LB       = $(BUILD)/linbench
 REPRO_GP       = $(shell command -v gnuplot || command -v gnuplot-nox)

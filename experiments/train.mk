@@ -10,9 +10,10 @@ TRAIN_TOK   ?= analysis/models/linbench-small
 
 .PHONY: train-small train-speed
 
-# The exact run behind the default model (started 2026-11-29 on 2 cores, OMP_WAIT_POLICY=passive,
-# nice 19): the union of the three corpora, n = 128 for 18000 updates then 512 for 2000.
-# It resumes from results/train-small/resume when that checkpoint is there.
+# The exact run behind the default model (2026-11-29/30 on 2 cores, OMP_WAIT_POLICY=passive,
+# 2.7 h of training over two sessions): the union of the three corpora, n = 128 for 18000
+# updates then 512 for 2000. It resumes from $(TRAIN_OUT)/resume when a checkpoint is put
+# there (a run spanning sessions committed its latest one there; the finished run needs none).
 train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
 	if [ -f $(TRAIN_OUT)/resume/trainer.json ]; then \
 	  $(BUILD)/linbench train --resume $(TRAIN_OUT)/resume $(TRAIN_ARGS); \

@@ -260,6 +260,14 @@ static int setup(run_t *r, lb_train_opts *o) {
     return EX_OK;
 }
 
+/* The shipped model: BF16 weights + config.json + the tokenizer files of tokdir. */
+static int export_model(const run_t *r, const char *dir, const char *tokdir) {
+    char msg[1024];
+    if (lb_export_model(dir, r->m, tokdir, LB_CKPT_BF16, msg, sizeof msg)) return lb_err("export: %s", msg), -1;
+    printf("exported the BF16 model of step %ld to %s\n", r->st.step, dir);
+    return 0;
+}
+
 static int open_log(run_t *r, const lb_train_opts *o) {
     if (!o->log) return 0;
     r->log = fopen(o->log, "w");
@@ -275,22 +283,23 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
     run_t r;
     memset(&r, 0, sizeof r);
     char msg[1024];
-    int lock = -1;
-    int rc = setup(&r, &o); /* a resume may take --threads from the checkpoint */
+    int lock = -1, rc;
+    if (o.resume && o.export_bf16) { /* export only: the weights as saved; no corpus, no training */
+        lb_train_opts saved;
+        if (lb_ckpt_load(o.resume, &r.m, &r.mom, &r.vel, &saved, &r.st, msg, sizeof msg)) {
+            lb_err("resume: %s", msg);
+            rc = EX_DATAERR;
+        } else {
+            rc = export_model(&r, o.export_bf16, o.resume) ? EX_CANTCREAT : EX_OK;
+        }
+        goto done;
+    }
+    rc = setup(&r, &o); /* a resume may take --threads from the checkpoint */
     if (rc != EX_OK) goto done;
     if (o.threads <= 0) o.threads = omp_get_max_threads();
     omp_set_num_threads(o.threads);
     openblas_set_num_threads(o.threads);
     rc = EX_SOFTWARE;
-    if (o.resume && o.export_bf16) { /* export only: the checkpoint's weights as they are */
-        if (lb_export_model(o.export_bf16, r.m, o.tokenizer, LB_CKPT_BF16, msg, sizeof msg)) {
-            lb_err("export: %s", msg);
-            goto done;
-        }
-        printf("exported BF16 model of step %ld to %s\n", r.st.step, o.export_bf16);
-        rc = EX_OK;
-        goto done;
-    }
     if (lb_mkdirs(o.out)) goto done;
     /* two trainers on one folder would interleave the log and prune each other's
      * checkpoints: the second one stops here */
@@ -404,13 +413,7 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
         printf("nothing to train: the checkpoint is at step %ld of %ld\n", r.st.step, o.steps);
     else if (checkpoint(&r, &o))
         goto done;
-    if (o.export_bf16) {
-        if (lb_export_model(o.export_bf16, r.m, o.tokenizer, LB_CKPT_BF16, msg, sizeof msg)) {
-            lb_err("export: %s", msg);
-            goto done;
-        }
-        printf("exported BF16 model to %s\n", o.export_bf16);
-    }
+    if (o.export_bf16 && export_model(&r, o.export_bf16, o.tokenizer)) goto done;
     rc = EX_OK;
 done:
     if (lock >= 0) close(lock);

@@ -66,3 +66,16 @@ model-card: $(BUILD)/linbench $(BUILD)/tools/tool_tokenize $(MODEL_DIR)/model.sa
 	/usr/bin/python3 experiments/model_card.py --checkpoint $(TRAIN_FINAL) --log $(TRAIN_OUT)/log.csv \
 	  --spectrum $(CARD_SPEC)_summary.csv --unigram $(TRAIN_OUT)/unigram.json \
 	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md
+
+# The probe behind the next default-model recipe (2026-11-30, stopped by hand after ~6000 of
+# its 12000 updates): the default model's shape at n = 32, batch 32 (the same 1024 tokens per
+# update), lr 1e-3. It left the plateau between updates 3000 and 4000 (validation loss 6.0 ->
+# 4.9) and grew sharp heads (row entropy 0.07-0.43 of log n in layer 0 at n = 32), which the
+# n = 128 run never did in 20000 updates. Positions past 34 stay untrained: a probe, not a model.
+PROBE_OUT ?= results/train-probe-n32
+.PHONY: train-probe-n32
+train-probe-n32: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
+	OMP_WAIT_POLICY=passive $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
+	  --valid $(TRAIN_DATA)/valid.txt --layers 4 --hidden 256 --heads 4 --ffn 1024 --max-pos 514 \
+	  --n 32 --batch 32 --steps 12000 --lr 1e-3 --warmup 500 --eval-every 500 --ckpt-every 500 \
+	  --threads 2 --seed 1 --out $(PROBE_OUT) --log $(PROBE_OUT)/log.csv $(TRAIN_ARGS)

@@ -29,6 +29,15 @@ static inline int lb_close(double x, double ref, double atol, double rtol) {
         }                                                                    \
     } while (0)
 
+/* Run one section of a test program and print its time, to keep an eye on the
+ * valgrind/ASan budget (needs lb_now from lb_util.h where it is used). */
+#define LB_SECTION(call)                                                 \
+    do {                                                                 \
+        double t0_ = lb_now();                                           \
+        call;                                                            \
+        printf("%-28s %.2f s\n", #call, lb_now() - t0_);                \
+    } while (0)
+
 /* Compare arrays x and ref of len elements; one pass/fail for the whole array, and
  * the worst element reported on failure. Returns 1 if all close. */
 static inline int lb_check_array(const char *name, const float *x, const float *ref, long len,

@@ -476,23 +476,15 @@ static void test_bad_configs(void) {
     lb_attn_free(a);
 }
 
-/* Each section prints its time, to keep an eye on the valgrind/ASan budget. */
-#define SECTION(call)                                                    \
-    do {                                                                 \
-        double t0_ = lb_now();                                           \
-        call;                                                            \
-        printf("%-28s %.2f s\n", #call, lb_now() - t0_);                 \
-    } while (0)
-
 int main(void) {
     lb_rng r;
     lb_rng_seed(&r, 20200608);
-    SECTION(test_vexp());
-    SECTION(test_softmax_rows());
-    SECTION(test_bad_configs());
-    SECTION(test_shapes(&r));
-    SECTION(test_identity(&r));
-    SECTION(test_large_logits(&r));
-    SECTION(test_stream_tiles(&r));
+    LB_SECTION(test_vexp());
+    LB_SECTION(test_softmax_rows());
+    LB_SECTION(test_bad_configs());
+    LB_SECTION(test_shapes(&r));
+    LB_SECTION(test_identity(&r));
+    LB_SECTION(test_large_logits(&r));
+    LB_SECTION(test_stream_tiles(&r));
     return lb_test_summary("test_attention");
 }

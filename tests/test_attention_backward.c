@@ -399,17 +399,10 @@ static void test_errors(void) {
     lb_attn_free(a);
 }
 
-#define SECTION(call)                                                    \
-    do {                                                                 \
-        double t0_ = lb_now();                                           \
-        call;                                                            \
-        printf("%-28s %.2f s\n", #call, lb_now() - t0_);                 \
-    } while (0)
-
 int main(void) {
-    SECTION(test_fd());
-    SECTION(test_fast());
-    SECTION(test_threads());
-    SECTION(test_errors());
+    LB_SECTION(test_fd());
+    LB_SECTION(test_fast());
+    LB_SECTION(test_threads());
+    LB_SECTION(test_errors());
     return lb_test_summary("test_attention_backward");
 }

@@ -37,6 +37,9 @@ int lb_curriculum_parse(lb_curriculum *c, const char *s, const char *what, char 
 /* Sequence length at 0-based step, and the phase index. */
 int lb_curriculum_n(const lb_curriculum *c, long step, int *phase);
 int lb_curriculum_max_n(const lb_curriculum *c);
+/* The first of the first `steps` steps at which a and b give different n, or -1 if
+ * they agree on all of them (a resume may then change the steps not yet taken). */
+long lb_curriculum_disagree(const lb_curriculum *a, const lb_curriculum *b, long steps);
 /* Canonical text ("128:3000,512") into buf. */
 void lb_curriculum_format(const lb_curriculum *c, char *buf, size_t len);
 
@@ -193,8 +196,10 @@ int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int 
 int lb_train_lock(const char *out, char *msg, size_t msglen);
 /* Resume rule: each option that shapes the run (model, data, optimisation) and was
  * given on the command line must equal the saved one (msg names it); the others
- * take the saved value. --steps may grow or shrink (a note is printed). */
-int lb_train_opts_resume(lb_train_opts *o, const lb_train_opts *saved, char *msg, size_t msglen);
+ * take the saved value. --steps may grow or shrink, and --n may change the phases
+ * after the `done` steps already taken (a note is printed for each). */
+int lb_train_opts_resume(lb_train_opts *o, const lb_train_opts *saved, long done, char *msg,
+                         size_t msglen);
 /* Internal to train_*.c: options to and from trainer.json's "options" object. */
 struct cJSON;
 int lb_train_opts_to_json(struct cJSON *obj, const lb_train_opts *o);

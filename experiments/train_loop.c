@@ -170,7 +170,7 @@ static int setup(run_t *r, lb_train_opts *o) {
             lb_err("resume: %s", msg);
             return EX_DATAERR;
         }
-        if (lb_train_opts_resume(o, &saved, msg, sizeof msg)) {
+        if (lb_train_opts_resume(o, &saved, r->st.step, msg, sizeof msg)) {
             lb_err("resume from %s: %s", o->resume, msg);
             return EX_USAGE;
         }

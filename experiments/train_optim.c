@@ -64,6 +64,23 @@ int lb_curriculum_n(const lb_curriculum *c, long step, int *phase) {
     return c->n[i];
 }
 
+long lb_curriculum_disagree(const lb_curriculum *a, const lb_curriculum *b, long steps) {
+    /* n is constant between phase starts, so comparing at step 0 and at every phase
+     * start of either curriculum below `steps` covers every step. */
+    long s = 0;
+    if (steps > 0 && lb_curriculum_n(a, 0, NULL) != lb_curriculum_n(b, 0, NULL)) return 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const lb_curriculum *c = pass ? b : a;
+        s = 0;
+        for (int i = 0; i + 1 < c->count; i++) {
+            s += c->steps[i];
+            if (s >= steps) break;
+            if (lb_curriculum_n(a, s, NULL) != lb_curriculum_n(b, s, NULL)) return s;
+        }
+    }
+    return -1;
+}
+
 int lb_curriculum_max_n(const lb_curriculum *c) {
     int m = 0;
     for (int i = 0; i < c->count; i++)

@@ -234,13 +234,32 @@ int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_
     return 0;
 }
 
-int lb_train_opts_resume(lb_train_opts *o, const lb_train_opts *saved, char *msg, size_t msglen) {
+int lb_train_opts_resume(lb_train_opts *o, const lb_train_opts *saved, long done, char *msg,
+                         size_t msglen) {
     char a[512], b[512];
     for (size_t i = 0; i < NF; i++) {
         if (F[i].k == K_SESSION) continue;
         fmt(a, sizeof a, o, i);
         fmt(b, sizeof b, saved, i);
         if (given(o, F[i].name)) {
+            if (strcmp(a, b) && F[i].t == T_CURR) {
+                /* A longer curriculum (say n = 32, then 128 and 512) may continue a run,
+                 * as long as it gives the same n for every step already taken. */
+                long s = lb_curriculum_disagree(&o->curr, &saved->curr, done);
+                if (s >= 0) {
+                    if (msg && msglen)
+                        snprintf(msg, msglen,
+                                 "option --n %s gives n = %d at step %ld, where the checkpoint's %s "
+                                 "trained at n = %d (a resume may change only the steps after the %ld "
+                                 "already taken)",
+                                 a, lb_curriculum_n(&o->curr, s, NULL), s, b,
+                                 lb_curriculum_n(&saved->curr, s, NULL), done);
+                    return -1;
+                }
+                fprintf(stderr, "note: --n %s instead of the checkpoint's %s: the same n for the %ld "
+                                "steps taken, a new curriculum from here on\n", a, b, done);
+                continue;
+            }
             if (strcmp(a, b) && F[i].k == K_MATCH) {
                 if (msg && msglen)
                     snprintf(msg, msglen,

@@ -68,6 +68,19 @@ expect_rc 0 "resume to 6 steps" "$LB" train --resume "$C" --steps 6 --no-progres
 [ -s "$T/run/checkpoint-6/trainer.json" ] && ok || bad "no checkpoint-6 after resume"
 [ "$(grep -c . "$T/run/log.csv")" -eq 7 ] && ok || bad "resumed log should hold 6 lines"
 
+# A resume may lengthen the curriculum (n = 32 for the 4 steps taken, then 16), but
+# not change the n of a step already taken.
+expect_rc 64 "resume with --n that changes a step taken" "$LB" train --resume "$C" --n 32:2,16 --steps 6 \
+    --no-progress --out "$T/curr"
+expect_msg "resume with --n that changes a step taken" "at step 2"
+expect_rc 64 "resume with another single --n" "$LB" train --resume "$C" --n 16 --steps 6 --no-progress --out "$T/curr"
+expect_msg "resume with another single --n" "at step 0"
+expect_rc 0 "resume with a longer curriculum" "$LB" train --resume "$C" --n 32:4,16 --steps 6 --no-progress \
+    --out "$T/curr" --log "$T/curr/log.csv"
+grep -q "new curriculum" "$T/err" && ok || bad "no note for the new curriculum"
+awk -F, 'NR>1 {n[$1]=$3} END {exit !(n[5]==16 && n[6]==16)}' "$T/curr/log.csv" && ok ||
+    bad "steps 5 and 6 did not run at n = 16: $(cat "$T/curr/log.csv")"
+
 # --resume with --export-bf16 exports the weights as saved: it neither trains on to
 # --steps nor touches the run's log (a checkpoint mid-run is exported as it is).
 cp "$T/run/log.csv" "$T/log.before"

@@ -1,7 +1,7 @@
 # Training targets, included by the Makefile.
 #   make train-small   train (or resume) the default model (4 layers, hidden 256, 4 heads, FFN 1024,
-#                      the linbench-small tokenizer, n 128 then 512, batch 8) on the union of the corpora,
-#                      into $(TRAIN_OUT); it continues from $(TRAIN_OUT)/resume when present
+#                      the linbench-small tokenizer, n 32 then 128 then 512, batch 32) on the union
+#                      of the corpora, into $(TRAIN_OUT); it continues from its latest checkpoint
 #   make train-speed   tokens/s of that model at n = 128 and n = 512 (a few steps each)
 TRAIN_OUT   ?= results/train-small
 TRAIN_ARGS  ?=
@@ -10,20 +10,33 @@ TRAIN_TOK   ?= analysis/models/linbench-small
 
 .PHONY: train-small train-speed
 
-# The exact run behind the default model (2026-11-29/30 on 2 cores, OMP_WAIT_POLICY=passive,
-# 2.7 h of training over two sessions): the union of the three corpora, n = 128 for 18000
-# updates then 512 for 2000. It resumes from $(TRAIN_OUT)/resume when a checkpoint is put
-# there (a run spanning sessions committed its latest one there; the finished run needs none).
+# The exact run behind the default model (2026-11-30 on 2 cores, OMP_WAIT_POLICY=passive), in
+# two commands because it was found in two: a probe at n = 32, batch 32, lr 1e-3 planned for
+# 12000 updates left the unigram plateau by update 4000 and was stopped at 5994; a resume then
+# lengthened its curriculum (n = 128 for 2500 updates, then 512 for 500) and shortened the
+# schedule to 9000 updates (the LR falls linearly to 0 from there). The first default model
+# (n = 128 then 512, batch 8, lr 5e-4, 20000 updates) never left the plateau: results/train-small-v1.
+# Run it again and it continues from the latest checkpoint in $(TRAIN_OUT), in whichever stage.
+TRAIN_SHAPE  = --layers 4 --hidden 256 --heads 4 --ffn 1024 --max-pos 514
+TRAIN_STAGE1 = 5994
+TRAIN_CURR   = 32:6000,128:2500,512:500
+TRAIN_STEPS  = 9000
 train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
-	if [ -f $(TRAIN_OUT)/resume/trainer.json ]; then \
-	  $(BUILD)/linbench train --resume $(TRAIN_OUT)/resume $(TRAIN_ARGS); \
-	else \
-	  $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
-	    --valid $(TRAIN_DATA)/valid.txt --layers 4 --hidden 256 --heads 4 --ffn 1024 \
-	    --n 128:18000,512:2000 --batch 8 --steps 20000 --lr 5e-4 --warmup 1000 --eval-every 500 \
-	    --ckpt-every 500 --threads 2 --seed 1 --out $(TRAIN_OUT) --log $(TRAIN_OUT)/log.csv \
-	    $(TRAIN_ARGS); \
-	fi
+	@last=$$(ls -d $(TRAIN_OUT)/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1); \
+	run() { echo "$$*"; OMP_WAIT_POLICY=passive "$$@" || exit $$?; }; \
+	if [ -z "$$last" ]; then \
+	  run $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
+	    --valid $(TRAIN_DATA)/valid.txt $(TRAIN_SHAPE) --n 32 --batch 32 --steps 12000 --lr 1e-3 \
+	    --warmup 500 --eval-every 500 --ckpt-every 500 --threads 2 --seed 1 --out $(TRAIN_OUT) \
+	    --log $(TRAIN_OUT)/log.csv --stop-after $(TRAIN_STAGE1) $(TRAIN_ARGS); \
+	  last=$(TRAIN_STAGE1); \
+	elif [ "$$last" -lt $(TRAIN_STAGE1) ]; then \
+	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last \
+	    --stop-after $$(($(TRAIN_STAGE1) - last)) $(TRAIN_ARGS); \
+	  last=$(TRAIN_STAGE1); \
+	fi; \
+	run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last --n $(TRAIN_CURR) \
+	  --steps $(TRAIN_STEPS) $(TRAIN_ARGS)
 
 train-speed: $(BUILD)/linbench
 	for n in 128 512; do \
@@ -38,7 +51,7 @@ train-speed: $(BUILD)/linbench
 #   make model-card    its card: $(MODEL_DIR)/MODEL.md (command, checksums, commits, final
 #                      validation numbers against the unigram baseline, row entropy of P per
 #                      layer and head) and the curves plots/out/train_small_curves.{png,svg}
-TRAIN_FINAL ?= $(TRAIN_OUT)/checkpoint-20000
+TRAIN_FINAL ?= $(TRAIN_OUT)/checkpoint-$(TRAIN_STEPS)
 MODEL_DIR   ?= analysis/models/linbench-small
 CARD_N      ?= 128,512
 CARD_SEQ    ?= 50
@@ -66,16 +79,3 @@ model-card: $(BUILD)/linbench $(BUILD)/tools/tool_tokenize $(MODEL_DIR)/model.sa
 	/usr/bin/python3 experiments/model_card.py --checkpoint $(TRAIN_FINAL) --log $(TRAIN_OUT)/log.csv \
 	  --spectrum $(CARD_SPEC)_summary.csv --unigram $(TRAIN_OUT)/unigram.json \
 	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md
-
-# The probe behind the next default-model recipe (2026-11-30, stopped by hand after ~6000 of
-# its 12000 updates): the default model's shape at n = 32, batch 32 (the same 1024 tokens per
-# update), lr 1e-3. It left the plateau between updates 3000 and 4000 (validation loss 6.0 ->
-# 4.9) and grew sharp heads (row entropy 0.07-0.43 of log n in layer 0 at n = 32), which the
-# n = 128 run never did in 20000 updates. Positions past 34 stay untrained: a probe, not a model.
-PROBE_OUT ?= results/train-probe-n32
-.PHONY: train-probe-n32
-train-probe-n32: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
-	OMP_WAIT_POLICY=passive $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
-	  --valid $(TRAIN_DATA)/valid.txt --layers 4 --hidden 256 --heads 4 --ffn 1024 --max-pos 514 \
-	  --n 32 --batch 32 --steps 12000 --lr 1e-3 --warmup 500 --eval-every 500 --ckpt-every 500 \
-	  --threads 2 --seed 1 --out $(PROBE_OUT) --log $(PROBE_OUT)/log.csv $(TRAIN_ARGS)

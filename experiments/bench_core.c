@@ -1,7 +1,8 @@
 /* Points, their statistics, the ratios against full attention, the sgemm reference
- * rate and the definitions the output states. */
+ * rate, the definitions the output states, and the interleaved timing loop. */
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,4 +121,62 @@ double lb_bench_sgemm_rate(const float *q, const float *k, const float *v, int B
     free(t);
     lb_free(scratch);
     return 4.0 * B * H * (double)n * n * d / med / 1e9;
+}
+
+void lb_bench_interleave(lb_bench_point *const *pts, int np, double used0, double room, int warmup,
+                         int reps, lb_progress *prog, const lb_bench_ops *ops, void *ctx) {
+    int *live = malloc(sizeof *live * (size_t)(np > 0 ? np : 1));
+    if (!live) {
+        for (int i = 0; i < np; i++)
+            if (pts[i]->status == LB_PT_OK) {
+                pts[i]->status = LB_PT_FAIL;
+                snprintf(pts[i]->note, sizeof pts[i]->note, "out of memory");
+            }
+        return;
+    }
+    volatile float sink = 0;
+    for (int i0 = 0; i0 < np;) {
+        double used = used0;
+        int i1 = i0;
+        while (i1 < np && (i1 == i0 || pts[i1]->status != LB_PT_OK ||
+                           used + (double)pts[i1]->analytic <= room)) {
+            if (pts[i1]->status == LB_PT_OK) used += (double)pts[i1]->analytic;
+            i1++;
+        }
+        int nl = 0;
+        for (int i = i0; i < i1; i++) {
+            lb_bench_point *p = pts[i];
+            if (p->status != LB_PT_OK || ops->start(ctx, i)) continue;
+            if (prog) lb_progress_add(prog, p->flops);
+            for (int w = 1; w < warmup; w++) {
+                sink += ops->run(ctx, i);
+                if (prog) lb_progress_add(prog, p->flops);
+            }
+            p->samples = malloc(sizeof(double) * (size_t)reps);
+            if (!p->samples) {
+                p->status = LB_PT_FAIL;
+                snprintf(p->note, sizeof p->note, "out of memory");
+                ops->release(ctx, i);
+                continue;
+            }
+            live[nl++] = i;
+        }
+        for (int r = 0; r < reps; r++)
+            for (int j = 0; j < nl; j++) {
+                int i = live[(j + r) % nl];
+                double t0 = lb_now();
+                float x = ops->run(ctx, i);
+                pts[i]->samples[pts[i]->nsamples++] = lb_now() - t0;
+                sink += x;
+                if (prog) lb_progress_add(prog, pts[i]->flops);
+            }
+        for (int j = 0; j < nl; j++) {
+            pts[live[j]]->interleaved = nl > 1;
+            lb_bench_point_stats(pts[live[j]]);
+            ops->release(ctx, live[j]);
+        }
+        i0 = i1;
+    }
+    (void)sink;
+    free(live);
 }

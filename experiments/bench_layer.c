@@ -68,6 +68,27 @@ static int slot_start(slot *s, float *out, const float *q, const float *k, const
     return 0;
 }
 
+typedef struct {
+    slot *sl;
+    float *out;
+    const float *q, *k, *v;
+    lb_rng *rng;
+    size_t len; /* elements of out */
+} layer_ctx;
+
+static int layer_start(void *ctx, int i) {
+    layer_ctx *c = ctx;
+    return slot_start(&c->sl[i], c->out, c->q, c->k, c->v, c->rng);
+}
+static float layer_run(void *ctx, int i) {
+    layer_ctx *c = ctx;
+    slot *s = &c->sl[i];
+    lb_attn_forward(s->a, c->out, NULL, c->q, c->k, c->v, NULL, s->E, s->F);
+    return c->out[0] + c->out[c->len - 1];
+}
+static void layer_release(void *ctx, int i) { slot_release(&((layer_ctx *)ctx)->sl[i]); }
+static const lb_bench_ops layer_ops = {layer_start, layer_run, layer_release};
+
 static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, int n,
                       int d, int H, int B, int t, lb_rng *rng) {
     int first = set->len;
@@ -140,51 +161,15 @@ static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *pr
                                         : NAN;
         for (int i = 0; i < np; i++) sl[i].p->sgemm_gflops = rate;
     }
-    volatile float sink = 0;
-    /* batches of points whose memory fits together are interleaved */
-    for (int i0 = 0; any && i0 < np;) {
-        double used = (double)io;
-        int i1 = i0;
-        while (i1 < np && (i1 == i0 || sl[i1].p->status != LB_PT_OK ||
-                             used + (double)sl[i1].p->analytic <= o->budget)) {
-            if (sl[i1].p->status == LB_PT_OK) used += sl[i1].p->analytic;
-            i1++;
+    if (any) {
+        layer_ctx ctx = {sl, out, q, k, v, rng, io / 16};
+        lb_bench_point **pp = malloc(sizeof *pp * (size_t)np);
+        if (pp) {
+            for (int i = 0; i < np; i++) pp[i] = sl[i].p;
+            lb_bench_interleave(pp, np, (double)io, o->budget, o->warmup, o->reps, prog, &layer_ops, &ctx);
+            free(pp);
         }
-        int live[LB_BENCH_MAXLIST * 3], nl = 0;
-        for (int i = i0; i < i1; i++) {
-            if (sl[i].p->status != LB_PT_OK) continue;
-            if (slot_start(&sl[i], out, q, k, v, rng)) continue;
-            if (prog) lb_progress_add(prog, sl[i].p->flops);
-            for (int w = 1; w < o->warmup; w++) {
-                lb_attn_forward(sl[i].a, out, NULL, q, k, v, NULL, sl[i].E, sl[i].F);
-                if (prog) lb_progress_add(prog, sl[i].p->flops);
-            }
-            sl[i].p->samples = malloc(sizeof(double) * (size_t)o->reps);
-            if (!sl[i].p->samples) {
-                sl[i].p->status = LB_PT_FAIL;
-                snprintf(sl[i].p->note, sizeof sl[i].p->note, "out of memory");
-                slot_release(&sl[i]);
-                continue;
-            }
-            live[nl++] = i;
-        }
-        for (int r = 0; r < o->reps; r++)
-            for (int j = 0; j < nl; j++) {
-                slot *s = &sl[live[(j + r) % nl]]; /* rotate the order each repetition */
-                double t0 = lb_now();
-                lb_attn_forward(s->a, out, NULL, q, k, v, NULL, s->E, s->F);
-                s->p->samples[s->p->nsamples++] = lb_now() - t0;
-                sink += out[0] + out[io / 16 - 1]; /* keep the results alive */
-                if (prog) lb_progress_add(prog, s->p->flops);
-            }
-        for (int j = 0; j < nl; j++) {
-            sl[live[j]].p->interleaved = nl > 1;
-            lb_bench_point_stats(sl[live[j]].p);
-            slot_release(&sl[live[j]]);
-        }
-        i0 = i1;
     }
-    (void)sink;
     lb_free(q), lb_free(k), lb_free(v), lb_free(out);
     free(sl);
 }

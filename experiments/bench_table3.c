@@ -88,6 +88,24 @@ static int slot_start(slot *s, const lb_model *m, lb_rng *rng) {
     return 0;
 }
 
+typedef struct {
+    slot *sl;
+    const lb_model *m;
+    lb_rng *rng;
+} t3_ctx;
+
+static int t3_start(void *ctx, int i) {
+    t3_ctx *c = ctx;
+    return slot_start(&c->sl[i], c->m, c->rng);
+}
+static float t3_run(void *ctx, int i) {
+    slot *s = &((t3_ctx *)ctx)->sl[i];
+    char msg[160];
+    return (float)lb_encoder_forward(s->e, NULL, s->ids, NULL, NULL, NULL, NULL, msg, sizeof msg);
+}
+static void t3_release(void *ctx, int i) { slot_release(&((t3_ctx *)ctx)->sl[i]); }
+static const lb_bench_ops t3_ops = {t3_start, t3_run, t3_release};
+
 static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, const lb_model *m,
                   int n, int threads, lb_rng *rng) {
     const lb_config *c = lb_model_config(m);
@@ -130,52 +148,13 @@ static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, 
         p->flops = encoder_flops(c, p->B, n, &ac);
     }
     /* interleave the configurations of this n that fit in the machine together */
-    double room = 0.7 * mem_available();
-    volatile float sink = 0;
-    for (int i0 = 0; i0 < np;) {
-        double used = 0;
-        int i1 = i0;
-        while (i1 < np && (i1 == i0 || sl[i1].p->status != LB_PT_OK ||
-                           used + (double)sl[i1].p->analytic <= room)) {
-            if (sl[i1].p->status == LB_PT_OK) used += (double)sl[i1].p->analytic;
-            i1++;
-        }
-        int live[LB_BENCH_MAXLIST * 3], nl = 0;
-        for (int i = i0; i < i1; i++) {
-            if (sl[i].p->status != LB_PT_OK || slot_start(&sl[i], m, rng)) continue;
-            if (prog) lb_progress_add(prog, sl[i].p->flops);
-            char msg[160];
-            for (int w = 1; w < o->warmup; w++) {
-                lb_encoder_forward(sl[i].e, NULL, sl[i].ids, NULL, NULL, NULL, NULL, msg, sizeof msg);
-                if (prog) lb_progress_add(prog, sl[i].p->flops);
-            }
-            sl[i].p->samples = malloc(sizeof(double) * (size_t)o->reps);
-            if (!sl[i].p->samples) {
-                sl[i].p->status = LB_PT_FAIL;
-                snprintf(sl[i].p->note, sizeof sl[i].p->note, "out of memory");
-                slot_release(&sl[i]);
-                continue;
-            }
-            live[nl++] = i;
-        }
-        for (int r = 0; r < o->reps; r++)
-            for (int j = 0; j < nl; j++) {
-                slot *s = &sl[live[(j + r) % nl]];
-                char msg[160];
-                double t0 = lb_now();
-                int rc = lb_encoder_forward(s->e, NULL, s->ids, NULL, NULL, NULL, NULL, msg, sizeof msg);
-                s->p->samples[s->p->nsamples++] = lb_now() - t0;
-                sink += (float)rc;
-                if (prog) lb_progress_add(prog, s->p->flops);
-            }
-        for (int j = 0; j < nl; j++) {
-            sl[live[j]].p->interleaved = nl > 1;
-            lb_bench_point_stats(sl[live[j]].p);
-            slot_release(&sl[live[j]]);
-        }
-        i0 = i1;
+    t3_ctx ctx = {sl, m, rng};
+    lb_bench_point **pp = malloc(sizeof *pp * (size_t)np);
+    if (pp) {
+        for (int i = 0; i < np; i++) pp[i] = sl[i].p;
+        lb_bench_interleave(pp, np, 0, 0.7 * mem_available(), o->warmup, o->reps, prog, &t3_ops, &ctx);
+        free(pp);
     }
-    (void)sink;
     free(sl);
 }
 

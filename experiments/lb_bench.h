@@ -95,6 +95,21 @@ void lb_bench_point_stats(lb_bench_point *p);
 double lb_bench_sgemm_rate(const float *q, const float *k, const float *v, int B, int H, int n,
                            int d, int threads, int reps, double budget);
 
+/* The timing loop both protocols share. Points 0..np-1 (pts[i]; statuses already set,
+ * `bytes` each point's analytic memory) are taken in runs that fit together in `room`
+ * beside `used0` bytes already held; each live point is started (ops->start: allocate
+ * and one call, counted as the first warm-up), warmed up to `warmup` calls, then timed
+ * `reps` times round-robin, rotating the order every repetition so that slow drifts
+ * of the machine hit every point alike; then its statistics are filled and it is
+ * released. ops->run returns a value of the result, kept alive so no call is elided. */
+typedef struct {
+    int (*start)(void *ctx, int i); /* nonzero: skip the point (its status says why) */
+    float (*run)(void *ctx, int i);
+    void (*release)(void *ctx, int i);
+} lb_bench_ops;
+void lb_bench_interleave(lb_bench_point *const *pts, int np, double used0, double room, int warmup,
+                         int reps, lb_progress *prog, const lb_bench_ops *ops, void *ctx);
+
 /* Run the protocols; points are appended to set (a point that does not fit is
  * recorded as such). Returns 0, or a sysexits code for failures that stop the run.
  * Progress goes to prog (may be NULL). */

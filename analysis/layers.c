@@ -47,14 +47,6 @@ void lb_add_layer_norm(float *x, const float *add, const float *g, const float *
     lb_layer_norm_fwd(x, NULL, NULL, NULL, x, add, g, b, rows, h, eps, threads);
 }
 
-void lb_gelu_fwd(float *y, const float *x, size_t len, int threads) {
-    const float r2 = 0.70710678118654752440f;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t i = 0; i < len; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r2));
-}
-
-void lb_gelu(float *x, size_t len, int threads) { lb_gelu_fwd(x, x, len, threads); }
-
 void lb_layer_forward(lb_layer_act *A, const float *x, const lb_layer_weights *W,
                       const lb_config *c, lb_attn *attn, const float *mask, const float *E,
                       const float *F, int B, int n, int threads) {

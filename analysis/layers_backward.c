@@ -76,16 +76,6 @@ void lb_layer_norm_backward(float *dx, int dx_acc, float *dg, float *db, const f
     }
 }
 
-void lb_gelu_backward(float *dx, const float *dy, const float *x, size_t len, int threads) {
-    const double r2 = 0.70710678118654752440, ip = 0.39894228040143267794; /* 1/√2, 1/√(2π) */
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t i = 0; i < len; i++) {
-        double t = x[i]; /* d/dx x·Φ(x) = Φ(x) + x·φ(x) */
-        double dd = 0.5 * (1.0 + erf(t * r2)) + t * ip * exp(-0.5 * t * t);
-        dx[i] = (float)(dy[i] * dd);
-    }
-}
-
 void lb_embed_backward(float *dword, float *dpos, float *dtype, const float *dx,
                        const lb_config *c, const int32_t *ids, const int32_t *token_types,
                        const int32_t *positions, long tokens, int threads) {

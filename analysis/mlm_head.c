@@ -6,10 +6,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "lb_vexp.h"
 #include "model_internal.h"
 
-/* Rows of logits: loss and (when dl is wanted) dlogits in place, scaled. Returns the
- * loss sum; *correct += argmax hits. */
+/* Rows of logits: loss and (when grad) dlogits in place, scaled; without grad the rows
+ * are left holding exp(l − max). Returns the loss sum; *correct += argmax hits. */
 static double ce_rows(float *lg, double *rl, const int32_t *lab, int rows, int V, float scale,
                       int grad, long *correct, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -18,14 +19,18 @@ static double ce_rows(float *lg, double *rl, const int32_t *lab, int rows, int V
         int am = 0;
         for (int j = 1; j < V; j++)
             if (l[j] > l[am]) am = j; /* ties: the lowest id */
-        const float mx = l[am];
+        const float mx = l[am], ll = l[lab[r]];
+        /* exp through lb_vexp (within 1 ulp of expf, vectorised: expf per logit was
+         * 8% of a training step); the sum stays in double, in index order */
+        for (int j = 0; j < V; j++) l[j] -= mx;
+        lb_vexp_array(l, l, (size_t)V);
         double s = 0;
-        for (int j = 0; j < V; j++) s += expf(l[j] - mx);
-        rl[r] = log(s) - ((double)l[lab[r]] - mx);
+        for (int j = 0; j < V; j++) s += l[j];
+        rl[r] = log(s) - ((double)ll - mx);
         rl[rows + r] = am == lab[r];
         if (grad) {
             const double is = 1.0 / s;
-            for (int j = 0; j < V; j++) l[j] = (float)(expf(l[j] - mx) * is * scale);
+            for (int j = 0; j < V; j++) l[j] = (float)(l[j] * is * scale);
             l[lab[r]] -= scale;
         }
     }

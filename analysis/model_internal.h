@@ -74,8 +74,11 @@ void lb_layer_forward(lb_layer_act *act, const float *x, const lb_layer_weights 
 /* dst (rows,n) = the first n columns of src (rows,N): a learned E/F at length n < N. */
 void lb_proj_slice(float *dst, const float *src, long rows, int N, int n);
 
-/* y (len) = GELU(x) (exact erf form); y may alias x. */
+/* y (len) = GELU(x) (exact erf form, vectorised; gelu.c); y may alias x. The _ref
+ * forms are the plain libm (double erf) references the tests hold them to. */
 void lb_gelu_fwd(float *y, const float *x, size_t len, int threads);
+void lb_gelu_fwd_ref(float *y, const float *x, size_t len);
+void lb_gelu_backward_ref(float *dx, const float *dy, const float *x, size_t len);
 
 /* y (rows,out) = x (rows,in) · Wᵀ (W is (out,in)) + b (out) or no bias when b is NULL.
  * One cblas_sgemm with OpenBLAS's own threads; call outside parallel regions. */

@@ -69,7 +69,5 @@ void lb_softmax_row(float *row, int len, const float *mask);
  * multiplied by before adding this tile's P·V (1 while no real key has been seen). */
 float lb_softmax_online_row(float *row, int len, const float *mask, float *m, float *l);
 
-/* y[i] = exp(x[i]) with lb_vexp's best variant; y may equal x. */
-void lb_vexp_array(float *y, const float *x, size_t len);
 
 #endif

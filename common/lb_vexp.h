@@ -1,4 +1,4 @@
-/* lb_vexp: float exp for the softmax, internal to attention/.
+/* lb_vexp: float exp for the attention softmax, the model's GELU and its cross-entropy.
  *
  * Why not expf: the libm call does not vectorise, and a scalar expf per score made
  * the softmax cost as much as both GEMMs (DESIGN.md §6). Same method in every
@@ -13,11 +13,13 @@
  * Result: within 1 ulp of e^x (0.87 ulp worst measured over [-110, 90]);
  * exp(x <= -104) = 0 (e^-104 is under half the least subnormal), -inf → 0,
  * +inf and x > 88.73 → +inf, NaN → NaN.
- * Variants: lb_vexp16 (AVX-512), lb_vexp8 (AVX2+FMA), lb_vexp1 (scalar, always). */
+ * Variants: lb_vexp16 (AVX-512), lb_vexp8 (AVX2+FMA), lb_vexp1 (scalar, always);
+ * lb_vexp_array (common/vexp.c) applies the best one to an array. */
 #ifndef LB_VEXP_H
 #define LB_VEXP_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #if defined(__AVX2__) || defined(__AVX512F__)
@@ -109,5 +111,8 @@ static inline __m512 lb_vexp16(__m512 x) {
     return _mm512_scalef_ps(p, j);
 }
 #endif
+
+/* y[i] = exp(x[i]) with the best variant compiled in; y may equal x. */
+void lb_vexp_array(float *y, const float *x, size_t len);
 
 #endif

@@ -6,7 +6,9 @@ row entropy of P / log n per layer and head (the issue's test that attention is 
 uniform). Called by `make model-card` (experiments/train.mk).
 
 usage: model_card.py --checkpoint DIR --log CSV --spectrum SUMMARY.csv --unigram JSON
-                     --curves PNG --model DIR --out MODEL.md
+                     --curves PNG --model DIR --out MODEL.md [--stage CMD]...
+A run made in stages (a resume that changed --n or --steps) names each stage's command
+with --stage, in order; the card prints them beside the final options.
 """
 import argparse
 import csv
@@ -75,6 +77,7 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("checkpoint", "log", "spectrum", "unigram", "curves", "model", "out"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--stage", action="append", default=[])
     a = ap.parse_args()
     tr = load_json(os.path.join(a.checkpoint, "trainer.json"), "trainer state")
     cfg = load_json(os.path.join(a.model, "config.json"), "model config")
@@ -101,6 +104,11 @@ def main():
       f"{cfg['max_position_embeddings']} positions; `model.safetensors` in BF16, `config.json`. "
       f"`linbench dump` and `linbench spectrum` load it like any HuggingFace checkpoint.\n")
     w("## How it was trained\n")
+    if a.stage:
+        w(f"In {len(a.stage)} stages (`make train-small` runs them; the later ones resume the "
+          f"previous stage's last checkpoint with a longer curriculum or another schedule length):\n")
+        w("```sh\n" + "\n".join(a.stage) + "\n```\n")
+        w("The options of the last stage, as the final checkpoint's trainer.json records them:\n")
     w("```sh\n" + command(opts, a.model) + "\n```\n")
     seen = int(float(tr["log"][-1].split(",")[1])) if tr.get("log") else int(last["tokens"])
     w(f"(`make train-small`; OMP_WAIT_POLICY=passive, 2 cores.) {tr['step']} updates, "

@@ -21,14 +21,15 @@ TRAIN_SHAPE  = --layers 4 --hidden 256 --heads 4 --ffn 1024 --max-pos 514
 TRAIN_STAGE1 = 5994
 TRAIN_CURR   = 32:6000,128:2500,512:500
 TRAIN_STEPS  = 9000
+TRAIN_CMD1   = build/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
+  --valid $(TRAIN_DATA)/valid.txt $(TRAIN_SHAPE) --n 32 --batch 32 --steps 12000 --lr 1e-3 \
+  --warmup 500 --eval-every 500 --ckpt-every 500 --threads 2 --seed 1 --out $(TRAIN_OUT) \
+  --log $(TRAIN_OUT)/log.csv
 train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
 	@last=$$(ls -d $(TRAIN_OUT)/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1); \
 	run() { echo "$$*"; OMP_WAIT_POLICY=passive "$$@" || exit $$?; }; \
 	if [ -z "$$last" ]; then \
-	  run $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
-	    --valid $(TRAIN_DATA)/valid.txt $(TRAIN_SHAPE) --n 32 --batch 32 --steps 12000 --lr 1e-3 \
-	    --warmup 500 --eval-every 500 --ckpt-every 500 --threads 2 --seed 1 --out $(TRAIN_OUT) \
-	    --log $(TRAIN_OUT)/log.csv --stop-after $(TRAIN_STAGE1) $(TRAIN_ARGS); \
+	  run $(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1) $(TRAIN_ARGS); \
 	  last=$(TRAIN_STAGE1); \
 	elif [ "$$last" -lt $(TRAIN_STAGE1) ]; then \
 	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last \
@@ -78,4 +79,6 @@ model-card: $(BUILD)/linbench $(BUILD)/tools/tool_tokenize $(MODEL_DIR)/model.sa
 	  "linbench-small: 4 layers, hidden 256 (make train-small)"
 	/usr/bin/python3 experiments/model_card.py --checkpoint $(TRAIN_FINAL) --log $(TRAIN_OUT)/log.csv \
 	  --spectrum $(CARD_SPEC)_summary.csv --unigram $(TRAIN_OUT)/unigram.json \
-	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md
+	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md \
+	  --stage "$(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1)" \
+	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE1) --n $(TRAIN_CURR) --steps $(TRAIN_STEPS)"

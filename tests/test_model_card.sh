@@ -56,6 +56,11 @@ done
 # one row per layer, one cell per head, in [0, 1]
 awk -F'|' '/^\| 0 \|/ { for (i = 3; i <= 4; i++) if (!($i + 0 >= 0 && $i + 0 <= 1)) exit 1; f = 1 } END { exit !f }' \
     "$T/model/MODEL.md" && ok || bad "card entropy row"
+# a run made in stages lists each stage's command, in order
+expect_rc 0 "card with stages" "$PY" experiments/model_card.py --checkpoint "$T/run/checkpoint-4" "${CARD[@]}" \
+    --stage "stage-one --n 8" --stage "stage-two --resume x --n 8:2,16"
+grep -q "In 2 stages" "$T/model/MODEL.md" && awk '/stage-one/ {a = NR} /stage-two/ {b = NR} END {exit !(a && b > a)}' \
+    "$T/model/MODEL.md" && ok || bad "card does not list the two stages in order"
 rm -f "$T/model/MODEL.md"
 expect_rc 1 "card without a checkpoint" "$PY" experiments/model_card.py --checkpoint "$T/nope" "${CARD[@]}"
 expect_msg "card without a checkpoint" "nope"

@@ -59,44 +59,37 @@ static inline __m512 phi16(__m512 x, __m512 *e0) {
 }
 #endif
 
-void lb_gelu_fwd(float *y, const float *x, size_t len, int threads) {
+/* dy NULL: out = GELU(x); otherwise out = dy·GELU'(x). Blocks of 16, the last masked. */
+static void gelu_blocks(float *out, const float *dy, const float *x, size_t len, int threads) {
     long nb = (long)((len + 15) / 16);
 #pragma omp parallel for num_threads(threads) schedule(static) if (nb > 256)
     for (long b = 0; b < nb; b++) {
         size_t i0 = (size_t)b * 16, i1 = i0 + 16 < len ? i0 + 16 : len;
 #if defined(__AVX512F__)
         __mmask16 m = (__mmask16)((1u << (i1 - i0)) - 1);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + i0), e;
-        _mm512_mask_storeu_ps(y + i0, m, _mm512_mul_ps(v, phi16(v, &e)));
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i0), e, p = phi16(v, &e), r;
+        if (!dy) {
+            r = _mm512_mul_ps(v, p);
+        } else { /* d/dx x·Φ(x) = Φ(x) + x·φ(x) */
+            __m512 d = _mm512_fmadd_ps(_mm512_mul_ps(v, _mm512_set1_ps(ISQ2PI)), e, p);
+            r = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + i0), d);
+        }
+        _mm512_mask_storeu_ps(out + i0, m, r);
 #else
         for (size_t i = i0; i < i1; i++) {
-            float e;
-            y[i] = x[i] * phi1(x[i], &e);
+            float e, p = phi1(x[i], &e);
+            out[i] = dy ? dy[i] * fmaf(x[i] * ISQ2PI, e, p) : x[i] * p;
         }
 #endif
     }
 }
 
-void lb_gelu(float *x, size_t len, int threads) { lb_gelu_fwd(x, x, len, threads); }
+void lb_gelu_fwd(float *y, const float *x, size_t len, int threads) { gelu_blocks(y, NULL, x, len, threads); }
+
+void lb_gelu(float *x, size_t len, int threads) { gelu_blocks(x, NULL, x, len, threads); }
 
 void lb_gelu_backward(float *dx, const float *dy, const float *x, size_t len, int threads) {
-    long nb = (long)((len + 15) / 16);
-#pragma omp parallel for num_threads(threads) schedule(static) if (nb > 256)
-    for (long b = 0; b < nb; b++) {
-        size_t i0 = (size_t)b * 16, i1 = i0 + 16 < len ? i0 + 16 : len;
-#if defined(__AVX512F__)
-        __mmask16 m = (__mmask16)((1u << (i1 - i0)) - 1);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + i0), e;
-        __m512 p = phi16(v, &e); /* d/dx x·Φ(x) = Φ(x) + x·φ(x) */
-        __m512 d = _mm512_fmadd_ps(_mm512_mul_ps(v, _mm512_set1_ps(ISQ2PI)), e, p);
-        _mm512_mask_storeu_ps(dx + i0, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + i0), d));
-#else
-        for (size_t i = i0; i < i1; i++) {
-            float e, p = phi1(x[i], &e);
-            dx[i] = dy[i] * fmaf(x[i] * ISQ2PI, e, p);
-        }
-#endif
-    }
+    gelu_blocks(dx, dy, x, len, threads);
 }
 
 /* The references take erfc in double: 1 + erf(x/√2) would cancel to 0 below x ≈ −8.3

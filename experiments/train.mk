@@ -11,33 +11,39 @@ TRAIN_TOK   ?= analysis/models/linbench-small
 .PHONY: train-small train-speed
 
 # The exact run behind the default model (2026-11-30 on 2 cores, OMP_WAIT_POLICY=passive), in
-# two commands because it was found in two: a probe at n = 32, batch 32, lr 1e-3 planned for
-# 12000 updates left the unigram plateau by update 4000 and was stopped at 5994; a resume then
+# the three stages it was found in: (1) a probe at n = 32, batch 32, lr 1e-3 planned for 12000
+# updates left the unigram plateau by update 4000 and was stopped at 5994; (2) a resume
 # lengthened its curriculum (n = 128 for 2500 updates, then 512 for 500) and shortened the
-# schedule to 9000 updates (the LR falls linearly to 0 from there). The first default model
-# (n = 128 then 512, batch 8, lr 5e-4, 20000 updates) never left the plateau: results/train-small-v1.
-# Run it again and it continues from the latest checkpoint in $(TRAIN_OUT), in whichever stage.
+# schedule to 9000 updates; (3) at 8602, seeing the loss at n = 512 still high (positions past
+# 130 were new), a resume gave n = 512 800 more updates (schedule 9800; the LR falls linearly to
+# 0 from wherever a resume finds it). Each stage resumes the last checkpoint of the one before.
+# The first default model (n = 128 then 512, batch 8, lr 5e-4, 20000 updates) never left the
+# plateau: results/train-small-v1. Run it again and it continues from the latest checkpoint in
+# $(TRAIN_OUT), in whichever stage.
 TRAIN_SHAPE  = --layers 4 --hidden 256 --heads 4 --ffn 1024 --max-pos 514
-TRAIN_STAGE1 = 5994
-TRAIN_CURR   = 32:6000,128:2500,512:500
-TRAIN_STEPS  = 9000
 TRAIN_CMD1   = build/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
   --valid $(TRAIN_DATA)/valid.txt $(TRAIN_SHAPE) --n 32 --batch 32 --steps 12000 --lr 1e-3 \
   --warmup 500 --eval-every 500 --ckpt-every 500 --threads 2 --seed 1 --out $(TRAIN_OUT) \
   --log $(TRAIN_OUT)/log.csv
+TRAIN_STAGE1 = 5994
+TRAIN_ARGS2  = --n 32:6000,128:2500,512:500 --steps 9000
+TRAIN_STAGE2 = 8602
+TRAIN_ARGS3  = --n 32:6000,128:2500,512:1300 --steps 9800
+TRAIN_STEPS  = 9800
 train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
 	@last=$$(ls -d $(TRAIN_OUT)/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1); \
 	run() { echo "$$*"; OMP_WAIT_POLICY=passive "$$@" || exit $$?; }; \
 	if [ -z "$$last" ]; then \
-	  run $(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1) $(TRAIN_ARGS); \
-	  last=$(TRAIN_STAGE1); \
+	  run $(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1) $(TRAIN_ARGS); last=$(TRAIN_STAGE1); \
 	elif [ "$$last" -lt $(TRAIN_STAGE1) ]; then \
 	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last \
-	    --stop-after $$(($(TRAIN_STAGE1) - last)) $(TRAIN_ARGS); \
-	  last=$(TRAIN_STAGE1); \
+	    --stop-after $$(($(TRAIN_STAGE1) - last)) $(TRAIN_ARGS); last=$(TRAIN_STAGE1); \
 	fi; \
-	run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last --n $(TRAIN_CURR) \
-	  --steps $(TRAIN_STEPS) $(TRAIN_ARGS)
+	if [ "$$last" -lt $(TRAIN_STAGE2) ]; then \
+	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS2) \
+	    --stop-after $$(($(TRAIN_STAGE2) - last)) $(TRAIN_ARGS); last=$(TRAIN_STAGE2); \
+	fi; \
+	run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS3) $(TRAIN_ARGS)
 
 train-speed: $(BUILD)/linbench
 	for n in 128 512; do \
@@ -81,4 +87,5 @@ model-card: $(BUILD)/linbench $(BUILD)/tools/tool_tokenize $(MODEL_DIR)/model.sa
 	  --spectrum $(CARD_SPEC)_summary.csv --unigram $(TRAIN_OUT)/unigram.json \
 	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md \
 	  --stage "$(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1)" \
-	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE1) --n $(TRAIN_CURR) --steps $(TRAIN_STEPS)"
+	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE1) $(TRAIN_ARGS2) --stop-after $$(($(TRAIN_STAGE2) - $(TRAIN_STAGE1)))" \
+	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE2) $(TRAIN_ARGS3)"

@@ -301,11 +301,11 @@ static void fast_case(const shape *s, lb_rng *r, float qk_scale) {
 static void test_fast(void) {
     lb_rng r;
     lb_rng_seed(&r, 12);
-    /* the last shape is one head above the 1-MFLOP threshold: heads one at a time
-     * with threaded BLAS */
+    /* {1, 1, 200, 48} is one head above the 1-MFLOP threshold: heads one at a time
+     * with threaded BLAS; n = 512 is the default model's length (several key tiles) */
     const int sh[][4] = {{1, 1, 1, 1},   {2, 3, 7, 5}, {2, 2, 33, 16},
-                         {1, 4, 130, 32}, {3, 2, 64, 8}, {1, 1, 200, 48}};
-    for (int i = 0; i < 6; i++)
+                         {1, 4, 130, 32}, {3, 2, 64, 8}, {1, 1, 200, 48}, {1, 2, 512, 32}};
+    for (int i = 0; i < 7; i++)
         for (int m = 0; m < 3; m++) {
             int B = sh[i][0], H = sh[i][1], n = sh[i][2], d = sh[i][3];
             shape s = {B, H, n, d, 0, 0, LB_SHARE_NONE, m};

@@ -114,14 +114,19 @@ def main():
     w(f"(`make train-small`; OMP_WAIT_POLICY=passive, 2 cores.) {tr['step']} updates, "
       f"{seen:,} tokens seen ({seen / uni['train_tokens']:.1f} passes over "
       f"the {uni['train_tokens']:,}-token train split), {float(tr.get('elapsed_s', 0)) / 3600:.1f} h of "
-      f"training time over several sessions (resumed from checkpoints; resume is bit-exact).\n")
+      f"training time over several sessions (resumed from checkpoints; with the same code and thread "
+      f"count a resume is bit-exact).\n")
     ck = tr.get("checksums", {})
     w(f"- Corpus and tokenizer checksums (FNV-1a 64 of the bytes read): train `{ck.get('train_corpus')}`, "
       f"valid `{ck.get('valid_corpus')}`, tokenizer `{ck.get('tokenizer')}`; the corpora's SHA-256 "
       f"and Debian package versions: `experiments/corpora.sha256`, `experiments/corpora/MANIFEST` "
       f"(`make corpora` rebuilds them).\n")
-    w(f"- Commits: training log first committed at {first[-1] if first else 'unknown'}; "
-      f"exported at {git('rev-parse', '--short', 'HEAD')}.\n")
+    if a.stage:
+        w(f"- Commits: the code of each stage is named beside its command above; exported at "
+          f"{git('rev-parse', '--short', 'HEAD')}.\n")
+    else:
+        w(f"- Commits: training log first committed at {first[-1] if first else 'unknown'}; "
+          f"exported at {git('rev-parse', '--short', 'HEAD')}.\n")
     w(f"- Curves: `{a.log}` (CSV), ![loss and perplexity]({os.path.relpath(a.curves, os.path.dirname(a.out))})\n")
     w("## Quality on the validation split\n")
     acc, ua = float(last["val_masked_acc"]), uni["unigram_acc"]

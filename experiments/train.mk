@@ -14,9 +14,11 @@ TRAIN_TOK   ?= analysis/models/linbench-small
 # the three stages it was found in: (1) a probe at n = 32, batch 32, lr 1e-3 planned for 12000
 # updates left the unigram plateau by update 4000 and was stopped at 5994; (2) a resume
 # lengthened its curriculum (n = 128 for 2500 updates, then 512 for 500) and shortened the
-# schedule to 9000 updates; (3) at 8602, seeing the loss at n = 512 still high (positions past
-# 130 were new), a resume gave n = 512 800 more updates (schedule 9800; the LR falls linearly to
-# 0 from wherever a resume finds it). Each stage resumes the last checkpoint of the one before.
+# schedule to 9000 updates; (3) at 8602, seeing the loss at n = 512 still high, a resume planned
+# 800 more updates at n = 512 (schedule 9800; the LR falls linearly to 0 from wherever a resume
+# finds it), stopped at 9036 when the loss there had not moved in 400 updates (5.6; at n = 128
+# it is 4.1) and the session's time was needed for the analysis. Each stage resumes the last
+# checkpoint of the one before; the model is checkpoint-$(TRAIN_STEPS).
 # The first default model (n = 128 then 512, batch 8, lr 5e-4, 20000 updates) never left the
 # plateau: results/train-small-v1. Run it again and it continues from the latest checkpoint in
 # $(TRAIN_OUT), in whichever stage.
@@ -29,7 +31,11 @@ TRAIN_STAGE1 = 5994
 TRAIN_ARGS2  = --n 32:6000,128:2500,512:500 --steps 9000
 TRAIN_STAGE2 = 8602
 TRAIN_ARGS3  = --n 32:6000,128:2500,512:1300 --steps 9800
-TRAIN_STEPS  = 9800
+TRAIN_STEPS  = 9036
+# The code each stage ran (a resume with other code is valid, not bit-identical):
+TRAIN_CODE1  = code of 74dadb0
+TRAIN_CODE2  = code of 2e6b2db to update 6532, then 247284a (vectorised GELU and exp: the same model, last bits differ)
+TRAIN_CODE3  = code of 59c0460 (the same numerics as 247284a)
 train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
 	@last=$$(ls -d $(TRAIN_OUT)/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1); \
 	run() { echo "$$*"; OMP_WAIT_POLICY=passive "$$@" || exit $$?; }; \
@@ -43,7 +49,10 @@ train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
 	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS2) \
 	    --stop-after $$(($(TRAIN_STAGE2) - last)) $(TRAIN_ARGS); last=$(TRAIN_STAGE2); \
 	fi; \
-	run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS3) $(TRAIN_ARGS)
+	if [ "$$last" -lt $(TRAIN_STEPS) ]; then \
+	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS3) \
+	    --stop-after $$(($(TRAIN_STEPS) - last)) $(TRAIN_ARGS); \
+	fi
 
 train-speed: $(BUILD)/linbench
 	for n in 128 512; do \
@@ -86,6 +95,6 @@ model-card: $(BUILD)/linbench $(BUILD)/tools/tool_tokenize $(MODEL_DIR)/model.sa
 	/usr/bin/python3 experiments/model_card.py --checkpoint $(TRAIN_FINAL) --log $(TRAIN_OUT)/log.csv \
 	  --spectrum $(CARD_SPEC)_summary.csv --unigram $(TRAIN_OUT)/unigram.json \
 	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md \
-	  --stage "$(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1)" \
-	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE1) $(TRAIN_ARGS2) --stop-after $$(($(TRAIN_STAGE2) - $(TRAIN_STAGE1)))" \
-	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE2) $(TRAIN_ARGS3)"
+	  --stage "$(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1)   # $(TRAIN_CODE1)" \
+	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE1) $(TRAIN_ARGS2) --stop-after $$(($(TRAIN_STAGE2) - $(TRAIN_STAGE1)))   # $(TRAIN_CODE2)" \
+	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE2) $(TRAIN_ARGS3) --stop-after $$(($(TRAIN_STEPS) - $(TRAIN_STAGE2)))   # $(TRAIN_CODE3)"

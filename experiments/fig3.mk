@@ -16,9 +16,9 @@ FIG3_TOK          ?= analysis/models/linbench-small
 FIG3_MODEL        ?= --layers 4 --hidden 256 --heads 4 --ffn 1024
 FIG3_N            ?= 512
 FIG3_BATCH        ?= 8
-# 1500 updates x 8 x 512 tokens = 6.1 M tokens a run: about 25-45 min at the 2400-4500
-# tokens/s measured for this model at n = 512 (OMP_WAIT_POLICY=passive, 2 cores, shared
-# or quiet), so about 3.5-6 h for the eight runs.
+# 1500 updates x 8 x 512 tokens = 6.1 M tokens a run: about 18 min at the 5700 tokens/s
+# measured for the standard model at n = 512 (make bench-train, 2 cores, quiet; Linformer
+# runs are faster), so about 2.5 h for the eight runs.
 FIG3_STEPS        ?= 1500
 FIG3_WARMUP       ?= 150
 FIG3_LR           ?= 5e-4

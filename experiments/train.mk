@@ -14,11 +14,10 @@ TRAIN_TOK   ?= analysis/models/linbench-small
 # the three stages it was found in: (1) a probe at n = 32, batch 32, lr 1e-3 planned for 12000
 # updates left the unigram plateau by update 4000 and was stopped at 5994; (2) a resume
 # lengthened its curriculum (n = 128 for 2500 updates, then 512 for 500) and shortened the
-# schedule to 9000 updates; (3) at 8602, seeing the loss at n = 512 still high, a resume planned
-# 800 more updates at n = 512 (schedule 9800; the LR falls linearly to 0 from wherever a resume
-# finds it), stopped at 9036 when the loss there had not moved in 400 updates (5.6; at n = 128
-# it is 4.1) and the session's time was needed for the analysis. Each stage resumes the last
-# checkpoint of the one before; the model is checkpoint-$(TRAIN_STEPS).
+# schedule to 9000 updates; (3) at 8602, seeing the loss at n = 512 still high, a resume gave
+# n = 512 800 more updates (schedule 9800; the LR falls linearly to 0 from wherever a resume
+# finds it; interrupted once at 9036 and resumed). Each stage resumes the last checkpoint of the
+# one before; the model is checkpoint-$(TRAIN_STEPS).
 # The first default model (n = 128 then 512, batch 8, lr 5e-4, 20000 updates) never left the
 # plateau: results/train-small-v1. Run it again and it continues from the latest checkpoint in
 # $(TRAIN_OUT), in whichever stage.
@@ -31,11 +30,11 @@ TRAIN_STAGE1 = 5994
 TRAIN_ARGS2  = --n 32:6000,128:2500,512:500 --steps 9000
 TRAIN_STAGE2 = 8602
 TRAIN_ARGS3  = --n 32:6000,128:2500,512:1300 --steps 9800
-TRAIN_STEPS  = 9036
+TRAIN_STEPS  = 9800
 # The code each stage ran (a resume with other code is valid, not bit-identical):
 TRAIN_CODE1  = code of 74dadb0
 TRAIN_CODE2  = code of 2e6b2db to update 6532, then 247284a (vectorised GELU and exp: the same model, last bits differ)
-TRAIN_CODE3  = code of 59c0460 (the same numerics as 247284a)
+TRAIN_CODE3  = code of 59c0460 to update 9036, then 30bbfde (the same numerics as 247284a)
 train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
 	@last=$$(ls -d $(TRAIN_OUT)/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1); \
 	run() { echo "$$*"; OMP_WAIT_POLICY=passive "$$@" || exit $$?; }; \

@@ -112,6 +112,9 @@ int lb_train_setup(run_t *r, lb_train_opts *o) {
         if (need > c->max_pos)
             return lb_err("resume: --n %d needs %d positions, the checkpoint's table has %d", maxn, need,
                           c->max_pos), EX_DATAERR;
+        if (c->attn == LB_ATTN_LINFORMER && maxn > c->lin_n) /* E, F are (k, lin_n) */
+            return lb_err("resume: --n %d is longer than the %d the checkpoint's Linformer projections "
+                          "were made for", maxn, c->lin_n), EX_USAGE;
     }
     if (!(r->grad = lb_alloc(lb_model_param_elems(r->m) * sizeof(float))))
         return lb_err("out of memory for gradients"), EX_OSERR;

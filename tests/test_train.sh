@@ -78,6 +78,11 @@ expect_msg "resume with another single --n" "at step 0"
 expect_rc 0 "resume with a longer curriculum" "$LB" train --resume "$C" --n 32:4,16 --steps 6 --no-progress \
     --out "$T/curr" --log "$T/curr/log.csv"
 grep -q "new curriculum" "$T/err" && ok || bad "no note for the new curriculum"
+# Linformer's E and F are (k, n) for the longest n it was made for: no longer n on resume.
+expect_rc 0 "linformer run" "$LB" train "${BASE[@]}" --n 16 --max-pos 40 --attention linformer --k 8 --steps 2 --out "$T/lin"
+expect_rc 64 "linformer resume with a longer n" "$LB" train --resume "$T/lin/checkpoint-2" --n 16:2,32 --steps 4 \
+    --no-progress
+expect_msg "linformer resume with a longer n" "Linformer projections"
 awk -F, 'NR>1 {n[$1]=$3} END {exit !(n[5]==16 && n[6]==16)}' "$T/curr/log.csv" && ok ||
     bad "steps 5 and 6 did not run at n = 16: $(cat "$T/curr/log.csv")"
 

@@ -123,14 +123,14 @@ double lb_bench_sgemm_rate(const float *q, const float *k, const float *v, int B
     return 4.0 * B * H * (double)n * n * d / med / 1e9;
 }
 
-void lb_bench_interleave(lb_bench_point *const *pts, int np, double used0, double room, int warmup,
+void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room, int warmup,
                          int reps, lb_progress *prog, const lb_bench_ops *ops, void *ctx) {
     int *live = malloc(sizeof *live * (size_t)(np > 0 ? np : 1));
     if (!live) {
         for (int i = 0; i < np; i++)
-            if (pts[i]->status == LB_PT_OK) {
-                pts[i]->status = LB_PT_FAIL;
-                snprintf(pts[i]->note, sizeof pts[i]->note, "out of memory");
+            if (pts[i].status == LB_PT_OK) {
+                pts[i].status = LB_PT_FAIL;
+                snprintf(pts[i].note, sizeof pts[i].note, "out of memory");
             }
         return;
     }
@@ -138,14 +138,14 @@ void lb_bench_interleave(lb_bench_point *const *pts, int np, double used0, doubl
     for (int i0 = 0; i0 < np;) {
         double used = used0;
         int i1 = i0;
-        while (i1 < np && (i1 == i0 || pts[i1]->status != LB_PT_OK ||
-                           used + (double)pts[i1]->analytic <= room)) {
-            if (pts[i1]->status == LB_PT_OK) used += (double)pts[i1]->analytic;
+        while (i1 < np && (i1 == i0 || pts[i1].status != LB_PT_OK ||
+                           used + (double)pts[i1].analytic <= room)) {
+            if (pts[i1].status == LB_PT_OK) used += (double)pts[i1].analytic;
             i1++;
         }
         int nl = 0;
         for (int i = i0; i < i1; i++) {
-            lb_bench_point *p = pts[i];
+            lb_bench_point *p = &pts[i];
             if (p->status != LB_PT_OK || ops->start(ctx, i)) continue;
             if (prog) lb_progress_add(prog, p->flops);
             for (int w = 1; w < warmup; w++) {
@@ -166,13 +166,13 @@ void lb_bench_interleave(lb_bench_point *const *pts, int np, double used0, doubl
                 int i = live[(j + r) % nl];
                 double t0 = lb_now();
                 float x = ops->run(ctx, i);
-                pts[i]->samples[pts[i]->nsamples++] = lb_now() - t0;
+                pts[i].samples[pts[i].nsamples++] = lb_now() - t0;
                 sink += x;
-                if (prog) lb_progress_add(prog, pts[i]->flops);
+                if (prog) lb_progress_add(prog, pts[i].flops);
             }
         for (int j = 0; j < nl; j++) {
-            pts[live[j]]->interleaved = nl > 1;
-            lb_bench_point_stats(pts[live[j]]);
+            pts[live[j]].interleaved = nl > 1;
+            lb_bench_point_stats(&pts[live[j]]);
             ops->release(ctx, live[j]);
         }
         i0 = i1;

@@ -163,12 +163,8 @@ static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *pr
     }
     if (any) {
         layer_ctx ctx = {sl, out, q, k, v, rng, io / 16};
-        lb_bench_point **pp = malloc(sizeof *pp * (size_t)np);
-        if (pp) {
-            for (int i = 0; i < np; i++) pp[i] = sl[i].p;
-            lb_bench_interleave(pp, np, (double)io, o->budget, o->warmup, o->reps, prog, &layer_ops, &ctx);
-            free(pp);
-        }
+        lb_bench_interleave(&set->pts[first], np, (double)io, o->budget, o->warmup, o->reps, prog,
+                            &layer_ops, &ctx);
     }
     lb_free(q), lb_free(k), lb_free(v), lb_free(out);
     free(sl);

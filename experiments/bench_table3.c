@@ -149,12 +149,8 @@ static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, 
     }
     /* interleave the configurations of this n that fit in the machine together */
     t3_ctx ctx = {sl, m, rng};
-    lb_bench_point **pp = malloc(sizeof *pp * (size_t)np);
-    if (pp) {
-        for (int i = 0; i < np; i++) pp[i] = sl[i].p;
-        lb_bench_interleave(pp, np, 0, 0.7 * mem_available(), o->warmup, o->reps, prog, &t3_ops, &ctx);
-        free(pp);
-    }
+    lb_bench_interleave(&set->pts[first], np, 0, 0.7 * mem_available(), o->warmup, o->reps, prog,
+                        &t3_ops, &ctx);
     free(sl);
 }
 

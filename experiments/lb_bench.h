@@ -95,7 +95,7 @@ void lb_bench_point_stats(lb_bench_point *p);
 double lb_bench_sgemm_rate(const float *q, const float *k, const float *v, int B, int H, int n,
                            int d, int threads, int reps, double budget);
 
-/* The timing loop both protocols share. Points 0..np-1 (pts[i]; statuses already set,
+/* The timing loop both protocols share. Points pts[0..np-1] (statuses already set,
  * `bytes` each point's analytic memory) are taken in runs that fit together in `room`
  * beside `used0` bytes already held; each live point is started (ops->start: allocate
  * and one call, counted as the first warm-up), warmed up to `warmup` calls, then timed
@@ -107,7 +107,7 @@ typedef struct {
     float (*run)(void *ctx, int i);
     void (*release)(void *ctx, int i);
 } lb_bench_ops;
-void lb_bench_interleave(lb_bench_point *const *pts, int np, double used0, double room, int warmup,
+void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room, int warmup,
                          int reps, lb_progress *prog, const lb_bench_ops *ops, void *ctx);
 
 /* Run the protocols; points are appended to set (a point that does not fit is

@@ -22,7 +22,7 @@ static void usage(FILE *f) {
             "model:     --layers 4 --hidden 256 --heads 4 --ffn 1024 [--max-pos N (default max n + 2)]\n"
             "           --attention full|linformer  --k K  --share none|headwise|kv|layerwise\n"
             "sequence:  --n 128 or a curriculum 128:3000,512:1000 (n for a number of steps)\n"
-            "optimiser: --batch 8 --steps 1000 --lr 5e-4 --warmup 100 --decay linear|cosine|constant\n"
+            "optimiser: --batch 8 --steps 1000 --lr 5e-4 --warmup 100 --decay linear|cosine|constant|wsd\n"
             "           --min-lr 0 --wd 0.01 --beta1 0.9 --beta2 0.98 --eps 1e-6 --clip 1.0\n"
             "run:       --seed 1 --threads 0 (all) --eval-every 100 --eval-batches 8 --log-every 10\n"
             "           --ckpt-every 0 (end only) --keep-all --log FILE.csv --stop-after N (steps this session)\n"
@@ -109,7 +109,8 @@ int lb_cmd_train(int argc, char **argv) {
             if (!strcmp(optarg, "linear")) o.decay = LB_DECAY_LINEAR;
             else if (!strcmp(optarg, "cosine")) o.decay = LB_DECAY_COSINE;
             else if (!strcmp(optarg, "constant")) o.decay = LB_DECAY_CONSTANT;
-            else lb_err("--decay '%s': expected linear, cosine or constant", optarg), bad = 1;
+            else if (!strcmp(optarg, "wsd")) o.decay = LB_DECAY_WSD;
+            else lb_err("--decay '%s': expected linear, cosine, constant or wsd", optarg), bad = 1;
             break;
         case O_WD: bad = lb_parse_double(optarg, &o.wd, 0, 10, "--wd"); break;
         case O_B1: bad = lb_parse_double(optarg, &o.beta1, 0, 0.999999999, "--beta1"); break;

@@ -6,7 +6,7 @@
 # into OUTDIR/<name>/{train,valid}.txt (default experiments/corpora, git-ignored):
 # UTF-8, one document per entry / chapter / fortune, documents separated by one
 # blank line (lb_docs_read_text's paragraph mode), exact duplicates dropped (first
-# kept, order unchanged), about 2% of documents to valid.txt chosen by a hash of their
+# kept, order unchanged), about 1 document in 7 to valid.txt chosen by a hash of their
 # text (corpus_extract/finish.awk). OUTDIR/MANIFEST records sizes, sha256 and package
 # versions; the sha256 are compared with experiments/corpora.sha256 (a mismatch is a
 # warning: other package versions give other text).

@@ -44,9 +44,12 @@ long lb_curriculum_disagree(const lb_curriculum *a, const lb_curriculum *b, long
 void lb_curriculum_format(const lb_curriculum *c, char *buf, size_t len);
 
 /* ---- learning-rate schedule ---- */
-typedef enum { LB_DECAY_LINEAR = 0, LB_DECAY_COSINE = 1, LB_DECAY_CONSTANT = 2 } lb_decay;
+typedef enum { LB_DECAY_LINEAR = 0, LB_DECAY_COSINE = 1, LB_DECAY_CONSTANT = 2, LB_DECAY_WSD = 3 } lb_decay;
 /* LR for 0-based step of total: linear warm-up lr·(step+1)/warmup over the first
- * warmup steps, then decay from lr to min_lr at step total − 1. */
+ * warmup steps, then decay from lr to min_lr at step total − 1. WSD (warm-up, stable,
+ * decay) holds lr and decays linearly over the last LB_WSD_FRACTION of the steps, so a
+ * curriculum's last stage (the longest n) still trains at a useful rate. */
+#define LB_WSD_FRACTION 0.2
 double lb_lr_at(long step, long total, long warmup, double lr, double min_lr, lb_decay d);
 
 /* ---- AdamW (decoupled weight decay as in Loshchilov & Hutter / PyTorch AdamW) ---- */

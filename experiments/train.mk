@@ -10,48 +10,23 @@ TRAIN_TOK   ?= analysis/models/linbench-small
 
 .PHONY: train-small train-speed
 
-# The exact run behind the default model (2026-11-30 on 2 cores, OMP_WAIT_POLICY=passive), in
-# the three stages it was found in: (1) a probe at n = 32, batch 32, lr 1e-3 planned for 12000
-# updates left the unigram plateau by update 4000 and was stopped at 5994; (2) a resume
-# lengthened its curriculum (n = 128 for 2500 updates, then 512 for 500) and shortened the
-# schedule to 9000 updates; (3) at 8602, seeing the loss at n = 512 still high, a resume gave
-# n = 512 800 more updates (schedule 9800; the LR falls linearly to 0 from wherever a resume
-# finds it; interrupted once at 9036 and resumed). Each stage resumes the last checkpoint of the
-# one before; the model is checkpoint-$(TRAIN_STEPS).
-# The first default model (n = 128 then 512, batch 8, lr 5e-4, 20000 updates) never left the
-# plateau: results/train-small-v1. Run it again and it continues from the latest checkpoint in
-# $(TRAIN_OUT), in whichever stage.
-TRAIN_SHAPE  = --layers 4 --hidden 256 --heads 4 --ffn 1024 --max-pos 514
-TRAIN_CMD1   = build/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
-  --valid $(TRAIN_DATA)/valid.txt $(TRAIN_SHAPE) --n 32 --batch 32 --steps 12000 --lr 1e-3 \
-  --warmup 500 --eval-every 500 --ckpt-every 500 --threads 2 --seed 1 --out $(TRAIN_OUT) \
-  --log $(TRAIN_OUT)/log.csv
-TRAIN_STAGE1 = 5994
-TRAIN_ARGS2  = --n 32:6000,128:2500,512:500 --steps 9000
-TRAIN_STAGE2 = 8602
-TRAIN_ARGS3  = --n 32:6000,128:2500,512:1300 --steps 9800
-TRAIN_STEPS  = 9800
-# The code each stage ran (a resume with other code is valid, not bit-identical):
-TRAIN_CODE1  = code of 74dadb0
-TRAIN_CODE2  = code of 2e6b2db to update 6532, then 247284a (vectorised GELU and exp: the same model, last bits differ)
-TRAIN_CODE3  = code of 59c0460 to update 9036, then 30bbfde (the same numerics as 247284a)
+# The default model: one `linbench train` call with a curriculum (n = 32 leaves the unigram
+# plateau quickly, n = 128 teaches the short-range structure, n = 512 every position up to
+# 512), batch 16 throughout, AdamW at lr 1e-3 held until the last fifth of the steps (wsd),
+# then decayed linearly to 1e-4, so the n = 512 stage trains at a useful rate. A checkpoint
+# every 100 updates; run it again and it continues from the latest one.
+TRAIN_SHAPE  = --layers 6 --hidden 256 --heads 4 --ffn 1024 --max-pos 514
+TRAIN_CURR   = 32:5000,128:2000,512:1600
+TRAIN_STEPS  = 8600
+TRAIN_CMD    = $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
+  --valid $(TRAIN_DATA)/valid.txt $(TRAIN_SHAPE) --n $(TRAIN_CURR) --batch 16 --steps $(TRAIN_STEPS) \
+  --lr 1e-3 --warmup 400 --decay wsd --min-lr 1e-4 --eval-every 400 --ckpt-every 100 --threads 2 \
+  --seed 1 --out $(TRAIN_OUT) --log $(TRAIN_OUT)/log.csv
 train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
 	@last=$$(ls -d $(TRAIN_OUT)/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1); \
-	run() { echo "$$*"; OMP_WAIT_POLICY=passive "$$@" || exit $$?; }; \
-	if [ -z "$$last" ]; then \
-	  run $(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1) $(TRAIN_ARGS); last=$(TRAIN_STAGE1); \
-	elif [ "$$last" -lt $(TRAIN_STAGE1) ]; then \
-	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last \
-	    --stop-after $$(($(TRAIN_STAGE1) - last)) $(TRAIN_ARGS); last=$(TRAIN_STAGE1); \
-	fi; \
-	if [ "$$last" -lt $(TRAIN_STAGE2) ]; then \
-	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS2) \
-	    --stop-after $$(($(TRAIN_STAGE2) - last)) $(TRAIN_ARGS); last=$(TRAIN_STAGE2); \
-	fi; \
-	if [ "$$last" -lt $(TRAIN_STEPS) ]; then \
-	  run $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS3) \
-	    --stop-after $$(($(TRAIN_STEPS) - last)) $(TRAIN_ARGS); \
-	fi
+	if [ -z "$$last" ]; then set -- $(TRAIN_CMD) $(TRAIN_ARGS); \
+	else set -- $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS); fi; \
+	echo "$$*"; OMP_WAIT_POLICY=passive nice "$$@"
 
 train-speed: $(BUILD)/linbench
 	for n in 128 512; do \

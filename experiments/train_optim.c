@@ -102,6 +102,12 @@ void lb_curriculum_format(const lb_curriculum *c, char *buf, size_t len) {
 double lb_lr_at(long step, long total, long warmup, double lr, double min_lr, lb_decay d) {
     if (step < warmup) return lr * (double)(step + 1) / (double)warmup;
     if (d == LB_DECAY_CONSTANT) return lr;
+    if (d == LB_DECAY_WSD) {
+        long start = total - (long)(LB_WSD_FRACTION * (double)total);
+        if (start < warmup) start = warmup;
+        if (step < start) return lr;
+        warmup = start; /* the linear decay below, from the stable phase's end */
+    }
     long span = total - 1 - warmup;
     if (span <= 0) return lr;
     double f = (double)(step - warmup) / (double)span; /* 0 .. 1 */

@@ -63,7 +63,7 @@ static const struct {
 };
 #define NF (sizeof F / sizeof F[0])
 
-static const char *decay_names[] = {"linear", "cosine", "constant"};
+static const char *decay_names[] = {"linear", "cosine", "constant", "wsd"};
 
 void lb_train_opts_default(lb_train_opts *o) {
     memset(o, 0, sizeof *o);
@@ -208,7 +208,7 @@ int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_
                 break;
             case T_DECAY:
                 ok = 0;
-                for (int d = 0; d < 3 && cJSON_IsString(v); d++)
+                for (int d = 0; d < 4 && cJSON_IsString(v); d++)
                     if (!strcmp(v->valuestring, decay_names[d])) *(lb_decay *)p = (lb_decay)d, ok = 1;
                 break;
             case T_ATTN: {

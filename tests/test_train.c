@@ -46,6 +46,11 @@ static void test_lr(void) {
     double mid = lb_lr_at(54, 100, 10, 1e-3, 0, LB_DECAY_LINEAR);
     LB_CHECK(lb_close(mid, 1e-3 * (1 - 44.0 / 89), 0, 1e-12), "linear midpoint %g", mid);
     LB_CHECK(lb_lr_at(50, 100, 0, 1e-3, 0, LB_DECAY_CONSTANT) == 1e-3, "constant");
+    /* WSD over 100 steps: stable to step 79, linear from lr at 80 to min_lr at 99. */
+    LB_CHECK(lb_lr_at(79, 100, 10, 1e-3, 1e-4, LB_DECAY_WSD) == 1e-3, "wsd stable");
+    LB_CHECK(lb_close(lb_lr_at(80, 100, 10, 1e-3, 1e-4, LB_DECAY_WSD), 1e-3, 0, 1e-12), "wsd decay start");
+    LB_CHECK(lb_close(lb_lr_at(99, 100, 10, 1e-3, 1e-4, LB_DECAY_WSD), 1e-4, 0, 1e-12), "wsd end");
+    LB_CHECK(lb_close(lb_lr_at(5, 100, 10, 1e-3, 1e-4, LB_DECAY_WSD), 6e-4, 0, 1e-12), "wsd warm-up");
     double prev = 1;
     int mono = 1;
     for (long s = 10; s < 100; s++) {

@@ -1,7 +1,8 @@
 # Documents (separated by blank lines) to a train and a validation file.
 #   awk -v train=T -v valid=V -v stats=S -f finish.awk DOCS...
 # Exact duplicates are dropped (first occurrence kept, order unchanged). A document
-# goes to validation when h mod 50 == 0 (about 2%), h being the polynomial hash
+# goes to validation when h mod 7 == 0 (about 14%, so that each corpus holds at least 200
+# windows of 512 tokens for the spectra), h being the polynomial hash
 # h = (h * 31 + byte) mod 2147483647 over its bytes: the split depends only on the
 # text, not on its position, so it stays put when other documents come or go.
 # Run with LC_ALL=C. stats gets "docs N dups N train N valid N".
@@ -19,6 +20,6 @@ BEGIN {
     h = 0
     L = length(d)
     for (i = 1; i <= L; i++) h = (h * 31 + ORD[substr(d, i, 1)]) % 2147483647
-    if (h % 50 == 0) { print d "\n" > valid; nv++ } else { print d "\n" > train; nt++ }
+    if (h % 7 == 0) { print d "\n" > valid; nv++ } else { print d "\n" > train; nt++ }
 }
 END { print "docs " docs " dups " dups " train " nt " valid " nv > stats }

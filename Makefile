@@ -15,7 +15,12 @@ ifeq ($(SAN),1)
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 endif
 
-CPPFLAGS += -I$(BLASINC) -I$(BUILD)/gen -Icommon -Iattention -Ianalysis -Iexperiments
+# The source folders, ground floor first: common/ (errors, files, statistics, file formats),
+# attention/ (kernels), analysis/ (text -> model -> spectrum), experiments/ (bench, train,
+# report, and the command line on top). Each folder's public header is lb_*.h.
+SRC_DIRS := common common/format attention analysis/text analysis/model analysis/spectrum \
+            experiments/bench experiments/train experiments/report experiments/cli
+CPPFLAGS += -I$(BLASINC) -I$(BUILD)/gen $(addprefix -I,$(SRC_DIRS))
 CFLAGS   += -std=c11 $(OPT) $(ARCH) -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter \
             -D_GNU_SOURCE $(SANFLAGS) -MMD -MP
 # RPATH (not RUNPATH) so that liblapacke's own liblapack.so.3 also resolves to the
@@ -23,14 +28,19 @@ CFLAGS   += -std=c11 $(OPT) $(ARCH) -fopenmp -Wall -Wextra -Wshadow -Wno-unused-
 LDFLAGS  += -fopenmp $(SANFLAGS) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -Wl,--disable-new-dtags
 LDLIBS   += -llapacke -lopenblas -lcjson -lm
 
-LIB_SRC  := $(wildcard common/*.c attention/*.c analysis/*.c experiments/*.c)
-LIB_SRC  := $(filter-out common/main.c,$(LIB_SRC))
+LIB_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
+LIB_SRC  := $(filter-out experiments/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-TEST_SRC := $(wildcard tests/test_*.c)
-TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TOOL_SRC := $(wildcard tests/tool_*.c)
-TOOL_BIN := $(TOOL_SRC:tests/%.c=$(BUILD)/tools/%)
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+# Tests mirror the source folders (tests/attention/, tests/analysis/model/, ...); their
+# shared helpers live in tests/lib/. Binaries land flat in $(BUILD)/tests and $(BUILD)/tools.
+TEST_DIRS := $(sort $(dir $(shell find tests -name 'test_*.c' -o -name 'tool_*.c')))
+TEST_SRC := $(shell find tests -name 'test_*.c' | sort)
+TEST_BIN := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(TEST_SRC))))
+TOOL_SRC := $(shell find tests -name 'tool_*.c' | sort)
+TOOL_BIN := $(addprefix $(BUILD)/tools/,$(basename $(notdir $(TOOL_SRC))))
+vpath test_%.c $(TEST_DIRS)
+vpath tool_%.c $(TEST_DIRS)
+FUZZ_SRC := $(wildcard tests/common/fuzz/fuzz_*.c)
 
 .PHONY: all deps test test-asan test-valgrind bench bench-compare plots clean FORCE
 
@@ -55,17 +65,17 @@ $(BUILD)/liblinbench.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/linbench: $(BUILD)/obj/common/main.o $(BUILD)/liblinbench.a
+$(BUILD)/linbench: $(BUILD)/obj/experiments/cli/main.o $(BUILD)/liblinbench.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/liblinbench.a
+$(BUILD)/tests/%: %.c $(wildcard tests/lib/*.h) $(BUILD)/liblinbench.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/lib $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # tests/tool_*.c: helper programs the Python oracle tests drive (not run by themselves).
-$(BUILD)/tools/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/liblinbench.a
+$(BUILD)/tools/%: %.c $(wildcard tests/lib/*.h) $(BUILD)/liblinbench.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/lib $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # OPENBLAS_CORETYPE: other kernels of Debian's OpenBLAS 0.3.21 give wrong results on
 # this CPU (DESIGN.md §6); keep the environment's choice, default to Haswell.
@@ -93,14 +103,14 @@ test-valgrind:
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz:
-	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+	bash tests/common/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build build-asan build-vg
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/common/main.d
--include experiments/bench.mk
--include experiments/corpus.mk
--include experiments/train.mk
--include experiments/reproduce.mk
--include experiments/fig3.mk
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/experiments/cli/main.d
+-include experiments/bench/bench.mk
+-include analysis/text/corpus.mk
+-include experiments/train/train.mk
+-include experiments/report/reproduce.mk
+-include experiments/train/fig3.mk

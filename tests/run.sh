@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test program and sums their "RESULT <passed> <failed>" lines:
 #   $BUILD/tests/test_*   C tests (under valgrind when VALGRIND=1)
-#   tests/test_*.py       numpy oracles, run with Debian's /usr/bin/python3
-#   tests/test_*.sh       command-line tests
+#   tests/**/test_*.py    numpy oracles, run with Debian's /usr/bin/python3
+#   tests/**/test_*.sh    command-line tests
+# (tests/ mirrors the source folders; tests/lib/ holds the shared helpers)
 # A program that crashes, exits non-zero or prints no RESULT line counts as a failure.
 # Closing line: "N passed, N failed"; exit status 1 when anything failed.
 set -u
@@ -42,8 +43,8 @@ for t in "$BUILD"/tests/test_*; do
     run_one "$t" "${vg[@]}" "$t"
 done
 if [ "${VALGRIND:-0}" != 1 ]; then
-    for t in tests/test_*.py; do [ -f "$t" ] && run_one "$t" "$PY" "$t"; done
-    for t in tests/test_*.sh; do [ -f "$t" ] && run_one "$t" bash "$t"; done
+    for t in $(find tests -name 'test_*.py' | sort); do run_one "$t" "$PY" "$t"; done
+    for t in $(find tests -name 'test_*.sh' | sort); do run_one "$t" bash "$t"; done
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

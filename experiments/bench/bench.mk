@@ -1,0 +1,39 @@
+# Benchmark targets, included by the Makefile.
+#   make bench        default preset (layer protocol + a small Table 3 grid, ~10 min
+#                     here) into $(BENCH_OUT), then the plots into plots/out
+#   make bench-paper  the paper's grid (n = 512..65536, k = 128..2048; hours)
+#   make bench-check  benchmark this tree into $(BENCH_OUT) and compare it with the
+#                     committed results/baseline (exit 1 on a regression)
+#   make plots        redraw plots/out from $(BENCH_OUT)
+# BENCH_ARGS adds options, e.g. make bench BENCH_ARGS='--budget 8G'.
+BENCH_OUT  ?= results/latest
+BENCH_ARGS ?=
+PLOTS_OUT  ?= plots/out
+
+.PHONY: bench-paper bench-check bench-ab
+
+bench:
+	@bash experiments/deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/linbench
+	$(BUILD)/linbench bench --preset default --out $(BENCH_OUT) $(BENCH_ARGS)
+	bash plots/bench_plots.sh $(BENCH_OUT) $(PLOTS_OUT)
+
+bench-paper: $(BUILD)/linbench
+	$(BUILD)/linbench bench --preset paper --out results/paper-grid $(BENCH_ARGS)
+	bash plots/bench_plots.sh results/paper-grid plots/out-paper
+
+bench-check: $(BUILD)/linbench
+	$(BUILD)/linbench bench --preset default --out $(BENCH_OUT) $(BENCH_ARGS)
+	$(BUILD)/linbench compare results/baseline $(BENCH_OUT)
+
+bench-compare: bench-check
+
+# Interleaved A/B against a commit: make bench-ab BASE=HEAD~1 [AB_ROUNDS=3] [AB_ARGS='-n 1024 -k 128']
+BASE      ?= HEAD
+AB_ROUNDS ?= 3
+AB_ARGS   ?= --protocol layer
+bench-ab: $(BUILD)/linbench
+	BUILD=$(BUILD) bash experiments/bench/bench_ab.sh $(BASE) $(AB_ROUNDS) -- $(AB_ARGS)
+
+plots:
+	bash plots/bench_plots.sh $(BENCH_OUT) $(PLOTS_OUT)

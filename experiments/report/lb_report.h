@@ -1,0 +1,81 @@
+/* lb_report: `linbench report` turns the result files of bench, spectrum and train into
+ * results/REPORT.md. Every number and every verdict comes from those files; the text
+ * around them is fixed templates, and each verdict prints the rule that produced it.
+ * The sections write into r->md; missing optional inputs give "not run yet" lines,
+ * unreadable or malformed ones an error (sysexits code, file and field named). */
+#ifndef LB_REPORT_H
+#define LB_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* A CSV result file: '#' comment lines skipped, the first other line is the header,
+ * every data row must have exactly as many fields as the header. */
+typedef struct {
+    char *path;
+    int ncol;
+    size_t nrow;
+    char **head; /* (ncol) */
+    char **cell; /* (nrow, ncol), row-major; point into text */
+    char *text;  /* the file's bytes, split in place */
+} lb_table;
+
+/* 0, or EX_NOINPUT (cannot open) / EX_DATAERR (malformed) with a message. */
+int lb_table_read(lb_table *t, const char *path);
+void lb_table_free(lb_table *t);
+/* Column index of name, or -1 with an error naming the file and the field. */
+int lb_table_col(const lb_table *t, const char *name);
+/* The indices of names[0..count) into out; 0, or EX_DATAERR naming the first missing one. */
+int lb_table_cols(const lb_table *t, int *out, const char *const *names, int count);
+const char *lb_table_str(const lb_table *t, size_t row, int col);
+/* The cell as a number; NaN when empty or not numeric. */
+double lb_table_num(const lb_table *t, size_t row, int col);
+
+typedef enum { LB_HOLDS, LB_WEAKER, LB_NOT_HOLD, LB_UNDECIDED } lb_verdict_kind;
+
+typedef struct {
+    char *claim;
+    char *rests_on;
+    lb_verdict_kind kind;
+} lb_verdict;
+
+typedef struct {
+    FILE *md;      /* the report body */
+    char *outdir;  /* absolute folder of REPORT.md: figure links are relative to it */
+    lb_verdict *v; /* (nv) for the summary table at the top */
+    int nv, cap;
+} lb_report;
+
+/* Words for a verdict kind: "holds", "holds more weakly", "does not hold here", ... */
+const char *lb_verdict_word(lb_verdict_kind k);
+/* Write the verdict line (claim, verdict, rule, the numbers it used, the figure or
+ * table it rests on) and record it for the summary. Returns 0 or EX_OSERR. */
+int lb_report_verdict(lb_report *r, const char *claim, lb_verdict_kind k, const char *rule,
+                      const char *rests_on, const char *numbers);
+/* An image link to path relative to the report, or a note that it is not drawn yet. */
+void lb_report_figure(lb_report *r, const char *alt, const char *path);
+/* "> not run yet: <how>" */
+void lb_report_not_run(lb_report *r, const char *what, const char *how);
+/* Spearman rank correlation of x and y, each (n); average ranks for ties; NaN when
+ * n < 2 or either is constant. */
+double lb_spearman(const double *x, const double *y, int n);
+/* Markdown table cell: s with '|' escaped. */
+void lb_md_cell(FILE *f, const char *s);
+
+/* Machine and build: one column per JSON result file (its "meta" object) plus the
+ * machine running the report. labels, paths are (n). */
+int lb_report_meta(lb_report *r, const char *const *labels, const char *const *paths, int n);
+/* Figure 1, projection error and spectrum vs n for one spectrum result PREFIX
+ * (PREFIX.json, PREFIX_summary.csv, PREFIX_layers.csv, PREFIX_vs_n.csv,
+ * PREFIX_projerr_all.csv; figures next to it from plots/spectrum.sh). */
+int lb_report_spectrum(lb_report *r, const char *prefix, const char *name);
+/* Table 3, time vs n and crossover from a bench folder (summary.csv, table3.csv);
+ * figures from plots/bench_plots.sh in figdir. paper may be NULL. */
+int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir);
+/* Figure 3 from training logs (step,...,val_ppl,... CSV of `linbench train --log`);
+ * labels, paths are (n); the first is the reference (standard attention). The figure
+ * is figdir/fig3_valid_ppl.png when drawn (experiments/report/reproduce.mk). */
+int lb_report_train(lb_report *r, const char *const *labels, const char *const *paths, int n,
+                    const char *figdir);
+
+#endif

@@ -1,0 +1,74 @@
+# Training targets, included by the Makefile.
+#   make train-small   train (or resume) the default model (4 layers, hidden 256, 4 heads, FFN 1024,
+#                      the linbench-small tokenizer, n 32 then 128 then 512, batch 32) on the union
+#                      of the corpora, into $(TRAIN_OUT); it continues from its latest checkpoint
+#   make train-speed   tokens/s of that model at n = 128 and n = 512 (a few steps each)
+TRAIN_OUT   ?= results/train-small
+TRAIN_ARGS  ?=
+TRAIN_DATA  ?= $(CORPORA)/all
+TRAIN_TOK   ?= results/models/linbench-small
+
+.PHONY: train-small train-speed
+
+# The default model: one `linbench train` call with a curriculum (n = 32 leaves the unigram
+# plateau quickly, n = 128 teaches the short-range structure, n = 512 every position up to
+# 512), batch 16 throughout, AdamW at lr 1e-3 held until the last fifth of the steps (wsd),
+# then decayed linearly to 1e-4, so the n = 512 stage trains at a useful rate. A checkpoint
+# every 100 updates; run it again and it continues from the latest one.
+TRAIN_SHAPE  = --layers 6 --hidden 256 --heads 4 --ffn 1024 --max-pos 514
+TRAIN_CURR   = 32:5000,128:2000,512:1600
+TRAIN_STEPS  = 8600
+TRAIN_CMD    = $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
+  --valid $(TRAIN_DATA)/valid.txt $(TRAIN_SHAPE) --n $(TRAIN_CURR) --batch 16 --steps $(TRAIN_STEPS) \
+  --lr 1e-3 --warmup 400 --decay wsd --min-lr 1e-4 --eval-every 400 --ckpt-every 100 --threads 2 \
+  --seed 1 --out $(TRAIN_OUT) --log $(TRAIN_OUT)/log.csv
+train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
+	@last=$$(ls -d $(TRAIN_OUT)/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1); \
+	if [ -z "$$last" ]; then set -- $(TRAIN_CMD) $(TRAIN_ARGS); \
+	else set -- $(BUILD)/linbench train --resume $(TRAIN_OUT)/checkpoint-$$last $(TRAIN_ARGS); fi; \
+	echo "$$*"; OMP_WAIT_POLICY=passive nice "$$@"
+
+train-speed: $(BUILD)/linbench
+	for n in 128 512; do \
+	  $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/valid.txt \
+	    --layers 4 --hidden 256 --heads 4 --ffn 1024 --n $$n --batch 8 --steps 6 --log-every 3 \
+	    --warmup 1 --eval-every 0 --no-progress --out $(BUILD)/train-speed-$$n || exit 1; \
+	done
+
+# The shipped default model (issue 5), from the run's last checkpoint:
+#   make model-export  BF16 weights + config.json of $(TRAIN_FINAL) into $(MODEL_DIR)
+#                      (the tokenizer, TOKENIZER.md and MODEL.md there stay)
+#   make model-card    its card: $(MODEL_DIR)/MODEL.md (command, checksums, commits, final
+#                      validation numbers against the unigram baseline, row entropy of P per
+#                      layer and head) and the curves plots/out/train_small_curves.{png,svg}
+TRAIN_FINAL ?= $(TRAIN_OUT)/checkpoint-$(TRAIN_STEPS)
+MODEL_DIR   ?= results/models/linbench-small
+CARD_N      ?= 128,512
+CARD_SEQ    ?= 50
+CARD_SPEC    = $(TRAIN_OUT)/entropy/all
+
+.PHONY: model-export model-card
+
+model-export: $(BUILD)/linbench
+	@test -f $(TRAIN_FINAL)/trainer.json || { echo "model-export: $(TRAIN_FINAL)/trainer.json not found (make train-small first)" >&2; exit 66; }
+	@t=$$(mktemp -d $(MODEL_DIR)/.export.XXXXXX) && trap 'rm -rf "$$t"' EXIT && \
+	 $(BUILD)/linbench train --resume $(TRAIN_FINAL) --export-bf16 "$$t/m" && \
+	 for f in config.json model.safetensors; do cp -f "$$t/m/$$f" $(MODEL_DIR)/.$$f.tmp && \
+	   mv -f $(MODEL_DIR)/.$$f.tmp $(MODEL_DIR)/$$f || exit 1; done
+	@echo "model-export: $(MODEL_DIR)/model.safetensors, $(MODEL_DIR)/config.json"
+
+model-card: $(BUILD)/linbench $(BUILD)/tools/tool_tokenize $(MODEL_DIR)/model.safetensors $(TRAIN_DATA)/valid.txt
+	@mkdir -p $(dir $(CARD_SPEC))
+	$(BUILD)/linbench spectrum --model $(MODEL_DIR) --text $(TRAIN_DATA)/valid.txt --n $(CARD_N) \
+	  --sequences $(CARD_SEQ) --proj-sequences 0 --quiet --out $(CARD_SPEC)
+	/usr/bin/python3 experiments/train/unigram_baseline.py $(BUILD)/tools/tool_tokenize $(MODEL_DIR) \
+	  $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt >$(TRAIN_OUT)/.unigram.json.tmp && \
+	  mv -f $(TRAIN_OUT)/.unigram.json.tmp $(TRAIN_OUT)/unigram.json
+	bash plots/train_curves.sh $(TRAIN_OUT)/log.csv plots/out/train_small_curves \
+	  "linbench-small: 4 layers, hidden 256 (make train-small)"
+	/usr/bin/python3 experiments/train/model_card.py --checkpoint $(TRAIN_FINAL) --log $(TRAIN_OUT)/log.csv \
+	  --spectrum $(CARD_SPEC)_summary.csv --unigram $(TRAIN_OUT)/unigram.json \
+	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md \
+	  --stage "$(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1)   # $(TRAIN_CODE1)" \
+	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE1) $(TRAIN_ARGS2) --stop-after $$(($(TRAIN_STAGE2) - $(TRAIN_STAGE1)))   # $(TRAIN_CODE2)" \
+	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE2) $(TRAIN_ARGS3) --stop-after $$(($(TRAIN_STEPS) - $(TRAIN_STAGE2)))   # $(TRAIN_CODE3)"

@@ -1,0 +1,48 @@
+/* tool_stats: drives lb_stats for tests/common/test_stats.py. Reads one job per line on
+ * stdin and prints one answer line per job, full precision:
+ *   "mwu METHOD n1 n2 x1..xn1 y1..yn2"  ->  "u1 p exact ties"   (METHOD auto|exact|asymp)
+ *   "quart n x1..xn"                    ->  "q1 median q3 iqr"
+ * A malformed job prints "error" (the test then fails on it). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_stats.h"
+
+static int read_vals(double *v, int cnt) {
+    for (int i = 0; i < cnt; i++)
+        if (scanf("%lf", &v[i]) != 1) return -1;
+    return 0;
+}
+
+int main(void) {
+    char kind[16], meth[16];
+    while (scanf("%15s", kind) == 1) {
+        if (!strcmp(kind, "mwu")) {
+            int n1, n2;
+            if (scanf("%15s %d %d", meth, &n1, &n2) != 3 || n1 < 1 || n2 < 1 || n1 > 100000 ||
+                n2 > 100000)
+                return 1;
+            double *x = malloc(sizeof(double) * (size_t)(n1 + n2));
+            if (!x || read_vals(x, n1 + n2)) return 1;
+            lb_mwu_method m = !strcmp(meth, "exact")   ? LB_MWU_EXACT
+                              : !strcmp(meth, "asymp") ? LB_MWU_ASYMP
+                                                       : LB_MWU_AUTO;
+            lb_mwu_result r;
+            if (lb_mannwhitney(&r, x, (size_t)n1, x + n1, (size_t)n2, m)) printf("error\n");
+            else printf("%.17g %.17g %d %d\n", r.u1, r.p, r.exact, r.ties);
+            free(x);
+        } else if (!strcmp(kind, "quart")) {
+            int n;
+            if (scanf("%d", &n) != 1 || n < 1 || n > 1000000) return 1;
+            double *x = malloc(sizeof(double) * (size_t)n), a, m, b, iqr;
+            if (!x || read_vals(x, n)) return 1;
+            if (lb_quartiles(x, (size_t)n, &a, &m, &b, &iqr)) printf("error\n");
+            else printf("%.17g %.17g %.17g %.17g\n", a, m, b, iqr);
+            free(x);
+        } else {
+            return 1;
+        }
+    }
+    return 0;
+}

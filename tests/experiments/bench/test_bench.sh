@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Command-line tests of `linbench compare` (synthetic results) and `linbench bench`
+# (--preset quick output files, bad arguments). Never asserts on timing values.
+source "$(dirname "$0")/../../lib/lib.sh"
+
+# --- compare on synthetic results --------------------------------------------
+# csv FILE SCALE VALUES...: one point (layer,full,...) with the samples VALUES*SCALE,
+# plus a second point that never changes.
+csv() {
+    local f=$1 s=$2; shift 2
+    { echo "# synthetic"; echo "protocol,method,share,n,k,d,heads,batch,layers,threads,rep,seconds"
+      local r=0
+      for v in "$@"; do
+          awk -v v="$v" -v s="$s" -v r="$r" 'BEGIN{printf "layer,full,none,512,0,64,12,1,1,2,%d,%.9g\n", r, v*s}'
+          awk -v v="$v" -v r="$r" 'BEGIN{printf "layer,stream,none,512,0,64,12,1,1,2,%d,%.9g\n", r, v}'
+          r=$((r + 1))
+      done; } >"$f"
+}
+clean="1.000 1.003 1.001 1.006 1.002 1.004 1.008 1.005 1.007"
+csv "$T/base.csv" 1 $clean
+csv "$T/same.csv" 1 $clean
+csv "$T/slow.csv" 1.5 $clean
+csv "$T/bit.csv" 1.05 $clean
+csv "$T/fast.csv" 0.5 $clean
+expect_rc 0 "identical results" "$LB" compare "$T/base.csv" "$T/same.csv"
+expect_rc 1 "1.5x slower, 9 clean samples" "$LB" compare "$T/base.csv" "$T/slow.csv"
+grep -q REGRESSION "$T/out" && ok || bad "regression not named in the table"
+expect_rc 0 "1.05x slower is under the factor" "$LB" compare "$T/base.csv" "$T/bit.csv"
+expect_rc 0 "2x faster is an improvement, not a failure" "$LB" compare "$T/base.csv" "$T/fast.csv"
+grep -q improved "$T/out" && ok || bad "improvement not named"
+expect_rc 1 "factor option" "$LB" compare --factor 1.01 "$T/base.csv" "$T/bit.csv"
+# noisy: the medians differ by ~1.4x but the samples overlap: U test does not reject
+{ echo "protocol,method,share,n,k,d,heads,batch,layers,threads,rep,seconds"; r=0
+  for v in 1.0 1.02 1.04 1.06 1.08 1.6 1.7 1.8 1.9; do echo "layer,full,none,512,0,64,12,1,1,2,$r,$v"; r=$((r+1)); done; } >"$T/noisyA.csv"
+{ echo "protocol,method,share,n,k,d,heads,batch,layers,threads,rep,seconds"; r=0
+  for v in 1.01 1.03 1.05 1.07 1.5 1.55 1.65 1.75 1.85; do echo "layer,full,none,512,0,64,12,1,1,2,$r,$v"; r=$((r+1)); done; } >"$T/noisyB.csv"
+expect_rc 0 "noisy large ratio with overlap" "$LB" compare "$T/noisyA.csv" "$T/noisyB.csv"
+# few samples: warned about, never flagged
+csv "$T/few.csv" 1 1.0 1.001 1.002
+csv "$T/fewslow.csv" 2 1.0 1.001 1.002
+expect_rc 0 "3 samples cannot flag" "$LB" compare "$T/few.csv" "$T/fewslow.csv"
+grep -q "fewer than 9" "$T/err" && ok || bad "no warning for < 9 samples"
+# bad input
+expect_rc 66 "missing file" "$LB" compare "$T/nope.csv" "$T/base.csv"
+expect_msg "missing file"
+printf 'protocol,method,seconds\nlayer,full\n' >"$T/short.csv"
+expect_rc 65 "row with too few fields" "$LB" compare "$T/short.csv" "$T/base.csv"
+printf 'protocol,method,seconds\nlayer,full,abc\n' >"$T/nan.csv"
+expect_rc 65 "non-numeric seconds" "$LB" compare "$T/base.csv" "$T/nan.csv"
+printf 'a,b,c\n1,2,3\n' >"$T/nosec.csv"
+expect_rc 65 "no seconds column" "$LB" compare "$T/nosec.csv" "$T/base.csv"
+: >"$T/empty.csv"
+expect_rc 65 "empty file" "$LB" compare "$T/empty.csv" "$T/base.csv"
+expect_msg "empty file"
+expect_rc 64 "one argument" "$LB" compare "$T/base.csv"
+expect_rc 64 "bad factor" "$LB" compare --factor 0.5 "$T/base.csv" "$T/same.csv"
+expect_rc 0 "compare --help" "$LB" compare --help
+
+# --- bench --preset quick ------------------------------------------------------
+expect_rc 0 "bench --preset quick" "$LB" bench --preset quick --out "$T/q" --no-progress
+for f in bench.csv summary.csv table3.csv bench.json; do
+    [ -s "$T/q/$f" ] && ok || bad "quick: $f missing"
+done
+# quick: layer n = 64,96 with full, stream, linformer k = 16,32 (8 points) and table3
+# n = 64 with full, stream, linformer k = 16 (3 points); 3 repetitions each.
+$PY - "$T/q" <<'PYEOF' && ok || bad "quick: result files do not parse or have the wrong rows"
+import csv, json, sys
+d = sys.argv[1]
+j = json.load(open(d + "/bench.json"))
+assert "git_commit" in j["meta"] and j["params"]["reps"] == 3, j["params"]
+pts = j["points"]
+assert len(pts) == 11, len(pts)
+assert all(p["status"] == "ok" and len(p["samples_s"]) == 3 for p in pts), pts
+rows = [r for r in csv.DictReader(l for l in open(d + "/bench.csv") if not l.startswith("#"))]
+assert len(rows) == 33, len(rows)
+assert all(float(r["seconds"]) > 0 for r in rows)
+summ = [r for r in csv.DictReader(l for l in open(d + "/summary.csv") if not l.startswith("#"))]
+assert len(summ) == 11 and {r["method"] for r in summ} == {"full", "stream", "linformer"}
+t3 = [r for r in csv.DictReader(l for l in open(d + "/table3.csv") if not l.startswith("#"))]
+assert len(t3) == 1 and t3[0]["k"] == "16", t3
+assert len(j["crossovers"]) == 4, j["crossovers"]
+PYEOF
+grep -q "^# git_commit" "$T/q/bench.csv" && ok || bad "quick: no metadata comments in bench.csv"
+expect_rc 0 "quick compared with itself" "$LB" compare "$T/q" "$T/q"
+expect_rc 0 "bench --help" "$LB" bench --help
+grep -q -- "--preset" "$T/out" && ok || bad "bench --help does not list --preset"
+expect_rc 0 "bench --version" "$LB" bench --version
+
+# --- bench: bad arguments -> message, non-zero exit, no output folder ------------
+badarg() { # name, args...
+    local name=$1; shift
+    rm -rf "$T/bad"
+    "$LB" bench --preset quick --out "$T/bad" --no-progress "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ "$rc" -ne 0 ]; then ok; else bad "bench $name: exit 0"; fi
+    expect_msg "bench $name"
+    [ ! -e "$T/bad" ] && ok || bad "bench $name: left output behind"
+}
+badarg "k > n" --n 128 --k 256
+badarg "n = 0" --n 0
+badarg "n = -1" --n -1
+badarg "malformed list" --n 12,,4
+badarg "unknown method" --methods full,fast
+badarg "budget too small" --budget 1K
+badarg "t3 budget too small" --protocol table3 --t3-budget 64K
+badarg "bad size" --budget lots
+badarg "unknown preset" --preset huge
+badarg "unknown share" --share diagonal
+badarg "zero reps" --reps 0
+badarg "unknown option" --frobnicate
+badarg "stray argument" extra
+
+echo "test_bench.sh: $pass passed, $fail failed"
+finish

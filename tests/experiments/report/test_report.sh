@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Command-line tests of `linbench report`: real (tiny) spectrum and bench results made
+# here, synthetic result files whose verdicts are known, "not run yet" sections for
+# left-out inputs, bad inputs (non-zero exit, a message, the old REPORT.md untouched,
+# no temp file left), and a dry run of `make reproduce`. Never asserts on timing values.
+source "$(dirname "$0")/../../lib/lib.sh"
+has() { # file, name, fixed string
+    if grep -qsF -- "$3" "$1"; then ok; else bad "$2: '$3' not in $(basename "$1")"; fi
+}
+lacks() {
+    if grep -qsF -- "$3" "$1"; then bad "$2: '$3' should not be in $(basename "$1")"; else ok; fi
+}
+
+# --- real inputs: a tiny checkpoint's spectrum and the quick bench -----------------
+"$PY" -c "import sys; sys.path.insert(0, 'tests/lib'); import hf_tiny
+hf_tiny.write_checkpoint('$T/model', kind='roberta', seed=3, vocab=300, max_pos=40, layers=3)" || bad "hf_tiny"
+for i in $(seq 1 30); do
+    for j in $(seq 1 $((10 + i))); do printf 'w%d ' $(((i * 7 + j * 3) % 50)); done
+    printf '.\n\n'
+done >"$T/docs.txt"
+mkdir -p "$T/spec"
+expect_rc 0 "spectrum on the tiny model" "$LB" spectrum --model "$T/model" --text "$T/docs.txt" --byte-tokenizer 4 \
+    --n 16,32 --sequences 4 --proj-k 4,8 --out "$T/spec/tiny" --quiet
+expect_rc 0 "quick bench" "$LB" bench --preset quick --out "$T/bench" -q
+# training logs: the reference, one within 5% of it, one 30% above it
+{ echo "step,tokens,n,lr,train_loss,grad_norm,val_loss,val_ppl,val_masked_acc,tokens_per_s,elapsed_s"
+  for s in 10 20 30 40; do echo "$s,0,32,0.001,5,1,,,,100,1"; echo "$s,0,32,0.001,5,1,4.0,$((200 - s)),0.1,100,1"; done
+} >"$T/std.csv"
+awk -F, -v OFS=, 'NR > 1 && $8 != "" {$8 = $8 * 1.03} 1' "$T/std.csv" >"$T/near.csv"
+awk -F, -v OFS=, 'NR > 1 && $8 != "" {$8 = $8 * 1.3} 1' "$T/std.csv" >"$T/far.csv"
+
+R=$T/res/REPORT.md
+expect_rc 0 "full report" "$LB" report --bench "$T/bench" --spectrum "$T/spec/tiny" --corpus-names tinycorpus \
+    --train-log "standard=$T/std.csv,near=$T/near.csv" --train-log "far=$T/far.csv" --figures "$T/fig" --out "$R"
+for s in "# linbench report" "## Verdicts" "## Machine and build" "## Figure 1 — tinycorpus" \
+    "### Projection error vs the optimal rank-k — tinycorpus (n = 32)" "### Spectrum vs n — tinycorpus" \
+    "## Table 3 — inference speed-up" "## Speed of one attention layer" "### Time vs n" "Crossover:" \
+    "## Figure 3 — validation perplexity" "| git_commit |" "| cpu_model |"; do
+    has "$R" "full report" "$s"
+done
+nv=$(grep -c '^\*\*Verdict: ' "$R")
+nr=$(grep -c '^\*\*Verdict: .*Rule: ' "$R")
+[ "$nv" -ge 10 ] && ok || bad "full report: $nv verdict lines, want >= 10"
+[ "$nv" -eq "$nr" ] && ok || bad "every verdict prints its rule ($nr of $nv)"
+has "$R" "Figure 3" "| near trains nearly on par with standard (Figure 3) | holds |"
+has "$R" "Figure 3" "| far trains nearly on par with standard (Figure 3) | does not hold here |"
+has "$R" "Figure 3" "gap +3.0%"
+has "$R" "Figure 3" "gap +30.0%"
+has "$R" "figures absent" "not drawn yet, expected"
+lacks "$R" "full report" "not run yet"
+ls "$T/res" | grep -q tmp && bad "temp file left next to REPORT.md" || ok
+# a figure that exists is linked relative to the report, and the link resolves
+mkdir -p "$T/fig" && cp "$T/docs.txt" "$T/fig/table3.png"
+expect_rc 0 "report with a figure" "$LB" report --bench "$T/bench" --figures "$T/fig" --out "$R"
+link=$(sed -n 's/^!\[Table 3[^]]*\](\(.*\))$/\1/p' "$R")
+[ -n "$link" ] && [ -f "$T/res/$link" ] && ok || bad "Table 3 figure link '$link' does not resolve from the report"
+
+# --- synthetic spectrum results with known verdicts --------------------------------
+syn() { # prefix, layer values at n=512 (4), pooled, idx90 at 128 and 512, entropy, best projection error
+    local p=$1 a=$2 b=$3 c=$4 d=$5 pooled=$6 i0=$7 i1=$8 ent=$9 pe=${10}
+    mkdir -p "$(dirname "$p")"
+    cat >"$p.json" <<EOF
+{"meta": {"date": "2026-01-01T00:00:00Z", "git_commit": "abc", "cpu_model": "test cpu"},
+ "params": {"model": "m", "input": "i", "tokenizer": "t", "policy": "pack"},
+ "runs": [{"n": 128, "sequences": 3}, {"n": 512, "sequences": 3}]}
+EOF
+    { echo "# synthetic"; echo "n,layer,index,at_index_sigma_mean,at_index_sigma_std,at_index_energy_mean,idx90_sigma_mean,eff_rank_mean,row_entropy_ratio_mean"
+      echo "128,-1,32,0.8,0.01,0.9,$i0,10,$ent"
+      echo "512,-1,128,$pooled,0.01,0.95,$i1,20,$ent"
+      l=0; for v in $a $b $c $d; do echo "512,$l,128,$v,0.01,0.95,30,20,$ent"; l=$((l + 1)); done; } >"${p}_vs_n.csv"
+    { echo "n,layer,head,at_index_sigma_mean"
+      l=0; for v in $a $b $c $d; do echo "512,$l,0,$v"; echo "512,$l,1,$v"; l=$((l + 1)); done; } >"${p}_summary.csv"
+    { echo "n,k,svd_p_mean,svd_pv_mean,gauss_mean,pool_mean,linformer_gauss_mean,linformer_pool_mean"
+      echo "512,64,0.2,0.1,0.9,$pe,0.9,0.9"; echo "512,128,0.1,0.02,0.9,$pe,0.9,0.9"; } >"${p}_projerr_all.csv"
+}
+syn "$T/syn/up" 0.80 0.85 0.90 0.95 0.92 20 30 0.95 0.05
+syn "$T/syn/down" 0.95 0.90 0.85 0.80 0.60 20 80 0.50 0.50
+S=$T/syn/REPORT.md
+expect_rc 0 "synthetic report" "$LB" report --spectrum "$T/syn/up,$T/syn/down" --out "$S"
+has "$S" "skew holds" "| higher layers are more skewed (lower rank) — up | holds |"
+has "$S" "skew fails" "| higher layers are more skewed (lower rank) — down | does not hold here |"
+has "$S" "low rank holds" "first n/4 singular values — up | holds |"
+has "$S" "low rank fails" "first n/4 singular values — down | does not hold here |"
+has "$S" "projection holds" "k-dimensional projection (Theorem 1) — up | holds |"
+has "$S" "projection fails" "k-dimensional projection (Theorem 1) — down | does not hold here |"
+has "$S" "growth holds" "grows much slower than n — up | holds |"
+has "$S" "growth fails" "grows much slower than n — down | does not hold here |"
+has "$S" "Spearman" "Spearman ρ = 1.000"
+has "$S" "Spearman" "Spearman ρ = -1.000"
+[ "$(grep -c 'near-uniform P is trivially low rank' "$S")" -eq 1 ] && ok || bad "entropy warning: want it for 'up' only"
+has "$S" "default names" "## Figure 1 — down"
+has "$S" "meta column" "| cpu_model | test cpu | test cpu |"
+
+# --- left-out inputs: "not run yet" sections, still exit 0 ------------------------
+E=$T/empty/REPORT.md
+expect_rc 0 "report with no inputs" "$LB" report --out "$E"
+[ "$(grep -c 'not run yet' "$E")" -ge 4 ] && ok || bad "want >= 4 'not run yet' lines with no inputs"
+has "$E" "no inputs" "spectrum analysis: not run yet"
+has "$E" "no inputs" "benchmark: not run yet"
+has "$E" "no inputs" "training runs: not run yet"
+has "$E" "no inputs" "## Figure 3"
+
+# --- bad inputs: non-zero exit, a message, the old report untouched ----------------
+O=$T/old/REPORT.md
+mkdir -p "$T/old" && echo "old report" >"$O"
+same_old() { if [ "$(cat "$O")" = "old report" ] && [ "$(ls -A "$T/old")" = "REPORT.md" ]; then ok; else bad "$1: old REPORT.md changed or temp file left"; fi; }
+expect_rc 66 "missing spectrum prefix" "$LB" report --spectrum "$T/nope" --out "$O"
+expect_msg "missing spectrum prefix" "nope.json"; same_old "missing spectrum prefix"
+expect_rc 66 "missing bench folder" "$LB" report --bench "$T/nobench" --out "$O"
+expect_msg "missing bench folder" "nobench"; same_old "missing bench folder"
+expect_rc 66 "missing training log" "$LB" report --train-log "x=$T/nolog.csv" --out "$O"
+expect_msg "missing training log" "nolog.csv"; same_old "missing training log"
+cp -r "$T/syn" "$T/bad"
+head -c 150 "$T/syn/up_vs_n.csv" >"$T/bad/up_vs_n.csv"   # cut inside a data row
+expect_rc 65 "truncated CSV" "$LB" report --spectrum "$T/bad/up" --out "$O"
+expect_msg "truncated CSV" "up_vs_n.csv: line .* fields"; same_old "truncated CSV"
+cp "$T/syn/up_vs_n.csv" "$T/bad/up_vs_n.csv"
+sed -i 's/idx90_sigma_mean/idx90_x/' "$T/bad/up_vs_n.csv"
+expect_rc 65 "missing column" "$LB" report --spectrum "$T/bad/up" --out "$O"
+expect_msg "missing column" "no column 'idx90_sigma_mean'"; same_old "missing column"
+cp "$T/syn/up_vs_n.csv" "$T/bad/up_vs_n.csv"
+echo '{"meta": ' >"$T/bad/up.json"
+expect_rc 65 "broken JSON" "$LB" report --spectrum "$T/bad/up" --out "$O"
+expect_msg "broken JSON" "up.json"; same_old "broken JSON"
+: >"$T/bad/down_summary.csv"
+expect_rc 65 "empty CSV" "$LB" report --spectrum "$T/bad/down" --out "$O"
+expect_msg "empty CSV" "down_summary.csv"; same_old "empty CSV"
+printf 'step,val_ppl\nten,5\n' >"$T/badlog.csv"
+expect_rc 65 "non-numeric step" "$LB" report --train-log "$T/badlog.csv" --out "$O"
+expect_msg "non-numeric step" "badlog.csv"; same_old "non-numeric step"
+expect_rc 64 "names count" "$LB" report --spectrum "$T/syn/up,$T/syn/down" --corpus-names a --out "$O"
+expect_msg "names count" "corpus-names"; same_old "names count"
+expect_rc 64 "unknown option" "$LB" report --bogus --out "$O"
+expect_rc 64 "stray argument" "$LB" report stray --out "$O"
+expect_rc 0 "help" "$LB" report --help
+grep -q "usage: linbench report" "$T/out" && ok || bad "help text"
+
+# --- make reproduce, dry run: every step listed, nothing run ------------------------
+B=${BUILD:-build}
+make -n --no-print-directory BUILD="$B" reproduce REPRO_MODEL="$T/model" REPRO_SPEC="$T/dry/spec" \
+    REPRO_BENCH="$T/dry/bench" REPRO_FIG="$T/dry/fig" REPRO_REPORT="$T/dry/REPORT.md" \
+    REPRO_TRAIN_LOGS="standard=$T/std.csv" >"$T/dry.out" 2>&1
+has "$T/dry.out" "make -n reproduce" "bash experiments/deps.sh"
+for s in "== reproduce [1/" "spectrum of encyclopedic" "spectrum of informal" "bench default" "bench figures" \
+    "Figure 3" "report: about" "linbench spectrum --model $T/model" "linbench bench --preset default" \
+    "plots/spectrum.sh" "plots/bench_plots.sh" "linbench report --bench $T/dry/bench"; do
+    has "$T/dry.out" "make -n reproduce" "$s"
+done
+[ ! -e "$T/dry" ] && ok || bad "make -n reproduce wrote files"
+
+finish

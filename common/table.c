@@ -1,11 +1,11 @@
-/* CSV result files for `linbench report`: read whole, split in place. Our writers
- * never quote fields, so a quote is treated as malformed rather than half-parsed. */
+/* lb_table: CSV files read whole and split in place. Our writers never quote fields,
+ * so a quote is treated as malformed rather than half-parsed. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_report.h"
+#include "lb_table.h"
 #include "lb_util.h"
 
 #define MAX_BYTES ((size_t)1 << 31)

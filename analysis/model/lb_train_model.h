@@ -114,6 +114,10 @@ int lb_mlm_step(lb_mlm *w, float *grad, float scale, const int32_t *ids, const f
 /* Forward and loss only (no gradient); same arguments. */
 int lb_mlm_eval(lb_mlm *w, const int32_t *ids, const float *mask, const int32_t *labels,
                 lb_mlm_stats *stats, char *msg, size_t msglen);
+/* The same, also giving each token's loss: tok_loss (B,n) gets the cross-entropy at
+ * predicted positions and NaN elsewhere (per-position validation, lb_eval.h). */
+int lb_mlm_eval_tokens(lb_mlm *w, const int32_t *ids, const float *mask, const int32_t *labels,
+                       lb_mlm_stats *stats, double *tok_loss, char *msg, size_t msglen);
 /* The final hidden states (B,n,hidden) of the last step/eval (valid until the next). */
 const float *lb_mlm_hidden(const lb_mlm *w);
 

@@ -330,7 +330,7 @@ static void backward(lb_mlm *w, float *grad, const int32_t *ids, const float *ma
 }
 
 static int run(lb_mlm *w, float *grad, float scale, const int32_t *ids, const float *mask,
-               const int32_t *labels, lb_mlm_stats *st, char *msg, size_t msglen) {
+               const int32_t *labels, lb_mlm_stats *st, double *tok_loss, char *msg, size_t msglen) {
     if (check_inputs(w, ids, mask, labels, msg, msglen)) return -1;
     lb_head_ws *hw = &w->hw;
     hw->P = 0;
@@ -342,8 +342,18 @@ static int run(lb_mlm *w, float *grad, float scale, const int32_t *ids, const fl
     if (scale == 0.0f) scale = hw->P ? 1.0f / (float)hw->P : 0.0f;
     forward(w, ids, mask);
     long correct = 0;
+    double *rows = NULL;
+    if (tok_loss && hw->P && !(rows = malloc(sizeof *rows * (size_t)hw->P)))
+        return lb_fail(msg, msglen, "out of memory");
+    hw->row_out = rows;
     double sum = lb_head_forward(hw, w->m, hw->P ? grad : NULL, scale, lb_mlm_hidden(w), &correct,
                                  w->threads);
+    hw->row_out = NULL;
+    if (tok_loss) {
+        for (int t = 0; t < w->T; t++) tok_loss[t] = NAN;
+        for (int r = 0; r < hw->P; r++) tok_loss[hw->idx[r]] = rows[r];
+        free(rows);
+    }
     if (grad && hw->P) backward(w, grad, ids, mask);
     if (st) {
         st->loss_sum = sum;
@@ -357,10 +367,15 @@ static int run(lb_mlm *w, float *grad, float scale, const int32_t *ids, const fl
 int lb_mlm_step(lb_mlm *w, float *grad, float scale, const int32_t *ids, const float *mask,
                 const int32_t *labels, lb_mlm_stats *stats, char *msg, size_t msglen) {
     if (!grad) return lb_fail(msg, msglen, "lb_mlm_step: grad is NULL (use lb_mlm_eval)");
-    return run(w, grad, scale, ids, mask, labels, stats, msg, msglen);
+    return run(w, grad, scale, ids, mask, labels, stats, NULL, msg, msglen);
 }
 
 int lb_mlm_eval(lb_mlm *w, const int32_t *ids, const float *mask, const int32_t *labels,
                 lb_mlm_stats *stats, char *msg, size_t msglen) {
-    return run(w, NULL, 0, ids, mask, labels, stats, msg, msglen);
+    return run(w, NULL, 0, ids, mask, labels, stats, NULL, msg, msglen);
+}
+
+int lb_mlm_eval_tokens(lb_mlm *w, const int32_t *ids, const float *mask, const int32_t *labels,
+                       lb_mlm_stats *stats, double *tok_loss, char *msg, size_t msglen) {
+    return run(w, NULL, 0, ids, mask, labels, stats, tok_loss, msg, msglen);
 }

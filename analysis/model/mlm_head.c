@@ -62,6 +62,7 @@ double lb_head_forward(lb_head_ws *w, const lb_model *m, float *grad, float scal
         const float *z = w->z + (long)r0 * h;
         lb_linear(w->logits, z, m->word, m->hbias, rows, h, V);
         loss += ce_rows(w->logits, w->rowloss, w->lab + r0, rows, V, scale, grad != NULL, n_correct, threads);
+        if (w->row_out) memcpy(w->row_out + r0, w->rowloss, sizeof(double) * (size_t)rows);
         if (!grad) continue;
         /* dword (V,h) += dLᵀ z; dbias += Σ dL; dz = dL · word */
         lb_linear_backward(w->dz + (long)r0 * h, 0, gword, gbias, w->logits, z, m->word, rows, h, V,

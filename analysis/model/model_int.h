@@ -135,6 +135,7 @@ typedef struct {
     float *xp, *z0, *ha, *z, *mean, *rstd; /* (T,h) gathered, dense, GELU, LN out; (T) */
     float *logits;         /* (chunk,vocab) */
     double *rowloss;       /* (2·chunk): per-row loss, then per-row hit */
+    double *row_out;       /* NULL, or (P): each predicted row's loss (lb_mlm_eval_tokens) */
     float *dz, *dxp;       /* (T,h) */
 } lb_head_ws;
 /* Gathers X (T,hidden) rows idx, runs the head, returns the CE sum, *n_correct. With

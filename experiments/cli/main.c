@@ -18,6 +18,7 @@ static const struct {
     {"bpe-train", lb_cmd_bpe_train, "train a GPT-2 byte-level BPE tokenizer (vocab.json + merges.txt)"},
     {"train", lb_cmd_train, "masked-LM pretraining (full or Linformer attention), checkpoints, resume"},
     {"report", lb_cmd_report, "write results/REPORT.md from bench, spectrum and train results"},
+    {"eval", lb_cmd_eval, "masked-LM validation loss by length and position bucket, with intervals"},
 };
 
 static void usage(FILE *f) {

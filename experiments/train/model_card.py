@@ -18,7 +18,83 @@ import subprocess
 import sys
 import tempfile
 
-AIM_LAYER, AIM_HEAD = 0.8, 0.5  # issue 5: most layers below 0.8, several heads below 0.5
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from unigram_baseline import encode  # noqa: E402  (the tokenizer tool's encoder, shared)
+
+AIM_LAYER, AIM_HEAD = 0.8, 0.5  # most layers below 0.8 of log n, at least two heads below 0.5
+AIM_BUCKET = 0.10  # no position bucket more than 0.1 nats above the first
+AIM_LONGER = 0.05  # validation loss at the longest n at most 0.05 nats above the shortest
+AIM_WINDOWS = 200  # non-overlapping held-out windows of 512 tokens per corpus
+
+
+def judge(lo, hi, limit):
+    """A limit on an interval: met when the whole interval is below it, not met when the
+    whole interval is above, undecided when it straddles."""
+    if hi <= limit:
+        return "met"
+    if lo > limit:
+        return "NOT met"
+    return "undecided (the interval straddles the limit)"
+
+
+def acceptance(ev, ent, held, L, H):
+    """The card's acceptance section: positions, longer context, sharp attention, held-out
+    size; each line a measurement with its interval against its limit."""
+    out = ["## Valid at every analysed length\n",
+           f"From `linbench eval` (`{ev['text']}`, the first {ev['tokens']:,} tokens, the same "
+           f"tokens at every n, {ev['passes']} masking draws per window; intervals are 95% over "
+           f"windows). Loss per position bucket of the window, and its difference from the first "
+           f"bucket (paired over windows):\n"]
+    lens = sorted(ev["lengths"], key=lambda l: l["n"])
+    for l in lens:
+        out.append(f"\n**n = {l['n']}** ({l['windows']} windows): loss {l['loss']['mean']:.3f} "
+                   f"[{l['loss']['lo']:.3f}, {l['loss']['hi']:.3f}], masked accuracy {l['acc']:.3f}\n")
+        out.append("| positions | loss | 95% interval | minus first bucket | 95% interval |")
+        out.append("|---|---|---|---|---|")
+        for b in l["buckets"]:
+            d = b["minus_first"]
+            out.append(f"| {b['lo']}-{b['hi']} | {b['loss']['mean']:.3f} | [{b['loss']['lo']:.3f}, "
+                       f"{b['loss']['hi']:.3f}] | {d['mean']:+.3f} | [{d['lo']:+.3f}, {d['hi']:+.3f}] |")
+    pe = ev.get("position_embeddings", [])
+    if pe:
+        out.append("\nPosition embeddings of the longest n, per bucket (a learned table has neighbour "
+                   "cosine well above 0; one left at its initialisation has ≈ 0):\n")
+        out.append("| positions | mean norm | mean cosine of neighbours |")
+        out.append("|---|---|---|")
+        for p in pe:
+            out.append(f"| {p['lo']}-{p['hi']} | {p['norm']:.3f} | {p['neighbour_cos']:.3f} |")
+    checks = []
+    top = lens[-1]
+    worst = max(top["buckets"][1:], key=lambda b: b["minus_first"]["hi"], default=None)
+    if worst:
+        d = worst["minus_first"]
+        checks.append(f"every position learned at n = {top['n']}: worst bucket {worst['lo']}-{worst['hi']} "
+                      f"is {d['mean']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}] nats from the first, limit "
+                      f"+{AIM_BUCKET}: **{judge(d['lo'], d['hi'], AIM_BUCKET)}**")
+    if len(lens) > 1:
+        a, b = lens[0]["loss"], top["loss"]
+        diff = b["mean"] - a["mean"]
+        half = ((b["hi"] - b["lo"]) ** 2 + (a["hi"] - a["lo"]) ** 2) ** 0.5 / 2
+        checks.append(f"longer context does not hurt: loss at n = {top['n']} minus loss at n = "
+                      f"{lens[0]['n']} is {diff:+.3f} [{diff - half:+.3f}, {diff + half:+.3f}] (intervals "
+                      f"combined as independent: conservative), limit +{AIM_LONGER}: "
+                      f"**{judge(diff - half, diff + half, AIM_LONGER)}**")
+    sub = [r for r in ent if r[0] == top["n"]]
+    if sub:
+        means = [sum(r[3] for r in sub if r[1] == l) / max(1, sum(1 for r in sub if r[1] == l)) for l in range(L)]
+        low_l = sum(m < AIM_LAYER for m in means)
+        low_h = sum(r[3] < AIM_HEAD for r in sub)
+        ok = low_l * 2 > L and low_h >= 2
+        checks.append(f"attention far from uniform at n = {top['n']}: {low_l} of {L} layers below "
+                      f"{AIM_LAYER} of log n in mean row entropy, {low_h} of {L * H} heads below "
+                      f"{AIM_HEAD} (aim: most layers, at least two heads): **{'met' if ok else 'NOT met'}**")
+    for name, toks in held:
+        win = toks // 510
+        checks.append(f"held-out {name}: {toks:,} tokens, {win} non-overlapping windows of 512 "
+                      f"(aim {AIM_WINDOWS}): **{'met' if win >= AIM_WINDOWS else 'NOT met'}**")
+    out.append("\n**Acceptance.**\n")
+    out += [f"- {c}" for c in checks]
+    return out
 
 
 def die(msg):
@@ -78,6 +154,9 @@ def main():
     for a in ("checkpoint", "log", "spectrum", "unigram", "curves", "model", "out"):
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--stage", action="append", default=[])
+    ap.add_argument("--eval", help="linbench eval JSON (loss by length and position bucket)")
+    ap.add_argument("--held-out", action="append", default=[], metavar="NAME=TOOL:TOKDIR:PATH",
+                    help="a held-out split whose windows of 512 are counted")
     a = ap.parse_args()
     tr = load_json(os.path.join(a.checkpoint, "trainer.json"), "trainer state")
     cfg = load_json(os.path.join(a.model, "config.json"), "model config")
@@ -158,6 +237,13 @@ def main():
         verdicts.append(f"n = {n}: {low_layers} of {L} layers below {AIM_LAYER}, {low_heads} of {L * H} "
                         f"heads below {AIM_HEAD} (lowest: layer {mn[1]} head {mn[2]}, {mn[3]:.3f})")
     w("\n" + ". ".join(verdicts) + ".\n")
+    if a.eval:
+        held = []
+        for h in a.held_out:
+            name, _, spec = h.partition("=")
+            tool, tokdir, path = spec.split(":", 2)
+            held.append((name, len(encode(tool, tokdir, path))))
+        out.extend(acceptance(load_json(a.eval, "eval results"), ent, held, L, H))
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(a.out) or ".", prefix=".card.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:

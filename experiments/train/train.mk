@@ -1,5 +1,5 @@
 # Training targets, included by the Makefile.
-#   make train-small   train (or resume) the default model (4 layers, hidden 256, 4 heads, FFN 1024,
+#   make train-small   train (or resume) the default model (6 layers, hidden 256, 4 heads, FFN 1024,
 #                      the linbench-small tokenizer, n 32 then 128 then 512, batch 32) on the union
 #                      of the corpora, into $(TRAIN_OUT); it continues from its latest checkpoint
 #   make train-speed   tokens/s of that model at n = 128 and n = 512 (a few steps each)
@@ -41,12 +41,15 @@ train-speed: $(BUILD)/linbench
 #                      (the tokenizer, TOKENIZER.md and MODEL.md there stay)
 #   make model-card    its card: $(MODEL_DIR)/MODEL.md (command, checksums, commits, final
 #                      validation numbers against the unigram baseline, row entropy of P per
-#                      layer and head) and the curves plots/out/train_small_curves.{png,svg}
+#                      layer and head, loss per position bucket and length from `linbench
+#                      eval` with its acceptance lines, held-out windows per corpus) and the
+#                      curves plots/out/train_small_curves.{png,svg}
 TRAIN_FINAL ?= $(TRAIN_OUT)/checkpoint-$(TRAIN_STEPS)
 MODEL_DIR   ?= results/models/linbench-small
 CARD_N      ?= 128,512
 CARD_SEQ    ?= 50
 CARD_SPEC    = $(TRAIN_OUT)/entropy/all
+CARD_EVAL_TOKENS ?= 102400
 
 .PHONY: model-export model-card
 
@@ -62,14 +65,15 @@ model-card: $(BUILD)/linbench $(BUILD)/tools/tool_tokenize $(MODEL_DIR)/model.sa
 	@mkdir -p $(dir $(CARD_SPEC))
 	$(BUILD)/linbench spectrum --model $(MODEL_DIR) --text $(TRAIN_DATA)/valid.txt --n $(CARD_N) \
 	  --sequences $(CARD_SEQ) --proj-sequences 0 --quiet --out $(CARD_SPEC)
+	$(BUILD)/linbench eval --model $(MODEL_DIR) --text $(TRAIN_DATA)/valid.txt --n $(CARD_N) \
+	  --max-tokens $(CARD_EVAL_TOKENS) --passes 2 --out $(TRAIN_OUT)/eval.json
 	/usr/bin/python3 experiments/train/unigram_baseline.py $(BUILD)/tools/tool_tokenize $(MODEL_DIR) \
 	  $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt >$(TRAIN_OUT)/.unigram.json.tmp && \
 	  mv -f $(TRAIN_OUT)/.unigram.json.tmp $(TRAIN_OUT)/unigram.json
 	bash plots/train_curves.sh $(TRAIN_OUT)/log.csv plots/out/train_small_curves \
-	  "linbench-small: 4 layers, hidden 256 (make train-small)"
+	  "linbench-small: 6 layers, hidden 256 (make train-small)"
 	/usr/bin/python3 experiments/train/model_card.py --checkpoint $(TRAIN_FINAL) --log $(TRAIN_OUT)/log.csv \
 	  --spectrum $(CARD_SPEC)_summary.csv --unigram $(TRAIN_OUT)/unigram.json \
 	  --curves plots/out/train_small_curves.png --model $(MODEL_DIR) --out $(MODEL_DIR)/MODEL.md \
-	  --stage "$(TRAIN_CMD1) --stop-after $(TRAIN_STAGE1)   # $(TRAIN_CODE1)" \
-	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE1) $(TRAIN_ARGS2) --stop-after $$(($(TRAIN_STAGE2) - $(TRAIN_STAGE1)))   # $(TRAIN_CODE2)" \
-	  --stage "build/linbench train --resume $(TRAIN_OUT)/checkpoint-$(TRAIN_STAGE2) $(TRAIN_ARGS3) --stop-after $$(($(TRAIN_STEPS) - $(TRAIN_STAGE2)))   # $(TRAIN_CODE3)"
+	  --eval $(TRAIN_OUT)/eval.json \
+	  $(foreach c,encyclopedic narrative informal,--held-out $(c)=$(BUILD)/tools/tool_tokenize:$(MODEL_DIR):$(CORPORA)/$(c)/valid.txt)

@@ -61,6 +61,32 @@ expect_rc 0 "card with stages" "$PY" experiments/train/model_card.py --checkpoin
     --stage "stage-one --n 8" --stage "stage-two --resume x --n 8:2,16"
 grep -q "In 2 stages" "$T/model/MODEL.md" && awk '/stage-one/ {a = NR} /stage-two/ {b = NR} END {exit !(a && b > a)}' \
     "$T/model/MODEL.md" && ok || bad "card does not list the two stages in order"
+# the acceptance section from `linbench eval` and the held-out window counts
+for i in $(seq 1 20); do printf 'the cat the the cat the\n\n'; done >"$T/evaltext.txt"
+expect_rc 0 "eval" "$LB" eval --model "$T/model" --text "$T/evaltext.txt" --n 8,16 --buckets 4 --max-tokens 0 \
+    --threads 1 --out "$T/eval.json"
+expect_rc 0 "card with eval" "$PY" experiments/train/model_card.py --checkpoint "$T/run/checkpoint-4" "${CARD[@]}" \
+    --eval "$T/eval.json" --held-out "tiny=$TOOL:$TOK:$T/valid.txt"
+for want in "Valid at every analysed length" "n = 16" "minus first bucket" "every position learned at n = 16" \
+            "longer context does not hurt" "held-out tiny" "neighbours"; do
+    grep -q -e "$want" "$T/model/MODEL.md" && ok || bad "card with eval lacks '$want'"
+done
+# the rule on synthetic results: a bucket clearly above the limit is "NOT met", one that
+# straddles it "undecided", one below "met"
+for case in "0.50 0.40 0.60 NOT met" "0.09 0.05 0.13 undecided" "0.02 -0.03 0.07 met"; do
+    read -r m lo hi want <<<"$case"
+    "$PY" - "$T/eval.json" "$T/syn.json" "$m" "$lo" "$hi" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+m, lo, hi = map(float, sys.argv[3:6])
+top = max(d["lengths"], key=lambda l: l["n"])
+for b in top["buckets"][1:]:
+    b["minus_first"] = {"mean": m, "lo": lo, "hi": hi}
+json.dump(d, open(sys.argv[2], "w"))
+PY
+    "$PY" experiments/train/model_card.py --checkpoint "$T/run/checkpoint-4" "${CARD[@]}" --eval "$T/syn.json" >/dev/null
+    grep "every position learned" "$T/model/MODEL.md" | grep -q "\*\*$want" && ok || bad "bucket rule $m [$lo, $hi]: want $want"
+done
 rm -f "$T/model/MODEL.md"
 expect_rc 1 "card without a checkpoint" "$PY" experiments/train/model_card.py --checkpoint "$T/nope" "${CARD[@]}"
 expect_msg "card without a checkpoint" "nope"

@@ -15,6 +15,20 @@
 #define LB_STREAM_BC 256
 #endif
 
+/* The fused streaming tile (attn_stream_fused.c): LB_FUSED_BR queries per tile. */
+#define LB_FUSED_BR 64
+/* Which fused variant this CPU runs: 0 none (sgemm path), 1 AVX2+FMA, 2 AVX-512F. */
+int lb_stream_fused_isa(void);
+/* Tests only: make every later call use variant isa (0 = the sgemm path) when this
+ * CPU has it; -1 otherwise. Not thread-safe: call before any attention runs. */
+int lb_stream_fused_force(int isa);
+/* Per-thread floats the fused tile needs for head size d. */
+size_t lb_stream_fused_floats(int d);
+/* One tile of br <= LB_FUSED_BR query rows, see attn_stream.c; 0, or -1 when the fused
+ * path does not apply (no variant, d not a multiple of 16). */
+int lb_stream_fused_tile(float *o, float *ws, const float *q, const float *k, const float *v,
+                         const float *mb, int br, int d, int ext);
+
 /* Linformer projects the keys in row chunks of this many rows, so that its packed
  * copy of K|V is O(chunk), not O(n). */
 #define LB_LIN_CHUNK 512

@@ -46,7 +46,10 @@ void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, 
                         const float *mask) {
     const int H = a->cfg.H, n = a->cfg.n, d = a->cfg.d;
     const size_t nd = (size_t)n * d;
-    const long tiles = (n + LB_STREAM_BR - 1) / LB_STREAM_BR;
+    /* the fused microkernels where this CPU and d allow, otherwise sgemm on tiles */
+    const int fused = lb_stream_fused_isa() && d % 16 == 0 && a->ws_thread >= lb_stream_fused_floats(d);
+    const int BR = fused ? LB_FUSED_BR : LB_STREAM_BR;
+    const long tiles = (n + BR - 1) / BR;
     const long items = (long)a->cfg.B * H * tiles;
     const int T = a->run_threads, tp = items < T ? (int)items : T;
 #pragma omp parallel num_threads(tp)
@@ -57,8 +60,8 @@ void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, 
 #pragma omp for schedule(dynamic, 1)
         for (long it = 0; it < items; it++) {
             long t = it / tiles;
-            int i0 = (int)(it % tiles) * LB_STREAM_BR;
-            int br = n - i0 < LB_STREAM_BR ? n - i0 : LB_STREAM_BR;
+            int i0 = (int)(it % tiles) * BR;
+            int br = n - i0 < BR ? n - i0 : BR;
             const float *mb = mask ? mask + (size_t)(t / H) * n : NULL;
             int ext = lb_attn_key_extent(mb, n);
             size_t off = (size_t)t * nd + (size_t)i0 * d;
@@ -66,6 +69,9 @@ void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, 
                 memset(out + off, 0, (size_t)br * d * sizeof *out);
                 continue;
             }
+            if (fused && !lb_stream_fused_tile(out + off, S, q + off, k + (size_t)t * nd,
+                                               v + (size_t)t * nd, mb, br, d, ext))
+                continue;
             tile(out + off, S, m, l, q + off, k + (size_t)t * nd, v + (size_t)t * nd, mb, br,
                  d, ext);
         }

@@ -1,0 +1,72 @@
+/* The fused streaming tile (attention/attn_stream_fused.c) in each variant this CPU
+ * has — the sgemm path (0), AVX2+FMA (1), AVX-512F (2) — against the scalar reference
+ * lb_attn_full_ref, over shapes that hit every edge of its blocking: n = 1, odd n, n
+ * not a multiple of the 64-query tile nor of the 128-key block, d = 16 (one vector
+ * pair), 48 (AVX-512's odd half), 64, 128, padding masks (a batch row with one real
+ * key, one with none), and large logits. Uses the internal attn_int.h on purpose: the
+ * variant switch is not public.
+ * Tolerance: |x − ref| <= 2e-5 + 2e-4·|ref|: float accumulation over d and n terms
+ * against a double reference (the sgemm path meets the same bound in test_attention). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attn_int.h"
+#include "lb_attn.h"
+#include "lb_test.h"
+
+static float frand(unsigned *s) {
+    *s = *s * 1103515245u + 12345u;
+    return (float)((*s >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+
+static void one(int isa, int B, int H, int n, int d, float amp, int masked) {
+    size_t sz = (size_t)B * H * n * d;
+    float *q = malloc(sz * sizeof *q), *k = malloc(sz * sizeof *k), *v = malloc(sz * sizeof *v);
+    float *out = malloc(sz * sizeof *out), *ref = malloc(sz * sizeof *ref);
+    float *mask = masked ? malloc((size_t)B * n * sizeof *mask) : NULL;
+    unsigned seed = (unsigned)(n * 131 + d * 7 + B);
+    for (size_t i = 0; i < sz; i++) q[i] = amp * frand(&seed), k[i] = frand(&seed), v[i] = frand(&seed);
+    if (mask)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < n; j++) /* row 0: keys past 2n/3 padded; row 1: one real key; row 2: none */
+                mask[(size_t)b * n + j] = b == 0 ? j < (2 * n + 2) / 3 : b == 1 ? j == n / 2 : 0.0f;
+    lb_attn_cfg c = {.method = LB_ATTN_STREAM, .B = B, .H = H, .n = n, .d = d, .threads = 2};
+    lb_attn *a = NULL;
+    char msg[256];
+    if (lb_attn_init(&a, &c, msg, sizeof msg)) {
+        LB_CHECK(0, "init: %s", msg);
+        goto out;
+    }
+    lb_attn_forward(a, out, NULL, q, k, v, mask, NULL, NULL);
+    lb_attn_full_ref(ref, NULL, q, k, v, mask, B, H, n, d);
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < sz; i++)
+        if (!lb_close(out[i], ref[i], 2e-5, 2e-4)) bad += !bad ? (first = i, 1) : 1;
+    LB_CHECK(!bad, "isa %d B %d H %d n %d d %d amp %g mask %d: %zu of %zu off (first [%zu] %g vs %g)", isa, B,
+             H, n, d, amp, masked, bad, sz, first, bad ? out[first] : 0, bad ? ref[first] : 0);
+out:
+    lb_attn_free(a);
+    free(q), free(k), free(v), free(out), free(ref), free(mask);
+}
+
+int main(void) {
+    const int shapes[][2] = {{1, 16}, {7, 16}, {63, 64}, {64, 64}, {65, 48}, {129, 64},
+                             {200, 128}, {257, 32}, {300, 64}};
+    int ran = 0;
+    for (int isa = 0; isa <= 2; isa++) {
+        if (lb_stream_fused_force(isa)) {
+            printf("variant %d: not on this CPU, skipped\n", isa);
+            continue;
+        }
+        ran++;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            one(isa, 1, 2, shapes[s][0], shapes[s][1], 1.0f, 0);
+            one(isa, 3, 1, shapes[s][0], shapes[s][1], 1.0f, 1);
+        }
+        one(isa, 1, 1, 130, 64, 30.0f, 0); /* logits of ~±30·√64/8: the online max must rescale */
+    }
+    LB_CHECK(ran >= 1, "at least the sgemm path ran");
+    return lb_test_summary("test_stream_fused");
+}

@@ -43,6 +43,8 @@ FILE *lb_outset_add(lb_outset *s, const char *path, char *msg, size_t msglen);
 /* The final path of member i (in the order added), or NULL. */
 const char *lb_outset_path(const lb_outset *s, int i);
 int lb_outset_count(const lb_outset *s);
+/* The stream of member i, or NULL. */
+FILE *lb_outset_stream(const lb_outset *s, int i);
 /* Complete and rename every member (see above). Frees the set, success or not. */
 int lb_outset_commit(lb_outset *s, char *msg, size_t msglen);
 /* Remove every temporary; the final names are untouched. Frees the set; NULL is a no-op. */

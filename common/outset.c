@@ -101,6 +101,10 @@ const char *lb_outset_path(const lb_outset *s, int i) {
     return s && i >= 0 && i < s->n ? s->m[i].path : NULL;
 }
 
+FILE *lb_outset_stream(const lb_outset *s, int i) {
+    return s && i >= 0 && i < s->n ? s->m[i].f : NULL;
+}
+
 static void member_free(member *m) {
     reg_drop(m->slot);
     free(m->path), free(m->tmp), free(m->old);

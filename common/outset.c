@@ -146,8 +146,8 @@ FILE *lb_outset_add(lb_outset *s, const char *path, char *msg, size_t msglen) {
     snprintf(m->tmp, len + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(m->tmp);
     if (fd < 0) {
-        lb_fail(msg, msglen, "%s: cannot create a temporary file beside it: %s", path,
-                strerror(errno));
+        lb_fail(msg, msglen, "%s: cannot create a temporary file beside it: %s%s", path,
+                strerror(errno), errno == ENOENT ? " (the folder does not exist)" : "");
         member_free(m);
         return NULL;
     }

@@ -116,6 +116,23 @@ done
 [ "$interrupted" -ge 1 ] && ok || bad "no interrupt landed while a run was going"
 grep -q "interrupted" "$T/err" && ok || bad "no 'interrupted' message"
 
+# ---- the other commands that write results: bench, bpe-train (report: one file, same set) ----
+expect_rc 0 "first bench" "$LB" bench --preset quick --n 64 --k 16 --out "$T/b" --no-progress --quiet
+B0=$(sums "$T/b")
+mv "$T/b/summary.csv" "$T/sum.keep" && mkdir "$T/b/summary.csv"
+B1=$(sums "$T/b")
+expect_rc 73 "bench with a folder in the way" "$LB" bench --preset quick --n 64 --k 16 --out "$T/b" \
+    --no-progress --quiet
+intact "bench folder in the way" "$T/b" "$B1"
+rmdir "$T/b/summary.csv" && mv "$T/sum.keep" "$T/b/summary.csv"
+interrupt "bench SIGINT" INT 0.5 "$T/b" "$B0" "$LB" bench --preset quick --out "$T/b" --no-progress --quiet
+head -c 3000000 /dev/urandom | od -An -tx1 | tr -d '\n' | tr '0-9' ' ' >"$T/text.txt"
+mkdir "$T/bpe"
+expect_rc 0 "first bpe-train" "$LB" bpe-train --vocab-size 300 --out "$T/bpe" "$T/ids.npy"
+P0=$(sums "$T/bpe")
+interrupt "bpe-train SIGTERM" TERM 0.3 "$T/bpe" "$P0" "$LB" bpe-train --vocab-size 5000 --out "$T/bpe" \
+    "$T/text.txt"
+
 # ---- ready ids carry their n; ready sequences need no bos/eos (BERT, vocabulary 60) ----
 mkdir "$T/r" "$T/sr"
 expect_rc 0 "dump ready ids without --n" "$LB" dump --model "$B" --ids "$T/ready.npy" \

@@ -130,9 +130,12 @@ static int text_id(lb_ids *doc, const char *tok, size_t len, long vocab_size, co
                        path, lineno, shown);
     if (neg && v > 0)
         return lb_fail(msg, msglen, "%s: line %zu: token id %s is negative", path, lineno, shown);
-    if (big || v > INT32_MAX || (vocab_size > 0 && v >= vocab_size))
+    if (vocab_size > 0 && (big || v >= vocab_size))
         return lb_fail(msg, msglen, "%s: line %zu: token id %s is past the vocabulary (size %ld)",
                        path, lineno, shown, vocab_size);
+    if (big || v > INT32_MAX)
+        return lb_fail(msg, msglen, "%s: line %zu: token id %s does not fit int32", path, lineno,
+                       shown);
     int32_t x = (int32_t)v;
     return lb_ids_push(doc, &x, 1) ? lb_fail(msg, msglen, "%s: out of memory", path) : 0;
 }

@@ -178,7 +178,7 @@ typedef struct {
     lb_model *model;
     lb_tokenizer *tok;   /* NULL for --ids */
     lb_docs docs;
-    int bos, eos, pad;   /* the specials used for windows */
+    int bos, eos, pad;   /* the specials used for windows; bos, eos -1 for ready sequences */
     int max_n;           /* the longest n the position table allows */
     int threads;         /* resolved --threads (omp_get_max_threads() before any change) */
     int forward_threads;    /* resolved --forward-threads */
@@ -225,11 +225,13 @@ typedef struct {
     int index_opt;              /* 0 = n/4 */
     int proj_k_given;           /* 0: default list capped at n */
     int threads, forward_threads;
-    int bos, eos, pad;
+    int ready;                  /* ready sequences (2-D ids): no policy, stride, bos, eos */
+    int bos, eos, pad;          /* as used; -1 = not used (JSON null) */
 } lb_spec_params;
 
 /* The output files of a prefix, opened up front (so a bad path fails before the
- * work) and committed together at the end:
+ * work) and committed together at the end as one lb_outset (all or none appear; the
+ * previous files stay until then):
  *   PREFIX.csv           n,layer,head,index,sigma_mean,sigma_std,energy_mean,energy_std,count
  *   PREFIX_layers.csv    the same pooled over the selected heads (head column absent)
  *   PREFIX_summary.csv   n,layer,head,count,index, then <stat>_mean,<stat>_std per stat

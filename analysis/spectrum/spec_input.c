@@ -124,6 +124,8 @@ void lb_spec_input_free(lb_spec_input *in) {
     *in = (lb_spec_input){0};
 }
 
+static int resolve_specials(lb_spec_input *in, const lb_spec_input_opts *o, const lb_config *c);
+
 int lb_spec_input_load(lb_spec_input *in, const lb_spec_input_opts *o) {
     char msg[1024];
     struct stat st;
@@ -179,11 +181,18 @@ int lb_spec_input_load(lb_spec_input *in, const lb_spec_input_opts *o) {
         lb_spec_input_free(in);
         return access(o->ids_path ? o->ids_path : o->text_path, R_OK) ? EX_NOINPUT : EX_DATAERR;
     }
-    int tb = -1, te = -1, tp = -1;
+    return resolve_specials(in, o, c);
+}
+
+/* bos/eos/pad: given, else the tokenizer's, else the model family's. Ready sequences
+ * (a 2-D ids file) are used as they are: only pad (for the mask) matters there, so
+ * bos and eos are neither checked nor recorded (-1). */
+static int resolve_specials(lb_spec_input *in, const lb_spec_input_opts *o, const lb_config *c) {
+    int tb = -1, te = -1, tp = -1, ready = in->docs.ready_n > 0;
     if (in->tok) lb_tokenizer_specials(in->tok, &tb, &te, &tp);
     int roberta = c->type == LB_MODEL_ROBERTA;
-    in->bos = o->bos >= 0 ? (int)o->bos : tb >= 0 ? tb : roberta ? 0 : 101;
-    in->eos = o->eos >= 0 ? (int)o->eos : te >= 0 ? te : roberta ? 2 : 102;
+    in->bos = ready ? -1 : o->bos >= 0 ? (int)o->bos : tb >= 0 ? tb : roberta ? 0 : 101;
+    in->eos = ready ? -1 : o->eos >= 0 ? (int)o->eos : te >= 0 ? te : roberta ? 2 : 102;
     in->pad = o->pad >= 0 ? (int)o->pad : tp >= 0 ? tp : c->pad_id;
     const char *nm[3] = {"bos", "eos", "pad"};
     int id[3] = {in->bos, in->eos, in->pad};

@@ -1,11 +1,12 @@
-/* The result files of `linbench spectrum` (the list is in lb_spectrum.h). All are
- * written to temporaries first and renamed together at the end, so a failed or
- * interrupted run leaves no file under a final name. */
+/* The result files of `linbench spectrum` (the list is in lb_spectrum.h): one output
+ * set (lb_outset.h), so they appear together or not at all, and a failed or
+ * interrupted run leaves the previous results under the prefix as they were. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lb_meta.h"
+#include "lb_outset.h"
 #include "lb_spectrum.h"
 #include "lb_util.h"
 
@@ -15,59 +16,47 @@ static const char *const suffix[F_COUNT] = {".csv",    "_layers.csv",      "_sum
                                             ".json"};
 
 struct lb_spec_out {
-    lb_atomic a[F_COUNT];
-    int open[F_COUNT];
-    char *paths[F_COUNT];
+    lb_outset *set;
+    FILE *f[F_COUNT];
 };
 
 void lb_spec_out_abort(lb_spec_out *o) {
     if (!o) return;
-    for (int i = 0; i < F_COUNT; i++) {
-        if (o->open[i]) lb_atomic_abort(&o->a[i]);
-        free(o->paths[i]);
-    }
+    lb_outset_abort(o->set);
     free(o);
 }
 
 int lb_spec_out_open(lb_spec_out **out, const char *prefix) {
     lb_spec_out *o = calloc(1, sizeof *o);
+    char msg[1200];
     *out = NULL;
-    if (!o) return -1;
+    if (!o || !(o->set = lb_outset_new(msg, sizeof msg))) {
+        free(o);
+        lb_err("spectrum: out of memory");
+        return -1;
+    }
     for (int i = 0; i < F_COUNT; i++) {
         size_t len = strlen(prefix) + strlen(suffix[i]) + 1;
-        o->paths[i] = malloc(len);
-        if (!o->paths[i]) {
+        char *path = malloc(len);
+        if (path) snprintf(path, len, "%s%s", prefix, suffix[i]);
+        o->f[i] = path ? lb_outset_add(o->set, path, msg, sizeof msg) : NULL;
+        free(path);
+        if (!o->f[i]) {
+            lb_err("spectrum: %s", path ? msg : "out of memory");
             lb_spec_out_abort(o);
             return -1;
         }
-        snprintf(o->paths[i], len, "%s%s", prefix, suffix[i]);
-        if (!lb_atomic_open(&o->a[i], o->paths[i])) {
-            lb_spec_out_abort(o);
-            return -1;
-        }
-        o->open[i] = 1;
     }
     *out = o;
     return 0;
 }
 
 int lb_spec_out_commit(lb_spec_out *o) {
-    int bad = 0, done = 0;
-    for (int i = 0; i < F_COUNT; i++) {
-        if (!bad && lb_atomic_commit(&o->a[i]) == 0) {
-            o->open[i] = 0;
-            done = i + 1;
-            continue;
-        }
-        bad = 1;
-        lb_atomic_abort(&o->a[i]); /* safe after a failed commit too */
-        o->open[i] = 0;
-    }
-    if (bad) /* all or nothing: remove what this run already renamed */
-        for (int i = 0; i < done; i++) remove(o->paths[i]);
-    for (int i = 0; i < F_COUNT; i++) free(o->paths[i]);
+    char msg[1200];
+    int rc = lb_outset_commit(o->set, msg, sizeof msg);
     free(o);
-    return bad ? -1 : 0;
+    if (rc) lb_err("spectrum: %s; earlier results under that prefix are untouched", msg);
+    return rc;
 }
 
 /* Pool the accumulators of the selected heads of one layer (all layers: layer < 0). */
@@ -87,8 +76,8 @@ static void stat_cols(FILE *f, const lb_welford *st) {
 }
 
 static void write_csvs(lb_spec_out *o, const lb_spec_run *runs, int nruns) {
-    FILE *fc = o->a[F_CURVES].f, *fl = o->a[F_LAYERS].f, *fs = o->a[F_SUMMARY].f,
-         *fv = o->a[F_VS_N].f, *fp = o->a[F_PE].f, *fa = o->a[F_PE_ALL].f;
+    FILE *fc = o->f[F_CURVES], *fl = o->f[F_LAYERS], *fs = o->f[F_SUMMARY], *fv = o->f[F_VS_N],
+         *fp = o->f[F_PE], *fa = o->f[F_PE_ALL];
     fputs("n,layer,head,index,sigma_mean,sigma_std,energy_mean,energy_std,count\n", fc);
     fputs("n,layer,index,sigma_mean,sigma_std,energy_mean,energy_std,count\n", fl);
     fputs("n,layer,head,count,index", fs);
@@ -171,6 +160,11 @@ static void json_list(FILE *f, const int *v, int n) {
     fputc(']', f);
 }
 
+static void json_opt(FILE *f, long v) { /* -1: not used by the run */
+    if (v < 0) fputs("null", f);
+    else fprintf(f, "%ld", v);
+}
+
 static void json_stats(FILE *f, const lb_welford *st) {
     fputc('{', f);
     for (int s = 0; s < LB_SPEC_NSTATS; s++)
@@ -181,7 +175,7 @@ static void json_stats(FILE *f, const lb_welford *st) {
 
 static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const lb_spec_params *p,
                        int argc, char **argv, const lb_meta *m) {
-    FILE *f = o->a[F_JSON].f;
+    FILE *f = o->f[F_JSON];
     const lb_spec_input_opts *io = p->io;
     fputs("{\n", f);
     lb_meta_write_json(f, m, argc, argv, 2);
@@ -191,10 +185,20 @@ static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const
     lb_json_str(f, io->ids_path ? io->ids_path : io->text_path);
     fprintf(f, ",\n    \"input_kind\": \"%s\",\n    \"tokenizer\": ", io->ids_path ? "ids" : "text");
     lb_json_str(f, p->tokenizer);
-    fprintf(f, ",\n    \"policy\": \"%s\",\n    \"stride\": %ld,\n    \"seed\": %llu,\n",
-            io->win.policy == LB_WIN_PAD ? "pad" : "pack", io->win.stride,
-            (unsigned long long)io->win.seed);
-    fprintf(f, "    \"bos\": %d,\n    \"eos\": %d,\n    \"pad\": %d,\n", p->bos, p->eos, p->pad);
+    /* what the run used: ready sequences have no policy, stride, bos or eos */
+    const char *policy = p->ready ? "ready" : io->win.policy == LB_WIN_PAD ? "pad" : "pack";
+    fprintf(f, ",\n    \"policy\": \"%s\",\n    \"stride\": ", policy);
+    if (!p->ready && io->win.policy == LB_WIN_PACK && io->win.stride == 0)
+        fputs("\"n - 2\"", f);
+    else
+        json_opt(f, p->ready || io->win.policy == LB_WIN_PAD ? -1 : io->win.stride);
+    fprintf(f, ",\n    \"seed\": %llu,\n    \"bos\": ", (unsigned long long)io->win.seed);
+    json_opt(f, p->bos);
+    fputs(",\n    \"eos\": ", f);
+    json_opt(f, p->eos);
+    fputs(",\n    \"pad\": ", f);
+    json_opt(f, p->pad);
+    fputs(",\n", f);
     fprintf(f, "    \"sequences\": %ld,\n    \"proj_sequences\": %ld,\n", p->sequences,
             p->proj_sequences);
     if (p->index_opt)
@@ -250,7 +254,7 @@ static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const
     fputs("\n  ],\n  \"files\": [", f);
     for (int i = 0; i < F_COUNT; i++) {
         fputs(i ? ", " : "", f);
-        lb_json_str(f, o->paths[i]);
+        lb_json_str(f, lb_outset_path(o->set, i));
     }
     fputs("]\n}\n", f);
 }
@@ -259,13 +263,8 @@ int lb_spec_out_write(lb_spec_out *o, const lb_spec_run *runs, int nruns, const 
                       int argc, char **argv) {
     lb_meta m;
     lb_meta_collect(&m);
-    for (int i = 0; i < F_COUNT - 1; i++) lb_meta_write_comments(o->a[i].f, &m, argc, argv);
+    for (int i = 0; i < F_COUNT - 1; i++) lb_meta_write_comments(o->f[i], &m, argc, argv);
     write_csvs(o, runs, nruns);
     write_json(o, runs, nruns, p, argc, argv, &m);
-    for (int i = 0; i < F_COUNT; i++)
-        if (ferror(o->a[i].f)) {
-            lb_err("writing %s failed", o->paths[i]);
-            return -1;
-        }
-    return 0;
+    return 0; /* a failed write (full disk, size limit) is reported, with its reason, by commit */
 }

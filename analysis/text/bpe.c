@@ -117,6 +117,7 @@ static int emit(const lb_tokenizer *t, lb_ids *out, const int32_t *ids, size_t n
 
 int lb_tokenizer_encode(lb_tokenizer *t, lb_ids *out, const char *text, size_t len, char *msg,
                         size_t msglen) {
+    if (t->kind == LB_TOK_WORDPIECE) return lb_wordpiece_encode(t, out, text, len, msg, msglen);
     if (t->kind == LB_TOK_BYTES) {
         for (size_t i = 0; i < len; i++) {
             int32_t v = (unsigned char)text[i] + t->offset;

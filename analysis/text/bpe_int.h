@@ -36,6 +36,7 @@ struct lb_tokenizer {
     size_t pcap, n_merges;
     int32_t byte_id[256];   /* vocab id of each byte's alphabet character, -1 if none */
     int unk;
+    int wp_lower, wp_strip, wp_chinese, wp_max_chars; /* WordPiece: tokenizer_config.json */
     cache_entry **cache;    /* (CACHE_SLOTS) */
     size_t cache_n;
     char desc[96];
@@ -47,6 +48,18 @@ uint64_t lb_bpe_hash_bytes(const void *p, size_t n);
 /* Slot of the merge (a, b): holds its rank and merged id, or key UINT64_MAX where it
  * would go. */
 pair_slot *lb_bpe_pair_find(const lb_tokenizer *t, int32_t a, int32_t b);
+/* The vocabulary tables for wordpiece.c (bpe_load.c): a new tokenizer of a kind;
+ * room for ids 0..vocab_size-1 and n strings; add s as id (0, 1 = string already
+ * present, 2 = id taken, -1 = out of memory); id of s or -1. */
+lb_tokenizer *lb_bpe_new(lb_tok_kind kind);
+int lb_bpe_vocab_alloc(lb_tokenizer *t, int vocab_size, size_t n);
+int lb_bpe_vocab_add(lb_tokenizer *t, const char *s, size_t n, int id);
+int lb_bpe_vocab_find(const lb_tokenizer *t, const char *s, size_t n);
+/* WordPiece (wordpiece.c): encode, and the model folder's vocab.txt. */
+int lb_wordpiece_encode(const lb_tokenizer *t, lb_ids *out, const char *text, size_t len,
+                        char *msg, size_t msglen);
+int lb_wordpiece_for_model(lb_tokenizer **out, const char *dir, char *msg, size_t msglen);
+
 /* Drop every cached piece (the encoder's cache; the loader frees it). */
 void lb_bpe_cache_clear(lb_tokenizer *t);
 

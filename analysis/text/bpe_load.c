@@ -314,9 +314,11 @@ int lb_tokenizer_for_model(lb_tokenizer **out, const char *dir, char *msg, size_
         return lb_fail(msg, msglen, "%s: path too long", dir);
     int hv = access(v, F_OK) == 0, hm = access(m, F_OK) == 0;
     if (!hv && !hm) {
+        int wp = lb_wordpiece_for_model(out, dir, msg, msglen); /* BERT: vocab.txt */
+        if (wp <= 0) return wp;
         lb_fail(msg, msglen,
-             "%s: no vocab.json + merges.txt (only GPT-2 byte-level BPE is read; "
-             "a BERT WordPiece vocab.txt is not supported): give token ids instead",
+             "%s: no vocab.json + merges.txt (GPT-2 byte-level BPE) and no vocab.txt "
+             "(BERT WordPiece): give token ids instead",
              dir);
         return 1;
     }
@@ -341,4 +343,15 @@ void lb_tokenizer_specials(const lb_tokenizer *t, int *bos, int *eos, int *pad) 
         *dst[i] = lb_tokenizer_token_id(t, names[i][0]);
         if (*dst[i] < 0) *dst[i] = lb_tokenizer_token_id(t, names[i][1]);
     }
+}
+
+lb_tokenizer *lb_bpe_new(lb_tok_kind kind) { return new_tokenizer(kind); }
+int lb_bpe_vocab_alloc(lb_tokenizer *t, int vocab_size, size_t n) {
+    return alloc_vocab(t, vocab_size, n);
+}
+int lb_bpe_vocab_add(lb_tokenizer *t, const char *s, size_t n, int id) {
+    return vocab_add(t, s, n, id);
+}
+int lb_bpe_vocab_find(const lb_tokenizer *t, const char *s, size_t n) {
+    return vocab_find(t, s, n);
 }

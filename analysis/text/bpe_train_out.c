@@ -6,6 +6,7 @@
 
 #include "bpe_train_int.h"
 #include "lb_tokenizer.h"
+#include "lb_outset.h"
 #include "lb_util.h"
 
 
@@ -78,12 +79,15 @@ char *lb_bpe_trainer_merges_txt(const lb_bpe_trainer *t, size_t *len) {
     return sb_done(&b, len);
 }
 
+/* vocab.json and merges.txt are one output set (lb_outset.h): both appear or neither,
+ * and a failed or interrupted run leaves an earlier pair as it was. */
 int lb_bpe_trainer_write(const lb_bpe_trainer *t, const char *dir, char *msg, size_t msglen) {
     size_t vl, ml;
     char *v = lb_bpe_trainer_vocab_json(t, &vl), *m = lb_bpe_trainer_merges_txt(t, &ml);
     char pv[4096], pm[4096];
     int rc = -1;
-    lb_atomic av = {0}, am = {0};
+    lb_outset *out = NULL;
+    FILE *fv = NULL, *fm = NULL;
     if (!v || !m) {
         lb_fail(msg, msglen, t->ran ? "out of memory" : "the trainer has not run");
     } else if ((size_t)snprintf(pv, sizeof pv, "%s/vocab.json", dir) >= sizeof pv ||
@@ -91,17 +95,15 @@ int lb_bpe_trainer_write(const lb_bpe_trainer *t, const char *dir, char *msg, si
         lb_fail(msg, msglen, "output folder name too long: %.64s...", dir);
     } else if (lb_mkdirs(dir)) {
         lb_fail(msg, msglen, "cannot create the output folder %s", dir);
-    } else if (!lb_atomic_open(&av, pv) || !lb_atomic_open(&am, pm)) {
-        lb_fail(msg, msglen, "cannot create files in %s", dir);
-    } else if (fwrite(v, 1, vl, av.f) != vl || fwrite(m, 1, ml, am.f) != ml) {
-        lb_fail(msg, msglen, "write error in %s", dir);
-    } else if (lb_atomic_commit(&av) || lb_atomic_commit(&am)) { /* both written in full first */
-        lb_fail(msg, msglen, "cannot finish the files in %s", dir);
+    } else if (!(out = lb_outset_new(msg, msglen)) || !(fv = lb_outset_add(out, pv, msg, msglen)) ||
+               !(fm = lb_outset_add(out, pm, msg, msglen))) {
+        /* msg says which file and why */
     } else {
-        rc = 0;
+        fwrite(v, 1, vl, fv), fwrite(m, 1, ml, fm); /* a failed write is reported by commit */
+        rc = lb_outset_commit(out, msg, msglen);
+        out = NULL;
     }
-    lb_atomic_abort(&av); /* no-ops after a commit */
-    lb_atomic_abort(&am);
+    lb_outset_abort(out);
     free(v);
     free(m);
     return rc;

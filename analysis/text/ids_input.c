@@ -110,6 +110,36 @@ static int is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
+/* One whitespace-separated token of an integer ids file, checked and appended. The
+ * message quotes the token as written (a saturated or cut number would hide the cause);
+ * only a token past 256 bytes is shortened, and then its length is said. */
+static int text_id(lb_ids *doc, const char *tok, size_t len, long vocab_size, const char *path,
+                   size_t lineno, char *msg, size_t msglen) {
+    int neg = tok[0] == '-', ok = len > (size_t)neg, big = 0;
+    int64_t v = 0;
+    for (size_t i = (size_t)neg; ok && i < len; i++) {
+        if (tok[i] < '0' || tok[i] > '9') ok = 0;
+        else if (v > ((int64_t)1 << 40)) big = 1;
+        else v = v * 10 + (tok[i] - '0');
+    }
+    char shown[300];
+    if (len <= 256) snprintf(shown, sizeof shown, "\"%.*s\"", (int)len, tok);
+    else snprintf(shown, sizeof shown, "\"%.64s...\" (%zu characters)", tok, len);
+    if (!ok)
+        return lb_fail(msg, msglen, "%s: line %zu: %s is not a token id (a non-negative integer)",
+                       path, lineno, shown);
+    if (neg && v > 0)
+        return lb_fail(msg, msglen, "%s: line %zu: token id %s is negative", path, lineno, shown);
+    if (vocab_size > 0 && (big || v >= vocab_size))
+        return lb_fail(msg, msglen, "%s: line %zu: token id %s is past the vocabulary (size %ld)",
+                       path, lineno, shown, vocab_size);
+    if (big || v > INT32_MAX)
+        return lb_fail(msg, msglen, "%s: line %zu: token id %s does not fit int32", path, lineno,
+                       shown);
+    int32_t x = (int32_t)v;
+    return lb_ids_push(doc, &x, 1) ? lb_fail(msg, msglen, "%s: out of memory", path) : 0;
+}
+
 static int read_text_ids(lb_docs *d, FILE *f, const char *path, long vocab_size, char *msg,
                          size_t msglen) {
     lb_ids doc = {0};
@@ -126,21 +156,7 @@ static int read_text_ids(lb_docs *d, FILE *f, const char *path, long vocab_size,
             if (p == end) break;
             char *tok = p;
             while (p < end && !is_space(*p)) p++;
-            int neg = tok[0] == '-', ok = p - tok > neg;
-            int64_t v = 0;
-            for (char *q = tok + neg; ok && q < p; q++) {
-                if (*q < '0' || *q > '9') ok = 0;
-                else if (v <= ((int64_t)1 << 40)) v = v * 10 + (*q - '0'); /* saturates */
-            }
-            char where[48];
-            snprintf(where, sizeof where, "line %zu", lineno);
-            if (!ok) {
-                rc = lb_fail(msg, msglen, "%s: %s: \"%.*s\" is not a token id (a non-negative integer)",
-                          path, where, (int)(p - tok > 40 ? 40 : p - tok), tok);
-            } else if ((rc = check_id(neg ? -v : v, vocab_size, path, where, msg, msglen)) == 0) {
-                int32_t x = (int32_t)v;
-                if (lb_ids_push(&doc, &x, 1)) rc = lb_fail(msg, msglen, "%s: out of memory", path);
-            }
+            rc = text_id(&doc, tok, (size_t)(p - tok), vocab_size, path, lineno, msg, msglen);
         }
         if (rc == 0 && lb_docs_add(d, doc.v, doc.n)) rc = lb_fail(msg, msglen, "%s: out of memory", path);
     }

@@ -38,7 +38,7 @@ void lb_ids_free(lb_ids *a);
 
 typedef struct lb_tokenizer lb_tokenizer;
 
-typedef enum { LB_TOK_BPE = 0, LB_TOK_BYTES = 1 } lb_tok_kind;
+typedef enum { LB_TOK_BPE = 0, LB_TOK_BYTES = 1, LB_TOK_WORDPIECE = 2 } lb_tok_kind;
 
 /* GPT-2 byte-level BPE. vocab.json maps token string → id (ids unique, >= 0);
  * merges.txt holds one "a b" pair per line, rank = order, an optional first line
@@ -52,8 +52,32 @@ int lb_tokenizer_parse_bpe(lb_tokenizer **out, const char *vocab, size_t vocab_l
                            const char *merges_name, char *msg, size_t msglen);
 /* Byte-level tokenizer, 0 <= offset <= 1<<20. */
 int lb_tokenizer_bytes(lb_tokenizer **out, int offset, char *msg, size_t msglen);
-/* DIR/vocab.json + DIR/merges.txt. Returns 0 loaded, 1 when those files are absent
- * (msg says so; e.g. a BERT WordPiece vocab.txt is not supported), -1 malformed. */
+/* BERT WordPiece (analysis/text/wordpiece.c) from vocab.txt: one token per line, id =
+ * line number - 1, "[UNK]" required. Encoding is BERT's basic tokenizer, then
+ * WordPiece:
+ *  1. drop U+0000, U+FFFD and control characters (category C*, except tab, newline,
+ *     CR); every whitespace character (space, tab, newline, CR, Zs) becomes a space
+ *     (invalid UTF-8 bytes count as U+FFFD: dropped);
+ *  2. chinese: a space either side of each CJK ideograph (the CJK Unified Ideographs
+ *     blocks and extensions A-E, the compatibility blocks);
+ *  3. split on whitespace (also U+2028, U+2029); in each word, lower: lower-case
+ *     (Unicode full mapping with the final-sigma rule, as Python's str.lower());
+ *     strip: canonical decomposition (NFD) and removal of the nonspacing marks (Mn);
+ *  4. each punctuation character (ASCII symbols, category P*) becomes a word;
+ *  5. WordPiece per word: a word of more than max_chars characters is [UNK]; else
+ *     greedy longest match from the left, pieces after the first prefixed "##"; a
+ *     word with a position no piece matches is [UNK] as a whole.
+ * Not done: NFC composition of decomposed input (so a cased model sees "e"+U+0301 as
+ * two characters), and special tokens written in the text ("[MASK]") are ordinary
+ * text. The character data is Python's unicodedata (wordpiece_tables.c).
+ * max_chars <= 0 means 100 (BERT's). */
+int lb_tokenizer_load_wordpiece(lb_tokenizer **out, const char *vocab_path, int lower, int strip,
+                                int chinese, int max_chars, char *msg, size_t msglen);
+/* The tokenizer of a HuggingFace folder: DIR/vocab.json + DIR/merges.txt (BPE), else
+ * DIR/vocab.txt (WordPiece, options from DIR/tokenizer_config.json: do_lower_case
+ * default true, strip_accents default null = as do_lower_case, tokenize_chinese_chars
+ * default true, max_input_chars_per_word default 100). Returns 0 loaded, 1 when none of
+ * these files is there (msg says so), -1 malformed. */
 int lb_tokenizer_for_model(lb_tokenizer **out, const char *dir, char *msg, size_t msglen);
 void lb_tokenizer_free(lb_tokenizer *t);
 

@@ -33,6 +33,13 @@ void lb_npy_free(lb_npy *a);
 int lb_npy_write(const char *path, lb_npy_dtype dtype, int ndim, const int64_t *shape,
                  const void *data);
 
+/* The same into a stream the caller owns (a member of an lb_outset, lb_outset.h):
+ * the header for shape (its element count in *count), or header and data. 0, or -1
+ * on bad arguments or a failed write (ferror/errno say why). */
+int lb_npy_fwrite_header(FILE *f, lb_npy_dtype dtype, int ndim, const int64_t *shape,
+                         size_t *count);
+int lb_npy_fwrite(FILE *f, lb_npy_dtype dtype, int ndim, const int64_t *shape, const void *data);
+
 /* Streaming writer for arrays too big to hold: the header is written for the final
  * shape up front, rows are appended, and close renames only if exactly `count`
  * elements arrived. */

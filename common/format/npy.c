@@ -353,3 +353,16 @@ int lb_npy_write(const char *path, lb_npy_dtype dtype, int ndim, const int64_t *
     }
     return lb_npy_writer_close(w);
 }
+
+int lb_npy_fwrite_header(FILE *f, lb_npy_dtype dtype, int ndim, const int64_t *shape,
+                         size_t *count) {
+    char hdr[512];
+    size_t hl = make_header(hdr, sizeof hdr, dtype, ndim, shape, count);
+    return hl && fwrite(hdr, 1, hl, f) == hl ? 0 : -1;
+}
+
+int lb_npy_fwrite(FILE *f, lb_npy_dtype dtype, int ndim, const int64_t *shape, const void *data) {
+    size_t count;
+    if (lb_npy_fwrite_header(f, dtype, ndim, shape, &count)) return -1;
+    return count && fwrite(data, esize(dtype), count, f) != count ? -1 : 0;
+}

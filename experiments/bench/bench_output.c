@@ -7,6 +7,7 @@
 
 #include "lb_bench.h"
 #include "lb_meta.h"
+#include "lb_outset.h"
 #include "lb_util.h"
 
 static const char *proto_name(lb_bench_proto p) { return p == LB_PROTO_LAYER ? "layer" : "table3"; }
@@ -59,11 +60,8 @@ static const lb_bench_point *full_of(const lb_bench_set *s, const lb_bench_point
     return NULL;
 }
 
-static int write_raw(const lb_bench_set *s, const char *path, const lb_meta *m, int argc,
+static int write_raw(const lb_bench_set *s, FILE *f, const lb_meta *m, int argc,
                      char **argv) {
-    lb_atomic a;
-    FILE *f = lb_atomic_open(&a, path);
-    if (!f) return EX_CANTCREAT;
     lb_meta_write_comments(f, m, argc, argv);
     fprintf(f, "# raw samples: seconds per call (layer: one attention layer; table3: one encoder "
                "forward of the whole batch)\n");
@@ -75,13 +73,10 @@ static int write_raw(const lb_bench_set *s, const char *path, const lb_meta *m, 
             fprintf(f, ",%d,%.9g\n", r, p->samples[r]);
         }
     }
-    return lb_atomic_commit(&a) ? EX_IOERR : EX_OK;
+    return EX_OK;
 }
 
-static int write_summary(const lb_bench_set *s, const char *path) {
-    lb_atomic a;
-    FILE *f = lb_atomic_open(&a, path);
-    if (!f) return EX_CANTCREAT;
+static int write_summary(const lb_bench_set *s, FILE *f) {
     fprintf(f, "# one row per point; %s\n# %s\n# %s\n", lb_bench_flops_text, lb_bench_mem_text,
             lb_bench_t3_text);
     fprintf(f, "protocol,method,share,n,k,d,heads,batch,layers,threads,status,reps,median_s,q1_s,"
@@ -101,7 +96,7 @@ static int write_summary(const lb_bench_set *s, const char *path) {
         csv_num(f, ok && p->B ? (double)p->peak_extra / p->B : NAN);
         fprintf(f, ",%d\n", p->interleaved);
     }
-    return lb_atomic_commit(&a) ? EX_IOERR : EX_OK;
+    return EX_OK;
 }
 
 /* Memory saved if the Transformer materialised scores and probabilities for all
@@ -113,10 +108,7 @@ static double mat_saved(const lb_bench_point *fu, const lb_bench_point *p) {
     return full / ((double)p->peak_extra / p->B);
 }
 
-static int write_table3(const lb_bench_set *s, const char *path, const char *paper) {
-    lb_atomic a;
-    FILE *f = lb_atomic_open(&a, path);
-    if (!f) return EX_CANTCREAT;
+static int write_table3(const lb_bench_set *s, FILE *f, const char *paper) {
     fprintf(f, "# %s\n# paper_*: Wang et al. 2020, Table 3 (V100 16 GB); NaN: not measured\n",
             lb_bench_t3_text);
     fprintf(f, "# memory_saved_if_materialised_x: analytic, as memory_saved_x but the Transformer "
@@ -139,7 +131,7 @@ static int write_table3(const lb_bench_set *s, const char *path, const char *pap
         csv_num(f, mat_saved(fu, p));
         fprintf(f, "\n");
     }
-    return lb_atomic_commit(&a) ? EX_IOERR : EX_OK;
+    return EX_OK;
 }
 
 /* Smallest n of the layer grid where Linformer(k) beats `variant`; 0 if none. */
@@ -183,11 +175,8 @@ static void json_list(FILE *f, const char *key, const lb_list *l) {
     fprintf(f, "],\n");
 }
 
-static int write_json(const lb_bench_set *s, const lb_bench_opts *o, const char *path,
+static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
                       const lb_meta *m, int argc, char **argv) {
-    lb_atomic a;
-    FILE *f = lb_atomic_open(&a, path);
-    if (!f) return EX_CANTCREAT;
     fprintf(f, "{\n");
     lb_meta_write_json(f, m, argc, argv, 2);
     fprintf(f, ",\n  \"params\": {\n    \"preset\": ");
@@ -274,25 +263,35 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, const char 
                 c++ ? "," : "", p->n, p->d, p->H, p->B, p->threads, p->peak_extra, p->analytic);
     }
     fprintf(f, "\n  ]\n}\n");
-    return lb_atomic_commit(&a) ? EX_IOERR : EX_OK;
+    return EX_OK;
 }
 
+/* The files of a run are one output set (lb_outset.h): all appear, or none and the
+ * previous ones stay. */
 int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, int argc, char **argv) {
+    static const char *const names[4] = {"bench.csv", "summary.csv", "bench.json", "table3.csv"};
     if (lb_mkdirs(o->out_dir)) return EX_CANTCREAT;
     lb_meta m;
     lb_meta_collect(&m);
-    size_t len = strlen(o->out_dir) + 32;
-    char *path = malloc(len);
-    if (!path) return EX_OSERR;
-    int rc;
-    snprintf(path, len, "%s/bench.csv", o->out_dir);
-    rc = write_raw(set, path, &m, argc, argv);
-    if (!rc) snprintf(path, len, "%s/summary.csv", o->out_dir), rc = write_summary(set, path);
-    if (!rc && (o->protocols & LB_PROTO_TABLE3))
-        snprintf(path, len, "%s/table3.csv", o->out_dir), rc = write_table3(set, path, o->paper);
-    if (!rc) snprintf(path, len, "%s/bench.json", o->out_dir), rc = write_json(set, o, path, &m, argc, argv);
-    free(path);
-    return rc;
+    char msg[1200], path[4200];
+    FILE *f[4] = {NULL};
+    lb_outset *out = lb_outset_new(msg, sizeof msg);
+    for (int i = 0; out && i < ((o->protocols & LB_PROTO_TABLE3) ? 4 : 3); i++) {
+        snprintf(path, sizeof path, "%s/%s", o->out_dir, names[i]);
+        if (!(f[i] = lb_outset_add(out, path, msg, sizeof msg))) {
+            lb_err("bench: %s", msg);
+            lb_outset_abort(out);
+            return EX_CANTCREAT;
+        }
+    }
+    if (!out) return lb_err("bench: %s", msg), EX_OSERR;
+    write_raw(set, f[0], &m, argc, argv);
+    write_summary(set, f[1]);
+    write_json(set, o, f[2], &m, argc, argv);
+    if (f[3]) write_table3(set, f[3], o->paper);
+    if (lb_outset_commit(out, msg, sizeof msg))
+        return lb_err("bench: %s; earlier results in %s are untouched", msg, o->out_dir), EX_IOERR;
+    return EX_OK;
 }
 
 static double mib(size_t b) { return (double)b / 1048576.0; }

@@ -10,7 +10,9 @@
 #include "lb_bench.h"
 #include "lb_cmd.h"
 #include "lb_model.h"
+#include "lb_outset.h"
 #include "lb_progress.h"
+#include "lb_outset.h"
 #include "lb_util.h"
 
 static void usage(FILE *f) {
@@ -320,6 +322,7 @@ int lb_cmd_bench(int argc, char **argv) {
     lb_bench_opts o = {0};
     const char *preset = "default";
     int c;
+    lb_outset_catch_signals(); /* an interrupted bench leaves earlier results as they were */
     optind = 0;
     opterr = 0; /* the second pass reports unknown options */
     while ((c = getopt_long(argc, argv, "n:k:d:qhV", longopts, NULL)) != -1)

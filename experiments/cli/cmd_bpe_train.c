@@ -7,6 +7,7 @@
 
 #include "lb_bpe_train.h"
 #include "lb_cmd.h"
+#include "lb_outset.h"
 #include "lb_util.h"
 
 static void usage(FILE *f) {
@@ -111,6 +112,7 @@ int lb_cmd_bpe_train(int argc, char **argv) {
         return EX_USAGE;
     }
     o.vocab_size = vocab;
+    lb_outset_catch_signals(); /* an interrupt leaves an earlier vocab.json/merges.txt as it was */
     char msg[512];
     lb_bpe_trainer *t;
     if (lb_bpe_trainer_init(&t, msg, sizeof msg)) {

@@ -1,48 +1,76 @@
 /* `linbench dump`: attention matrices P of a checkpoint as float32 .npy (inputs as
  * for `linbench spectrum`: analysis/spectrum/spec_input.c).
  *
- * One file of shape (S, L_sel, H_sel, n, n) is streamed through lb_npy_writer: each
- * selected (layer, head) block is appended as the encoder hands it over, so memory
- * holds one sequence's activations whatever S is, and the file appears (renamed)
- * only when every element arrived. Beside it: <stem>_ids.npy (S, n) int32,
- * <stem>_mask.npy (S, n) float32 and <stem>.json (metadata and parameters). */
+ * One file of shape (S, L_sel, H_sel, n, n) is streamed into an output set
+ * (lb_outset.h): each selected (layer, head) block is appended as the encoder hands it
+ * over, so memory holds one sequence's activations whatever S is. Beside it:
+ * <stem>_ids.npy (S, n) int32, <stem>_mask.npy (S, n) float32 and <stem>.json
+ * (metadata and parameters). The four files appear together or not at all; an
+ * interrupt or failure leaves a previous dump under the same name as it was.
+ *
+ * parse (options) -> validate (model, input, n, subsets, size, output names)
+ * -> run (forward passes into the set) -> write (sidecars, commit). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lb_cmd.h"
 #include "lb_meta.h"
 #include "lb_npy.h"
+#include "lb_outset.h"
 #include "lb_progress.h"
 #include "lb_spectrum.h"
 #include "lb_util.h"
 
-/* ---- linbench dump ---- */
+typedef struct {
+    lb_spec_input_opts io;
+    const char *out, *layers_s, *heads_s;
+    long n, S; /* n 0: the ids file's ready length, else min(512, position table) */
+    double max_gib;
+} dump_opts;
 
 typedef struct {
-    lb_npy_writer *w;
-    const char *layer_on; /* (L) */
+    lb_spec_input in;
+    lb_windows *win;
+    int *layers, *heads, nl, nh;
+    char *layer_on; /* (L) */
+    long S;
+    int n;
+    int32_t *ids; /* (S, n) */
+    float *mask;  /* (S, n) */
+    char *npy, *stem;
+    lb_outset *set;
+    FILE *fp; /* the P member of set */
+    double gib, seconds;
+} dump_run;
+
+typedef struct {
+    FILE *f;
+    const char *layer_on;
     const int *heads;
-    int nh, n, failed;
+    int nh, failed; /* failed: the errno of the write that failed */
 } dump_ctx;
 
 static void dump_cb(void *user, int layer, const float *probs, const float *q, const float *k,
                     const float *v, int B, int H, int n, int cols, int d) {
     dump_ctx *c = user;
     if (c->failed || !c->layer_on[layer]) return;
+    size_t count = (size_t)n * cols;
     for (int i = 0; i < c->nh; i++)
-        if (lb_npy_writer_append(c->w, probs + (size_t)c->heads[i] * n * cols,
-                                 (size_t)n * cols)) {
-            c->failed = 1;
+        if (fwrite(probs + (size_t)c->heads[i] * count, sizeof(float), count, c->f) != count) {
+            c->failed = errno ? errno : EIO;
             return;
         }
 }
 
 static void dump_usage(FILE *f) {
-    fputs("usage: linbench dump --model DIR (--text FILE | --ids FILE) --out FILE.npy [options]\n"
+    fputs("usage: linbench dump --model DIR (--text FILE | --ids FILE) --out FILE.npy|DIR [options]\n"
           "Writes P = softmax(QK^T/sqrt(d)) as float32 (S, layers, heads, n, n) to FILE.npy,\n"
-          "with FILE_ids.npy (S, n), FILE_mask.npy (S, n) and FILE.json beside it.\n"
-          "  --n N                sequence length (default min(512, what the positions allow))\n"
+          "with FILE_ids.npy (S, n), FILE_mask.npy (S, n) and FILE.json beside it (a folder\n"
+          "DIR gives DIR/P.npy ...). The four appear together or not at all; SIGINT/SIGTERM\n"
+          "leave earlier files as they were and exit 130/143.\n"
+          "  --n N                sequence length (default: the length of ready sequences in\n"
+          "                       --ids, else min(512, what the positions allow))\n"
           "  --sequences S        how many windows (default 1)\n"
           "  --layers LIST|all    0-based layer subset (default all)\n"
           "  --heads LIST|all     0-based head subset (default all)\n"
@@ -51,172 +79,216 @@ static void dump_usage(FILE *f) {
     lb_spec_input_usage(f);
 }
 
-static int write_sidecars(const char *stem, int argc, char **argv, const lb_spec_input_opts *o,
-                          const lb_windows *win, const int *layers, int nl, const int *heads,
-                          int nh, long S, int n, const int32_t *ids, const float *mask) {
-    char path[4200];
-    int64_t shape[2] = {S, n};
-    snprintf(path, sizeof path, "%s_ids.npy", stem);
-    if (lb_npy_write(path, LB_NPY_I32, 2, shape, ids)) return -1;
-    snprintf(path, sizeof path, "%s_mask.npy", stem);
-    if (lb_npy_write(path, LB_NPY_F32, 2, shape, mask)) return -1;
-    snprintf(path, sizeof path, "%s.json", stem);
-    lb_atomic a;
-    FILE *f = lb_atomic_open(&a, path);
-    if (!f) return -1;
-    lb_meta m;
-    lb_meta_collect(&m);
-    fputs("{\n", f);
-    lb_meta_write_json(f, &m, argc, argv, 2);
-    fprintf(f, ",\n  \"model\": ");
-    lb_json_str(f, o->model_dir);
-    fprintf(f, ",\n  \"input\": ");
-    lb_json_str(f, o->ids_path ? o->ids_path : o->text_path);
-    fprintf(f, ",\n  \"policy\": ");
-    lb_json_str(f, lb_windows_describe(win));
-    fprintf(f, ",\n  \"shape\": [%ld, %d, %d, %d, %d],\n  \"layers\": [", S, nl, nh, n, n);
-    for (int i = 0; i < nl; i++) fprintf(f, "%s%d", i ? ", " : "", layers[i]);
-    fputs("],\n  \"heads\": [", f);
-    for (int i = 0; i < nh; i++) fprintf(f, "%s%d", i ? ", " : "", heads[i]);
-    fputs("],\n  \"padding\": \"rows and columns with mask 0 are padding; padded keys have "
-          "probability 0\"\n}\n",
-          f);
-    return lb_atomic_commit(&a);
-}
-
-int lb_cmd_dump(int argc, char **argv) {
-    lb_spec_input_opts o;
-    lb_spec_input_defaults(&o);
-    const char *out = NULL, *layers_s = NULL, *heads_s = NULL;
-    long n = 0, S = 1;
-    double max_gib = 8;
+/* 0 to go on, -1 after --help, else a sysexits code (error printed). */
+static int dump_parse(dump_opts *o, int argc, char **argv) {
     static const char *const flags[] = {"help", "per-line", "quiet", NULL};
     char name[64];
     const char *val;
     int rc;
+    *o = (dump_opts){.S = 1, .max_gib = 8};
+    lb_spec_input_defaults(&o->io);
     for (int i = 1; i < argc;) {
         if ((rc = lb_spec_next_opt(argc, argv, &i, flags, name, sizeof name, &val))) return rc;
-        if (!strcmp(name, "help")) {
-            dump_usage(stdout);
-            return EX_OK;
-        }
-        if (lb_spec_input_opt(&o, name, val, &rc)) {
+        if (!strcmp(name, "help")) return dump_usage(stdout), -1;
+        if (lb_spec_input_opt(&o->io, name, val, &rc)) {
             if (rc) return rc;
-        } else if (!strcmp(name, "out")) out = val;
-        else if (!strcmp(name, "layers")) layers_s = val;
-        else if (!strcmp(name, "heads")) heads_s = val;
+        } else if (!strcmp(name, "out")) o->out = val;
+        else if (!strcmp(name, "layers")) o->layers_s = val;
+        else if (!strcmp(name, "heads")) o->heads_s = val;
         else if (!strcmp(name, "n")) {
-            if (lb_parse_long(val, &n, 1, 1L << 20, "--n")) return EX_USAGE;
+            if (lb_parse_long(val, &o->n, 1, 1L << 20, "--n")) return EX_USAGE;
         } else if (!strcmp(name, "sequences")) {
-            if (lb_parse_long(val, &S, 1, 1L << 30, "--sequences")) return EX_USAGE;
+            if (lb_parse_long(val, &o->S, 1, 1L << 30, "--sequences")) return EX_USAGE;
         } else if (!strcmp(name, "max-gib")) {
-            if (lb_parse_double(val, &max_gib, 0, 1e6, "--max-gib")) return EX_USAGE;
+            if (lb_parse_double(val, &o->max_gib, 0, 1e6, "--max-gib")) return EX_USAGE;
         } else {
             lb_err("dump: unknown option --%s (see linbench dump --help)", name);
             return EX_USAGE;
         }
     }
-    size_t ol = out ? strlen(out) : 0;
-    if (ol < 5 || strcmp(out + ol - 4, ".npy")) {
-        lb_err("dump: --out FILE.npy is required (a name ending in .npy)");
+    return 0;
+}
+
+/* --out: FILE.npy, or a folder (DIR/P.npy); the stem names the sidecars. */
+static int dump_paths(dump_run *r, const char *out) {
+    if (!out || !*out) {
+        lb_err("dump: --out FILE.npy (or a folder) is required");
         return EX_USAGE;
     }
-    lb_spec_input in;
-    if ((rc = lb_spec_input_load(&in, &o))) return rc;
-    const lb_config *c = lb_model_config(in.model);
-    lb_windows *win = NULL;
+    if (!(r->npy = lb_out_path(out, "P.npy"))) return EX_OSERR;
+    size_t len = strlen(r->npy);
+    if (len < 5 || strcmp(r->npy + len - 4, ".npy") || r->npy[len - 5] == '/') {
+        lb_err("dump: --out %s: expected a name ending in .npy, or a folder", out);
+        return EX_USAGE;
+    }
+    if (!(r->stem = strdup(r->npy))) return EX_OSERR;
+    r->stem[len - 4] = 0;
+    return 0;
+}
+
+/* n: given, the ready length of the ids file, or min(512, position table). */
+static int dump_resolve_n(dump_run *r, const dump_opts *o) {
+    int ready = r->in.docs.ready_n, max_n = r->in.max_n;
+    long n = o->n ? o->n : ready > 0 ? ready : (max_n < 512 ? max_n : 512);
+    if (n > max_n) {
+        lb_err("dump: %s %ld is past the model's position table (at most %d for %s/config.json)",
+               o->n ? "--n" : "the ready sequences' length n =", n, max_n, o->io.model_dir);
+        return EX_USAGE;
+    }
+    if (ready > 0 && n != ready) {
+        lb_err("dump: --n %ld, but %s holds ready sequences of length %d (leave out --n to use "
+               "them)", n, o->io.ids_path, ready);
+        return EX_USAGE;
+    }
+    r->n = (int)n;
+    return 0;
+}
+
+static int dump_validate(dump_run *r, const dump_opts *o) {
+    int rc;
+    if ((rc = dump_paths(r, o->out))) return rc;
+    if ((rc = lb_spec_input_load(&r->in, &o->io))) return rc;
+    const lb_config *c = lb_model_config(r->in.model);
+    r->layers = calloc((size_t)c->layers, sizeof(int));
+    r->heads = calloc((size_t)c->heads, sizeof(int));
+    r->layer_on = calloc((size_t)c->layers, 1);
+    if (!r->layers || !r->heads || !r->layer_on) return lb_err("dump: out of memory"), EX_OSERR;
+    if ((rc = dump_resolve_n(r, o))) return rc;
+    r->nl = lb_spec_subset(r->layers, o->layers_s, c->layers, "--layers");
+    r->nh = lb_spec_subset(r->heads, o->heads_s, c->heads, "--heads");
+    if (r->nl < 0 || r->nh < 0) return EX_USAGE;
+    for (int i = 0; i < r->nl; i++) r->layer_on[r->layers[i]] = 1;
+    if ((rc = lb_spec_windows(&r->win, &r->in, &o->io, r->n, o->S))) return rc;
+    r->S = (long)lb_windows_count(r->win);
+    r->gib = (double)r->S * r->nl * r->nh * (double)r->n * r->n * 4 / (1 << 30);
+    if (r->gib > o->max_gib) {
+        lb_err("dump: %ld x %d x %d x %d x %d floats is %.2f GiB, over --max-gib %g", r->S, r->nl,
+               r->nh, r->n, r->n, r->gib, o->max_gib);
+        return EX_USAGE;
+    }
+    return 0;
+}
+
+/* The windows' ids and mask, held whole so that the sidecars match P exactly. */
+static int dump_windows(dump_run *r) {
+    lb_batch b = {0};
+    char msg[256];
+    size_t cells = (size_t)r->S * r->n;
+    r->ids = malloc(cells * sizeof *r->ids);
+    r->mask = malloc(cells * sizeof *r->mask);
+    if (!r->ids || !r->mask || lb_batch_init(&b, 1, r->n, msg, sizeof msg))
+        return lb_err("dump: out of memory"), EX_OSERR;
+    for (long s = 0; s < r->S; s++) {
+        lb_windows_fill(&b, r->win, (size_t)s);
+        memcpy(r->ids + s * r->n, b.ids, (size_t)r->n * sizeof *r->ids);
+        memcpy(r->mask + s * r->n, b.mask, (size_t)r->n * sizeof *r->mask);
+    }
+    lb_batch_free(&b);
+    return 0;
+}
+
+/* The set's members, made before the work so a bad destination fails at once. */
+static int dump_open(dump_run *r) {
+    static const char *const suf[4] = {".npy", "_ids.npy", "_mask.npy", ".json"};
+    char msg[1200], path[4200];
+    if (!(r->set = lb_outset_new(msg, sizeof msg))) return lb_err("dump: %s", msg), EX_OSERR;
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s%s", r->stem, suf[i]);
+        FILE *f = lb_outset_add(r->set, path, msg, sizeof msg);
+        if (!f) return lb_err("dump: %s", msg), EX_CANTCREAT;
+        if (i == 0) r->fp = f;
+    }
+    int64_t shape[5] = {r->S, r->nl, r->nh, r->n, r->n};
+    size_t count;
+    if (lb_npy_fwrite_header(r->fp, LB_NPY_F32, 5, shape, &count))
+        return lb_err("dump: %s: cannot write the header", r->npy), EX_IOERR;
+    return 0;
+}
+
+static int dump_forward(dump_run *r, const dump_opts *o) {
     lb_encoder *enc = NULL;
-    lb_npy_writer *w = NULL;
-    lb_batch batch = {0};
-    int32_t *ids = NULL;
-    float *mask = NULL;
-    int *layers = calloc((size_t)c->layers, sizeof(int)), *heads = calloc((size_t)c->heads, sizeof(int));
-    char *layer_on = calloc((size_t)c->layers, 1), msg[1024], stem[4096];
-    snprintf(stem, sizeof stem, "%.*s", (int)(ol - 4), out);
-    rc = EX_USAGE;
-    if (!layers || !heads || !layer_on) goto oom;
-    if (n == 0) n = in.max_n < 512 ? in.max_n : 512;
-    if (n > in.max_n) {
-        lb_err("dump: --n %ld is past the model's position table (at most %d for %s/config.json)",
-               n, in.max_n, o.model_dir);
-        goto done;
-    }
-    int nl = lb_spec_subset(layers, layers_s, c->layers, "--layers");
-    int nh = lb_spec_subset(heads, heads_s, c->heads, "--heads");
-    if (nl < 0 || nh < 0) goto done;
-    for (int i = 0; i < nl; i++) layer_on[layers[i]] = 1;
-    if ((rc = lb_spec_windows(&win, &in, &o, (int)n, S))) goto done;
-    S = (long)lb_windows_count(win);
-    double gib = (double)S * nl * nh * (double)n * n * 4 / (1 << 30);
-    rc = EX_USAGE;
-    if (gib > max_gib) {
-        lb_err("dump: %ld x %d x %d x %ld x %ld floats is %.2f GiB, over --max-gib %g", S, nl, nh,
-               n, n, gib, max_gib);
-        goto done;
-    }
-    rc = EX_SOFTWARE;
-    ids = malloc((size_t)S * n * sizeof *ids);
-    mask = malloc((size_t)S * n * sizeof *mask);
-    if (!ids || !mask || lb_batch_init(&batch, 1, (int)n, msg, sizeof msg)) goto oom;
-    for (long s = 0; s < S; s++) { /* small (S, n): hold it so the sidecars match exactly */
-        lb_windows_fill(&batch, win, (size_t)s);
-        memcpy(ids + s * n, batch.ids, n * sizeof *ids);
-        memcpy(mask + s * n, batch.mask, n * sizeof *mask);
-    }
-    lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = in.forward_threads};
-    if (lb_encoder_init(&enc, in.model, 1, (int)n, &eo, 1, msg, sizeof msg)) {
-        lb_err("dump: %s", msg);
-        goto done;
-    }
-    int64_t shape[5] = {S, nl, nh, n, n};
-    rc = EX_CANTCREAT;
-    if (!(w = lb_npy_writer_open(out, LB_NPY_F32, 5, shape))) goto done;
-    dump_ctx ctx = {.w = w, .layer_on = layer_on, .heads = heads, .nh = nh, .n = (int)n};
+    lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = r->in.forward_threads};
+    char msg[1024];
+    int rc = 0;
+    if (lb_encoder_init(&enc, r->in.model, 1, r->n, &eo, 1, msg, sizeof msg))
+        return lb_err("dump: %s", msg), EX_SOFTWARE;
+    dump_ctx ctx = {.f = r->fp, .layer_on = r->layer_on, .heads = r->heads, .nh = r->nh};
     lb_progress pg;
-    lb_progress_init(&pg, "dump", (double)S, !o.quiet);
+    lb_progress_init(&pg, "dump", (double)r->S, !o->io.quiet);
     double t0 = lb_now();
-    for (long s = 0; s < S; s++) {
-        if (lb_encoder_forward(enc, NULL, ids + s * n, NULL, mask + s * n, dump_cb, &ctx, msg,
+    for (long s = 0; s < r->S && !rc; s++) {
+        size_t at = (size_t)s * r->n;
+        if (lb_encoder_forward(enc, NULL, r->ids + at, NULL, r->mask + at, dump_cb, &ctx, msg,
                                sizeof msg)) {
-            lb_progress_done(&pg);
             lb_err("dump: sequence %ld: %s", s, msg);
             rc = EX_DATAERR;
-            goto done;
-        }
-        if (ctx.failed) {
-            lb_progress_done(&pg);
-            goto done;
+        } else if (ctx.failed) {
+            lb_err("dump: %s: write failed: %s", r->npy, strerror(ctx.failed));
+            rc = EX_IOERR;
         }
         lb_progress_add(&pg, 1);
     }
     lb_progress_done(&pg);
-    double t = lb_now() - t0;
-    int crc = lb_npy_writer_close(w);
-    w = NULL;
-    if (crc) goto done;
-    if (write_sidecars(stem, argc, argv, &o, win, layers, nl, heads, nh, S, (int)n, ids, mask)) {
-        char p[4200];
-        unlink(out); /* all or nothing: a dump without its ids is not usable */
-        const char *suf[3] = {"_ids.npy", "_mask.npy", ".json"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(p, sizeof p, "%s%s", stem, suf[i]);
-            unlink(p);
-        }
-        goto done;
-    }
-    printf("wrote %s: (%ld, %d, %d, %ld, %ld) float32, %.1f MiB; %.0f tokens/s (forward and "
-           "writing)\n", out, S, nl, nh, n, n, gib * 1024, (double)S * n / t);
-    rc = EX_OK;
-    goto done;
-oom:
-    lb_err("dump: out of memory");
-    rc = EX_OSERR;
-done:
-    if (w) lb_npy_writer_abort(w);
+    r->seconds = lb_now() - t0;
     lb_encoder_free(enc);
-    lb_windows_free(win);
-    lb_batch_free(&batch);
-    free(ids), free(mask), free(layers), free(heads), free(layer_on);
-    lb_spec_input_free(&in);
+    return rc;
+}
+
+static void dump_json(FILE *f, const dump_run *r, const dump_opts *o, int argc, char **argv) {
+    lb_meta m;
+    lb_meta_collect(&m);
+    fputs("{\n", f);
+    lb_meta_write_json(f, &m, argc, argv, 2);
+    fprintf(f, ",\n  \"model\": ");
+    lb_json_str(f, o->io.model_dir);
+    fprintf(f, ",\n  \"input\": ");
+    lb_json_str(f, o->io.ids_path ? o->io.ids_path : o->io.text_path);
+    fprintf(f, ",\n  \"tokenizer\": ");
+    lb_json_str(f, r->in.tok ? lb_tokenizer_describe(r->in.tok) : "none (ids)");
+    fprintf(f, ",\n  \"policy\": ");
+    lb_json_str(f, lb_windows_describe(r->win));
+    fprintf(f, ",\n  \"shape\": [%ld, %d, %d, %d, %d],\n  \"layers\": [", r->S, r->nl, r->nh,
+            r->n, r->n);
+    for (int i = 0; i < r->nl; i++) fprintf(f, "%s%d", i ? ", " : "", r->layers[i]);
+    fputs("],\n  \"heads\": [", f);
+    for (int i = 0; i < r->nh; i++) fprintf(f, "%s%d", i ? ", " : "", r->heads[i]);
+    fputs("],\n  \"padding\": \"rows and columns with mask 0 are padding; padded keys have "
+          "probability 0\"\n}\n",
+          f);
+}
+
+static int dump_write(dump_run *r, const dump_opts *o, int argc, char **argv) {
+    int64_t shape[2] = {r->S, r->n};
+    char msg[1200];
+    lb_npy_fwrite(lb_outset_stream(r->set, 1), LB_NPY_I32, 2, shape, r->ids);
+    lb_npy_fwrite(lb_outset_stream(r->set, 2), LB_NPY_F32, 2, shape, r->mask);
+    dump_json(lb_outset_stream(r->set, 3), r, o, argc, argv);
+    int rc = lb_outset_commit(r->set, msg, sizeof msg); /* reports any failed write above */
+    r->set = NULL;
+    if (rc) return lb_err("dump: %s; earlier files under that name are untouched", msg), EX_IOERR;
+    printf("wrote %s: (%ld, %d, %d, %d, %d) float32, %.1f MiB; %.0f tokens/s (forward and "
+           "writing)\n", r->npy, r->S, r->nl, r->nh, r->n, r->n, r->gib * 1024,
+           (double)r->S * r->n / (r->seconds > 0 ? r->seconds : 1));
+    return EX_OK;
+}
+
+static void dump_free(dump_run *r) {
+    lb_outset_abort(r->set);
+    lb_windows_free(r->win);
+    free(r->ids), free(r->mask), free(r->layers), free(r->heads), free(r->layer_on);
+    free(r->npy), free(r->stem);
+    lb_spec_input_free(&r->in);
+}
+
+int lb_cmd_dump(int argc, char **argv) {
+    dump_opts o;
+    dump_run r = {0};
+    int rc = dump_parse(&o, argc, argv);
+    if (rc) return rc < 0 ? EX_OK : rc;
+    lb_outset_catch_signals();
+    if (!(rc = dump_validate(&r, &o)) && !(rc = dump_windows(&r)) && !(rc = dump_open(&r)) &&
+        !(rc = dump_forward(&r, &o)))
+        rc = dump_write(&r, &o, argc, argv);
+    dump_free(&r);
     return rc;
 }

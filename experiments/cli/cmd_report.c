@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lb_cmd.h"
+#include "lb_outset.h"
 #include "lb_report.h"
 #include "lb_util.h"
 
@@ -178,6 +179,7 @@ int lb_cmd_report(int argc, char **argv) {
         for (int i = 0; i < o.nown; i++) free(o.own[i]);
         return rc < 0 ? EX_OK : rc;
     }
+    lb_outset_catch_signals(); /* an interrupt leaves an earlier report as it was */
     lb_report r = {0};
     char *text = NULL, dir[PATH_MAX], absdir[PATH_MAX];
     size_t len = 0;
@@ -200,14 +202,17 @@ int lb_cmd_report(int argc, char **argv) {
     }
     rc = body(&r, &o);
     fclose(r.md);
-    if (!rc) {
-        lb_atomic a;
-        FILE *f = lb_atomic_open(&a, o.out);
+    if (!rc) { /* an output set (lb_outset.h): the report appears whole or not at all */
+        char msg[1200];
+        lb_outset *out = lb_outset_new(msg, sizeof msg);
+        FILE *f = out ? lb_outset_add(out, o.out, msg, sizeof msg) : NULL;
         if (!f) {
+            lb_err("report: %s", msg);
+            lb_outset_abort(out);
             rc = EX_CANTCREAT;
         } else {
             assemble(f, &r, text, len, argc, argv);
-            rc = lb_atomic_commit(&a) ? EX_IOERR : 0;
+            rc = lb_outset_commit(out, msg, sizeof msg) ? lb_err("report: %s", msg), EX_IOERR : 0;
         }
         if (!rc) printf("wrote %s (%d verdicts)\n", o.out, r.nv);
     }

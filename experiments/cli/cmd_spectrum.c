@@ -5,13 +5,17 @@
  * One sequence at a time: the encoder hands over each layer's probabilities and
  * q, k, v; the selected heads are analysed in parallel (OpenMP over heads, BLAS
  * and LAPACK single-threaded inside, one workspace per thread made up front) and
- * folded into streaming accumulators, so memory does not grow with the count. */
+ * folded into streaming accumulators, so memory does not grow with the count.
+ *
+ * parse (options) -> validate (model, input, lengths, subsets, output names)
+ * -> run (one pass per n) -> write (every file as one output set: all or none). */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lb_cmd.h"
+#include "lb_outset.h"
 #include "lb_progress.h"
 #include "lb_spectrum.h"
 #include "lb_util.h"
@@ -132,248 +136,285 @@ static thread_ws *make_ws(int threads, int n, int d, int kmax, int nks, int proj
 }
 
 static void usage(FILE *f) {
-    fputs("usage: linbench spectrum --model DIR (--text FILE | --ids FILE) --out PREFIX [options]\n"
+    fputs("usage: linbench spectrum --model DIR (--text FILE | --ids FILE) --out PREFIX|DIR [options]\n"
           "Singular-value spectra of P = softmax(QK^T/sqrt(d)) per layer and head (Figure 1),\n"
-          "and the error of low-rank stand-ins for P. Files: see PREFIX.json \"files\".\n"
-          "  --n LIST             lengths, e.g. 128,256,512 (default min(512, position table))\n"
+          "and the error of low-rank stand-ins for P. Files: see PREFIX.json \"files\"; they\n"
+          "appear together or not at all, and SIGINT/SIGTERM leave earlier results as they\n"
+          "were (exit 130/143).\n"
+          "  --n LIST             lengths, e.g. 128,256,512 (default: the length of ready\n"
+          "                       sequences in --ids, else min(512, position table))\n"
           "  --sequences N        windows per n (default 100)\n"
           "  --index I            1-based index for the 'at index' statistics (default n/4:\n"
           "                       128 at n = 512, as the paper's heatmap)\n"
           "  --layers LIST|all    0-based layer subset; --heads LIST|all likewise\n"
           "  --proj-k LIST        projection sizes (default 16,32,64,128,256 capped at n)\n"
           "  --proj-sequences N   sequences for the projection error (default 4; 0 = off)\n"
-          "  --out PREFIX         result prefix (PREFIX.csv, PREFIX_summary.csv, ...)\n",
+          "  --out PREFIX         result prefix (PREFIX.csv, PREFIX_summary.csv, ...); a folder\n"
+          "                       DIR (existing, or written DIR/) gives DIR/spectrum.csv ...\n",
           f);
     lb_spec_input_usage(f);
 }
 
-int lb_cmd_spectrum(int argc, char **argv) {
-    lb_spec_input_opts o;
-    lb_spec_input_defaults(&o);
+typedef struct {
+    lb_spec_input_opts io;
+    const char *out, *ns, *layers_s, *heads_s, *pks;
+    long S, PS, index, kl[MAX_K_LIST];
+    int nk;
+} spec_opts;
+
+typedef struct {
+    lb_spec_input in;
+    int L, H, d, threads;
+    int *layers, *heads, *layer_pos, nl, nh;
+    long nlist[MAX_N_LIST];
+    int nn;
+    lb_spec_run runs[MAX_N_LIST]; /* zeroed: safe to free past nruns */
+    int nruns;
+    char *prefix;
+    lb_spec_out *fo;
+    lb_progress pg;
+} spec_state;
+
+/* 0 to go on, -1 after --help, else a sysexits code (error printed). */
+static int spec_parse(spec_opts *o, int argc, char **argv) {
+    static const char *const flags[] = {"help", "per-line", "quiet", NULL};
+    char name[64];
+    const char *val;
+    int rc;
+    *o = (spec_opts){.S = 100, .PS = 4};
+    lb_spec_input_defaults(&o->io);
     /* The forward runs on all threads by default (quiet machine, 4 layers, hidden 256,
      * n 512: 12700 tokens/s on 2 threads vs 8100 on 1). On a busy machine spinning
      * OpenMP threads can make it 50 times slower: --forward-threads 1 or
      * OMP_WAIT_POLICY=passive there. */
-    o.forward_threads = 0;
-    const char *out = NULL, *ns = NULL, *layers_s = NULL, *heads_s = NULL, *pks = NULL;
-    long S = 100, PS = 4, index = 0, nl_[MAX_N_LIST], kl[MAX_K_LIST];
-    static const char *const flags[] = {"help", "per-line", "quiet", NULL};
-    char name[64];
-    const char *val;
-    int rc, nn = 0, nk = 0;
+    o->io.forward_threads = 0;
     for (int i = 1; i < argc;) {
         if ((rc = lb_spec_next_opt(argc, argv, &i, flags, name, sizeof name, &val))) return rc;
-        if (!strcmp(name, "help")) {
-            usage(stdout);
-            return EX_OK;
-        }
-        if (lb_spec_input_opt(&o, name, val, &rc)) {
+        if (!strcmp(name, "help")) return usage(stdout), -1;
+        if (lb_spec_input_opt(&o->io, name, val, &rc)) {
             if (rc) return rc;
-        } else if (!strcmp(name, "out")) out = val;
-        else if (!strcmp(name, "n")) ns = val;
-        else if (!strcmp(name, "layers")) layers_s = val;
-        else if (!strcmp(name, "heads")) heads_s = val;
-        else if (!strcmp(name, "proj-k")) pks = val;
+        } else if (!strcmp(name, "out")) o->out = val;
+        else if (!strcmp(name, "n")) o->ns = val;
+        else if (!strcmp(name, "layers")) o->layers_s = val;
+        else if (!strcmp(name, "heads")) o->heads_s = val;
+        else if (!strcmp(name, "proj-k")) o->pks = val;
         else if (!strcmp(name, "sequences")) {
-            if (lb_parse_long(val, &S, 1, 1L << 30, "--sequences")) return EX_USAGE;
+            if (lb_parse_long(val, &o->S, 1, 1L << 30, "--sequences")) return EX_USAGE;
         } else if (!strcmp(name, "proj-sequences")) {
-            if (lb_parse_long(val, &PS, 0, 1L << 30, "--proj-sequences")) return EX_USAGE;
+            if (lb_parse_long(val, &o->PS, 0, 1L << 30, "--proj-sequences")) return EX_USAGE;
         } else if (!strcmp(name, "index")) {
-            if (lb_parse_long(val, &index, 1, 1L << 20, "--index")) return EX_USAGE;
+            if (lb_parse_long(val, &o->index, 1, 1L << 20, "--index")) return EX_USAGE;
         } else {
             lb_err("spectrum: unknown option --%s (see linbench spectrum --help)", name);
             return EX_USAGE;
         }
     }
-    if (!out || !*out) {
-        lb_err("spectrum: --out PREFIX is required");
+    if (!o->out || !*o->out) return lb_err("spectrum: --out PREFIX is required"), EX_USAGE;
+    if (o->pks && (o->nk = lb_parse_list(o->pks, o->kl, MAX_K_LIST, 1, 1L << 20, "--proj-k")) < 1)
         return EX_USAGE;
-    }
-    if (ns && (nn = lb_parse_list(ns, nl_, MAX_N_LIST, 1, 1L << 20, "--n")) < 1) return EX_USAGE;
-    if (pks && (nk = lb_parse_list(pks, kl, MAX_K_LIST, 1, 1L << 20, "--proj-k")) < 1)
+    return 0;
+}
+
+/* One length against the model, the ready sequences, --index and --proj-k. */
+static int spec_check_n(const spec_state *st, const spec_opts *o, int i) {
+    long n = st->nlist[i];
+    int ready = st->in.docs.ready_n;
+    for (int j = 0; j < i; j++)
+        if (st->nlist[j] == n) return lb_err("spectrum: --n lists %ld twice", n), EX_USAGE;
+    if (n > st->in.max_n)
+        return lb_err("spectrum: %s %ld is past the model's position table (at most %d for "
+                      "%s/config.json)", o->ns ? "--n" : "the ready sequences' length n =", n,
+                      st->in.max_n, o->io.model_dir), EX_USAGE;
+    if (ready > 0 && n != ready)
+        return lb_err("spectrum: --n %ld, but %s holds ready sequences of length %d (leave out "
+                      "--n to use them)", n, o->io.ids_path, ready), EX_USAGE;
+    if (o->index > n)
+        return lb_err("spectrum: --index %ld exceeds n = %ld", o->index, n), EX_USAGE;
+    for (int j = 0; j < o->nk; j++)
+        if (o->kl[j] > n)
+            return lb_err("spectrum: --proj-k %ld exceeds n = %ld (k must be <= every n)",
+                          o->kl[j], n), EX_USAGE;
+    return 0;
+}
+
+static int spec_validate(spec_state *st, const spec_opts *o) {
+    int rc;
+    if (!(st->prefix = lb_out_path(o->out, "spectrum"))) return EX_OSERR;
+    if (o->ns && (st->nn = lb_parse_list(o->ns, st->nlist, MAX_N_LIST, 1, 1L << 20, "--n")) < 1)
         return EX_USAGE;
-    lb_spec_input in;
-    if ((rc = lb_spec_input_load(&in, &o))) return rc;
-    const lb_config *cf = lb_model_config(in.model);
-    int L = cf->layers, H = cf->heads, d = cf->hidden / cf->heads;
-    int threads = in.threads;
-    int *layers = calloc((size_t)L, sizeof(int)), *heads = calloc((size_t)H, sizeof(int));
-    int *layer_pos = calloc((size_t)L, sizeof(int)), nl = -1, nh = -1;
-    lb_spec_run runs[MAX_N_LIST];
-    int nruns = 0;
-    lb_spec_out *fo = NULL;
-    memset(runs, 0, sizeof runs);
-    rc = EX_USAGE;
-    if (!layers || !heads || !layer_pos) goto oom;
-    if (!ns) nl_[nn++] = in.max_n < 512 ? in.max_n : 512;
-    for (int i = 0; i < nn; i++) {
-        for (int j = 0; j < i; j++)
-            if (nl_[j] == nl_[i]) {
-                lb_err("spectrum: --n lists %ld twice", nl_[i]);
-                goto done;
-            }
-        if (nl_[i] > in.max_n) {
-            lb_err("spectrum: --n %ld is past the model's position table (at most %d for "
-                   "%s/config.json)", nl_[i], in.max_n, o.model_dir);
-            goto done;
+    if ((rc = lb_spec_input_load(&st->in, &o->io))) return rc;
+    const lb_config *cf = lb_model_config(st->in.model);
+    st->L = cf->layers, st->H = cf->heads, st->d = cf->hidden / cf->heads;
+    st->threads = st->in.threads;
+    int ready = st->in.docs.ready_n;
+    if (!o->ns) st->nlist[st->nn++] = ready > 0 ? ready : st->in.max_n < 512 ? st->in.max_n : 512;
+    for (int i = 0; i < st->nn; i++)
+        if ((rc = spec_check_n(st, o, i))) return rc;
+    st->layers = calloc((size_t)st->L, sizeof(int));
+    st->heads = calloc((size_t)st->H, sizeof(int));
+    st->layer_pos = calloc((size_t)st->L, sizeof(int));
+    if (!st->layers || !st->heads || !st->layer_pos) return lb_err("spectrum: out of memory"), EX_OSERR;
+    if ((st->nl = lb_spec_subset(st->layers, o->layers_s, st->L, "--layers")) < 0 ||
+        (st->nh = lb_spec_subset(st->heads, o->heads_s, st->H, "--heads")) < 0)
+        return EX_USAGE;
+    for (int l = 0; l < st->L; l++) st->layer_pos[l] = -1;
+    for (int l = 0; l < st->nl; l++) st->layer_pos[st->layers[l]] = l;
+    /* the output set before the work: a bad destination fails now */
+    return lb_spec_out_open(&st->fo, st->prefix) ? EX_CANTCREAT : 0;
+}
+
+/* Projection sizes, accumulators and R seeds of the run at length n. */
+static int spec_prepare(spec_state *st, const spec_opts *o, lb_spec_run *r, int n,
+                        uint64_t **seeds, int *kmax) {
+    static const int defk[] = {16, 32, 64, 128, 256};
+    int *ks = malloc(sizeof(int) * MAX_K_LIST), nl = st->nl, nh = st->nh;
+    r->n = n;
+    r->index = o->index ? (int)o->index : (n / 4 > 0 ? n / 4 : 1);
+    r->nl = nl, r->nh = nh, r->layers = st->layers, r->heads = st->heads;
+    if (!(r->ks = ks)) return EX_OSERR;
+    for (int j = 0; j < (o->nk ? o->nk : 5); j++)
+        if (o->nk || defk[j] <= n) ks[r->nks++] = o->nk ? (int)o->kl[j] : defk[j];
+    if (r->nks == 0) ks[r->nks++] = n; /* n < 16: at least k = n */
+    *kmax = 1;
+    for (int j = 0; j < r->nks; j++) *kmax = ks[j] > *kmax ? ks[j] : *kmax;
+    r->acc = calloc((size_t)nl * nh, sizeof(lb_spec_acc));
+    r->pe = calloc((size_t)nl * nh * r->nks * LB_PE_COUNT, sizeof(lb_welford));
+    *seeds = malloc(sizeof(uint64_t) * (size_t)nl * nh * r->nks);
+    if (!r->acc || !r->pe || !*seeds) return EX_OSERR;
+    for (int a = 0; a < nl * nh; a++)
+        if (lb_spec_acc_init(&r->acc[a], n, r->index)) return EX_OSERR;
+    for (int l = 0; l < nl; l++)
+        for (int h = 0; h < nh; h++)
+            for (int j = 0; j < r->nks; j++)
+                (*seeds)[((size_t)l * nh + h) * r->nks + j] =
+                    lb_proj_seed(o->io.win.seed, st->layers[l], st->heads[h], ks[j]);
+    return 0;
+}
+
+/* Every window through the encoder; the callback folds each head into r. */
+static int spec_loop(spec_state *st, const spec_opts *o, lb_spec_run *r, spec_ctx *ctx,
+                     lb_windows *win, lb_encoder *enc, lb_batch *b) {
+    long count = (long)lb_windows_count(win);
+    int n = r->n;
+    char msg[1024];
+    for (long s = 0; s < count; s++) {
+        lb_windows_fill(b, win, (size_t)s);
+        ctx->m = 0;
+        for (int j = 0; j < n; j++)
+            if (b->mask[j] != 0) ctx->real[ctx->m++] = j;
+        ctx->do_proj = s < o->PS;
+        double before = r->analysis_s, t0 = lb_now();
+        if (lb_encoder_forward(enc, NULL, b->ids, b->token_types, b->mask, spec_cb, ctx, msg,
+                               sizeof msg)) {
+            lb_progress_done(&st->pg);
+            return lb_err("spectrum: n = %d, sequence %ld: %s", n, s, msg), EX_DATAERR;
         }
-        if (index > nl_[i]) {
-            lb_err("spectrum: --index %ld exceeds n = %ld", index, nl_[i]);
-            goto done;
+        if (ctx->failed) {
+            lb_progress_done(&st->pg);
+            return lb_err("spectrum: n = %d, sequence %ld: %s", n, s, ctx->msg), EX_SOFTWARE;
         }
-        for (int j = 0; j < nk; j++)
-            if (kl[j] > nl_[i]) {
-                lb_err("spectrum: --proj-k %ld exceeds n = %ld (k must be <= every n)", kl[j],
-                       nl_[i]);
-                goto done;
-            }
+        r->forward_s += (lb_now() - t0) - (r->analysis_s - before);
+        r->sequences++;
+        r->proj_sequences += ctx->do_proj;
+        r->tokens += n;
+        r->real_tokens += ctx->m;
+        lb_progress_add(&st->pg, (double)n * n);
     }
-    if ((nl = lb_spec_subset(layers, layers_s, L, "--layers")) < 0 ||
-        (nh = lb_spec_subset(heads, heads_s, H, "--heads")) < 0)
-        goto done;
-    for (int l = 0; l < L; l++) layer_pos[l] = -1;
-    for (int l = 0; l < nl; l++) layer_pos[layers[l]] = l;
-    if (lb_spec_out_open(&fo, out)) {
-        rc = EX_CANTCREAT;
-        goto done;
-    }
-    double total = 0;
-    for (int i = 0; i < nn; i++) total += (double)S * nl_[i] * nl_[i];
-    lb_progress pg;
-    lb_progress_init(&pg, "spectrum", total, !o.quiet);
-    for (int i = 0; i < nn; i++, nruns++) {
-        int n = (int)nl_[i];
-        lb_spec_run *r = &runs[i];
-        r->n = n;
-        r->index = index ? (int)index : (n / 4 > 0 ? n / 4 : 1);
-        r->nl = nl, r->nh = nh, r->layers = layers, r->heads = heads;
-        int *ks = malloc(sizeof(int) * MAX_K_LIST), kmax = 1;
-        static const int defk[] = {16, 32, 64, 128, 256};
-        if (!ks) goto oom;
-        r->ks = ks;
-        if (nk)
-            for (int j = 0; j < nk; j++) ks[r->nks++] = (int)kl[j];
-        else
-            for (int j = 0; j < 5; j++)
-                if (defk[j] <= n) ks[r->nks++] = defk[j];
-        if (r->nks == 0) ks[r->nks++] = n; /* n < 16: at least k = n */
-        for (int j = 0; j < r->nks; j++) kmax = ks[j] > kmax ? ks[j] : kmax;
-        r->acc = calloc((size_t)nl * nh, sizeof(lb_spec_acc));
-        r->pe = calloc((size_t)nl * nh * r->nks * LB_PE_COUNT, sizeof(lb_welford));
-        uint64_t *seeds = malloc(sizeof(uint64_t) * (size_t)nl * nh * r->nks);
-        if (!r->acc || !r->pe || !seeds) {
-            free(seeds);
-            goto oom;
-        }
-        for (int a = 0; a < nl * nh; a++)
-            if (lb_spec_acc_init(&r->acc[a], n, r->index)) {
-                free(seeds);
-                goto oom;
-            }
-        for (int l = 0; l < nl; l++)
-            for (int h = 0; h < nh; h++)
-                for (int j = 0; j < r->nks; j++)
-                    seeds[((size_t)l * nh + h) * r->nks + j] =
-                        lb_proj_seed(o.win.seed, layers[l], heads[h], ks[j]);
-        lb_windows *win = NULL;
-        lb_encoder *enc = NULL;
-        lb_batch b = {0};
-        thread_ws *tw = NULL;
-        int *real = malloc(sizeof(int) * (size_t)n);
-        char msg[1024];
-        if ((rc = lb_spec_windows(&win, &in, &o, n, S))) goto run_fail;
+    lb_progress_done(&st->pg);
+    return 0;
+}
+
+static void spec_report_run(const lb_spec_run *r, double seconds, int index_given) {
+    printf("n = %d: %ld sequences, forward %.0f tokens/s (%.2f s), analysis %.2f s, "
+           "total %.2f s; index %d%s\n", r->n, r->sequences,
+           r->tokens / (r->forward_s > 0 ? r->forward_s : 1), r->forward_s, r->analysis_s,
+           seconds, r->index, index_given ? "" : " (n/4)");
+    if (r->real_tokens < r->tokens)
+        printf("  padding: %.1f%% of positions; each P restricted to real queries x real "
+               "keys\n", 100.0 * (1 - r->real_tokens / r->tokens));
+}
+
+/* One length: windows, encoder and workspaces, the loop, then free them. */
+static int spec_run_n(spec_state *st, const spec_opts *o, int i) {
+    lb_spec_run *r = &st->runs[i];
+    uint64_t *seeds = NULL;
+    lb_windows *win = NULL;
+    lb_encoder *enc = NULL;
+    lb_batch b = {0};
+    thread_ws *tw = NULL;
+    int n = (int)st->nlist[i], kmax, rc, *real = malloc(sizeof(int) * (size_t)n);
+    char msg[1024] = "out of memory";
+    if ((rc = spec_prepare(st, o, r, n, &seeds, &kmax)) || !real) {
+        lb_err("spectrum: out of memory");
+        rc = EX_OSERR;
+    } else if (!(rc = lb_spec_windows(&win, &st->in, &o->io, n, o->S))) {
         r->windows_total = (long)lb_windows_total(win);
         r->policy = strdup(lb_windows_describe(win));
-        long count = (long)lb_windows_count(win);
-        rc = EX_SOFTWARE;
-        lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = in.forward_threads};
-        snprintf(msg, sizeof msg, "out of memory");
-        int ok = real && !lb_batch_init(&b, 1, n, msg, sizeof msg) &&
-                 !lb_encoder_init(&enc, in.model, 1, n, &eo, 1, msg, sizeof msg);
-        if (ok && !(tw = make_ws(threads, n, d, kmax, r->nks, PS > 0))) {
-            snprintf(msg, sizeof msg, "out of memory for the analysis workspaces");
-            ok = 0;
-        }
-        if (!ok) {
-            lb_err("spectrum: n = %d: %s", n, msg);
+        lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = st->in.forward_threads};
+        if (lb_batch_init(&b, 1, n, msg, sizeof msg) ||
+            lb_encoder_init(&enc, st->in.model, 1, n, &eo, 1, msg, sizeof msg) ||
+            !(tw = make_ws(st->threads, n, st->d, kmax, r->nks, o->PS > 0))) {
+            lb_err("spectrum: n = %d: %s", n, tw || enc ? "out of memory for the analysis "
+                   "workspaces" : msg);
             rc = EX_OSERR;
-            goto run_fail;
+        } else {
+            spec_ctx ctx = {.run = r, .layer_pos = st->layer_pos, .tw = tw,
+                            .threads = st->threads, .real = real, .seeds = seeds};
+            double t0 = lb_now();
+            if (!(rc = spec_loop(st, o, r, &ctx, win, enc, &b)))
+                spec_report_run(r, lb_now() - t0, o->index != 0);
         }
-        spec_ctx ctx = {.run = r, .layer_pos = layer_pos, .tw = tw, .threads = threads,
-                        .real = real, .seeds = seeds};
-        double t_all = 0;
-        for (long s = 0; s < count; s++) {
-            lb_windows_fill(&b, win, (size_t)s);
-            ctx.m = 0;
-            for (int j = 0; j < n; j++)
-                if (b.mask[j] != 0) real[ctx.m++] = j;
-            ctx.do_proj = s < PS;
-            double before = r->analysis_s, t0 = lb_now();
-            if (lb_encoder_forward(enc, NULL, b.ids, b.token_types, b.mask, spec_cb, &ctx, msg,
-                                   sizeof msg)) {
-                lb_progress_done(&pg);
-                lb_err("spectrum: n = %d, sequence %ld: %s", n, s, msg);
-                rc = EX_DATAERR;
-                goto run_fail;
-            }
-            if (ctx.failed) {
-                lb_progress_done(&pg);
-                lb_err("spectrum: n = %d, sequence %ld: %s", n, s, ctx.msg);
-                goto run_fail;
-            }
-            t_all += lb_now() - t0;
-            r->forward_s += (lb_now() - t0) - (r->analysis_s - before);
-            r->sequences++;
-            r->proj_sequences += ctx.do_proj;
-            r->tokens += n;
-            r->real_tokens += ctx.m;
-            lb_progress_add(&pg, (double)n * n);
-        }
-        lb_progress_done(&pg);
-        printf("n = %d: %ld sequences, forward %.0f tokens/s (%.2f s), analysis %.2f s, "
-               "total %.2f s; index %d%s\n", n, r->sequences,
-               r->tokens / (r->forward_s > 0 ? r->forward_s : 1), r->forward_s, r->analysis_s,
-               t_all, r->index, index ? "" : " (n/4)");
-        if (r->real_tokens < r->tokens)
-            printf("  padding: %.1f%% of positions; each P restricted to real queries x real "
-                   "keys\n", 100.0 * (1 - r->real_tokens / r->tokens));
-        rc = 0;
-    run_fail:
-        free_ws(tw, threads);
-        lb_encoder_free(enc);
-        lb_batch_free(&b);
-        lb_windows_free(win);
-        free(real);
-        free(seeds);
-        if (rc) goto done;
     }
-    if (lb_spec_out_write(fo, runs, nruns, &(lb_spec_params){
-                              .io = &o, .tokenizer = in.tok ? lb_tokenizer_describe(in.tok)
-                                                            : "none (ids)",
-                              .sequences = S, .proj_sequences = PS, .index_opt = (int)index,
-                              .proj_k_given = nk > 0, .threads = threads,
-                              .forward_threads = in.forward_threads, .bos = in.bos,
-                              .eos = in.eos, .pad = in.pad},
-                          argc, argv)) {
-        rc = EX_IOERR;
-        goto done;
+    free_ws(tw, st->threads);
+    lb_encoder_free(enc);
+    lb_batch_free(&b);
+    lb_windows_free(win);
+    free(real), free(seeds);
+    return rc;
+}
+
+static int spec_write(spec_state *st, const spec_opts *o, int argc, char **argv) {
+    const lb_spec_input *in = &st->in;
+    lb_spec_params p = {.io = &o->io,
+                        .tokenizer = in->tok ? lb_tokenizer_describe(in->tok) : "none (ids)",
+                        .sequences = o->S, .proj_sequences = o->PS, .index_opt = (int)o->index,
+                        .proj_k_given = o->nk > 0, .threads = st->threads,
+                        .forward_threads = in->forward_threads, .ready = in->docs.ready_n > 0,
+                        .bos = in->bos, .eos = in->eos, .pad = in->pad};
+    lb_spec_out_write(st->fo, st->runs, st->nruns, &p, argc, argv);
+    int rc = lb_spec_out_commit(st->fo); /* reports a failed write, with its reason */
+    st->fo = NULL;
+    if (rc) return EX_IOERR;
+    printf("wrote %s.csv, %s_summary.csv, %s_projerr.csv, %s.json and more\n", st->prefix,
+           st->prefix, st->prefix, st->prefix);
+    return EX_OK;
+}
+
+static void spec_free(spec_state *st) {
+    lb_spec_out_abort(st->fo);
+    for (int i = 0; i < MAX_N_LIST; i++) {
+        lb_spec_run *r = &st->runs[i];
+        for (int a = 0; r->acc && a < st->nl * st->nh; a++) lb_spec_acc_free(&r->acc[a]);
+        free(r->acc), free(r->pe), free((void *)r->ks), free((void *)r->policy);
     }
-    rc = lb_spec_out_commit(fo) ? EX_IOERR : EX_OK;
-    fo = NULL;
-    if (!rc) printf("wrote %s.csv, %s_summary.csv, %s_projerr.csv, %s.json and more\n", out, out,
-                    out, out);
-    goto done;
-oom:
-    lb_err("spectrum: out of memory");
-    rc = EX_OSERR;
-done:
-    lb_spec_out_abort(fo);
-    for (int i = 0; i < MAX_N_LIST; i++) { /* runs[] was zeroed: safe past nruns too */
-        for (int a = 0; runs[i].acc && a < nl * nh; a++) lb_spec_acc_free(&runs[i].acc[a]);
-        free(runs[i].acc), free(runs[i].pe), free((void *)runs[i].ks);
-        free((void *)runs[i].policy);
+    free(st->layers), free(st->heads), free(st->layer_pos), free(st->prefix);
+    lb_spec_input_free(&st->in);
+}
+
+int lb_cmd_spectrum(int argc, char **argv) {
+    spec_opts o;
+    spec_state st;
+    memset(&st, 0, sizeof st);
+    int rc = spec_parse(&o, argc, argv);
+    if (rc) return rc < 0 ? EX_OK : rc;
+    lb_outset_catch_signals();
+    if (!(rc = spec_validate(&st, &o))) {
+        double total = 0;
+        for (int i = 0; i < st.nn; i++) total += (double)o.S * st.nlist[i] * st.nlist[i];
+        lb_progress_init(&st.pg, "spectrum", total, !o.io.quiet);
+        for (int i = 0; i < st.nn && !rc; i++, st.nruns++) rc = spec_run_n(&st, &o, i);
+        if (!rc) rc = spec_write(&st, &o, argc, argv);
     }
-    free(layers), free(heads), free(layer_pos);
-    lb_spec_input_free(&in);
+    spec_free(&st);
     return rc;
 }

@@ -56,12 +56,18 @@ int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen) {
     return bad ? lb_fail(msg, msglen, "%s: copy from %s failed", to, from) : 0;
 }
 
-/* Remove a flat folder (checkpoints hold only plain files). */
+/* Remove a flat folder (checkpoints hold only plain files). It is first renamed out of
+ * its name, so a kill -9 while its files go never leaves a half checkpoint under a
+ * checkpoint's name (tests/experiments/train/test_train_kill.sh found one). */
 void lb_remove_flat_dir(const char *dir) {
+    char gone[4096];
+    if (snprintf(gone, sizeof gone, "%s.removing.%ld", dir, (long)getpid()) < (int)sizeof gone &&
+        rename(dir, gone) == 0)
+        dir = gone;
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
-        char p[4096];
+        char p[4096 + 260];
         while ((e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
             snprintf(p, sizeof p, "%s/%s", dir, e->d_name);

@@ -9,10 +9,10 @@
 #include "lb_spectrum.h"
 #include "lb_util.h"
 
-enum { F_CURVES, F_LAYERS, F_SUMMARY, F_VS_N, F_PE, F_PE_ALL, F_JSON, F_COUNT };
+enum { F_CURVES, F_LAYERS, F_SUMMARY, F_VS_N, F_PE, F_PE_ALL, F_WINDOWS, F_CONTROLS, F_JSON, F_COUNT };
 static const char *const suffix[F_COUNT] = {".csv",    "_layers.csv",      "_summary.csv",
                                             "_vs_n.csv", "_projerr.csv", "_projerr_all.csv",
-                                            ".json"};
+                                            "_windows.csv", "_controls.csv", ".json"};
 
 struct lb_spec_out {
     lb_atomic a[F_COUNT];
@@ -195,6 +195,8 @@ static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const
             io->win.policy == LB_WIN_PAD ? "pad" : "pack", io->win.stride,
             (unsigned long long)io->win.seed);
     fprintf(f, "    \"bos\": %d,\n    \"eos\": %d,\n    \"pad\": %d,\n", p->bos, p->eos, p->pad);
+    if (p->trained) fputs("    \"trained\": ", f), lb_trained_json(f, p->trained), fputs(",\n", f);
+    if (io->random_init >= 0) fprintf(f, "    \"random_init\": %ld,\n", io->random_init);
     fprintf(f, "    \"sequences\": %ld,\n    \"proj_sequences\": %ld,\n", p->sequences,
             p->proj_sequences);
     if (p->index_opt)
@@ -261,6 +263,15 @@ int lb_spec_out_write(lb_spec_out *o, const lb_spec_run *runs, int nruns, const 
     lb_meta_collect(&m);
     for (int i = 0; i < F_COUNT - 1; i++) lb_meta_write_comments(o->a[i].f, &m, argc, argv);
     write_csvs(o, runs, nruns);
+    char msg[512];
+    if (lb_spec_write_windows(o->a[F_WINDOWS].f, runs, nruns)) {
+        lb_err("%s: out of memory for the per-window statistics", o->paths[F_WINDOWS]);
+        return -1;
+    }
+    if (lb_spec_write_controls(o->a[F_CONTROLS].f, runs, nruns, msg, sizeof msg)) {
+        lb_err("%s: %s", o->paths[F_CONTROLS], msg);
+        return -1;
+    }
     write_json(o, runs, nruns, p, argc, argv, &m);
     for (int i = 0; i < F_COUNT; i++)
         if (ferror(o->a[i].f)) {

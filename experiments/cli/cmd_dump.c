@@ -141,6 +141,8 @@ int lb_cmd_dump(int argc, char **argv) {
                n, in.max_n, o.model_dir);
         goto done;
     }
+    if (lb_trained_beyond(&in.trained, (int)n, msg, sizeof msg)) /* trained-length guard */
+        fprintf(stderr, "dump: warning: %s\n", msg);
     int nl = lb_spec_subset(layers, layers_s, c->layers, "--layers");
     int nh = lb_spec_subset(heads, heads_s, c->heads, "--heads");
     if (nl < 0 || nh < 0) goto done;

@@ -217,6 +217,9 @@ int lb_cmd_spectrum(int argc, char **argv) {
                    "%s/config.json)", nl_[i], in.max_n, o.model_dir);
             goto done;
         }
+        char tw_msg[256]; /* trained-length guard: a warning, the result marks it too */
+        if (lb_trained_beyond(&in.trained, (int)nl_[i], tw_msg, sizeof tw_msg))
+            fprintf(stderr, "spectrum: warning: %s\n", tw_msg);
         if (index > nl_[i]) {
             lb_err("spectrum: --index %ld exceeds n = %ld", index, nl_[i]);
             goto done;
@@ -353,7 +356,7 @@ int lb_cmd_spectrum(int argc, char **argv) {
                               .sequences = S, .proj_sequences = PS, .index_opt = (int)index,
                               .proj_k_given = nk > 0, .threads = threads,
                               .forward_threads = in.forward_threads, .bos = in.bos,
-                              .eos = in.eos, .pad = in.pad},
+                              .eos = in.eos, .pad = in.pad, .trained = &in.trained},
                           argc, argv)) {
         rc = EX_IOERR;
         goto done;

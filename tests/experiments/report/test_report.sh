@@ -165,7 +165,8 @@ make -n --no-print-directory BUILD="$B" reproduce REPRO_MODEL="$T/model" REPRO_S
 has "$T/dry.out" "make -n reproduce" "bash experiments/deps.sh"
 for s in "== reproduce [1/" "spectrum of encyclopedic" "spectrum of informal" "bench default" "bench figures" \
     "Figure 3" "report: about" "linbench spectrum --model $T/model" "linbench bench --preset default" \
-    "plots/spectrum.sh" "plots/bench_plots.sh" "linbench report --bench $T/dry/bench"; do
+    "plots/spectrum.sh" "plots/bench_plots.sh" "linbench report --bench $T/dry/bench" \
+    "random-init control of narrative" "--random-init 1" "--random-init $T/dry/spec/init/encyclopedic," "--bootstrap 1000"; do
     has "$T/dry.out" "make -n reproduce" "$s"
 done
 [ ! -e "$T/dry" ] && ok || bad "make -n reproduce wrote files"

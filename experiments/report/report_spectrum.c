@@ -141,6 +141,16 @@ static double valid_loss(const spec_files *s, int n) {
     return NAN;
 }
 
+/* The index of the "at index" statistics at n (PREFIX.json runs[].index; n/4 if absent). */
+static int run_index(const spec_files *s, int n) {
+    const cJSON *run;
+    cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(s->json, "runs")) {
+        const cJSON *rn = cJSON_GetObjectItemCaseSensitive(run, "n"), *ix = cJSON_GetObjectItemCaseSensitive(run, "index");
+        if (cJSON_IsNumber(rn) && rn->valueint == n && cJSON_IsNumber(ix)) return ix->valueint;
+    }
+    return n / 4 > 0 ? n / 4 : 1;
+}
+
 /* "x [lo, hi]" with the given decimals. */
 static const char *iv(char *buf, size_t len, const rb_result *r, int q, int dec) {
     snprintf(buf, len, "%.*f [%.*f, %.*f]", dec, r->est[q], dec, r->lo[q], dec, r->hi[q]);
@@ -263,7 +273,7 @@ static int low_rank(lb_report *r, const spec_files *s, int ni, const char *name,
     lb_verdict_kind k = outside ? LB_OUTSIDE
                                 : lb_verdict_interval(s->res.lo[q], s->res.hi[q], LOWRANK_HOLDS, LOWRANK_WEAKER, 1);
     snprintf(num, sizeof num, "cumulative σ at index %d of %d, all layers and heads: %s (uniform control %.4f, "
-             "band control %.4f)", n / 4 > 0 ? n / 4 : 1, n, iv(b, sizeof b, &s->res, q, 4),
+             "band control %.4f)", run_index(s, n), n, iv(b, sizeof b, &s->res, q, 4),
              ctrl(s, n, 0, LB_SPEC_AT_SIGMA), ctrl(s, n, 1, LB_SPEC_AT_SIGMA));
     snprintf(rule, sizeof rule, "interval ≥ %.2f → holds; within [%.2f, %.2f) → holds more weakly; below %.2f → "
              "does not hold; straddling → undecided; n past the trained length → outside", LOWRANK_HOLDS,

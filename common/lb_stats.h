@@ -1,10 +1,14 @@
 /* lb_stats: the small statistics the benchmark and `linbench compare` need: median,
  * quartiles (numpy's default linear interpolation, so numpy is a direct oracle) and
- * the two-sided Mann–Whitney U test on raw timing samples (DESIGN.md §4). */
+ * the two-sided Mann–Whitney U test on raw timing samples, and the percentile
+ * bootstrap the report's intervals come from. */
 #ifndef LB_STATS_H
 #define LB_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "lb_util.h"
 
 /* Quantile q in [0,1] of x (len >= 1) with linear interpolation between order
  * statistics (numpy.percentile's default, Hyndman–Fan type 7). x is not modified.
@@ -38,5 +42,22 @@ typedef struct {
  * Returns 0, or -1 (bad sizes, NaN/Inf input, out of memory). */
 int lb_mannwhitney(lb_mwu_result *res, const double *x, size_t n1, const double *y, size_t n2,
                    lb_mwu_method method);
+
+/* ---- percentile bootstrap (Efron & Tibshirani 1993, ch. 13) ----
+ * A resample draws len items uniformly with replacement; a statistic computed on
+ * each of B resamples gives B replicates, and the level interval is their type-7
+ * quantiles at (1 − level)/2 and (1 + level)/2 (numpy.percentile on the replicates,
+ * scipy.stats.bootstrap(method="percentile")). Seeded through lb_rng: the same seed
+ * gives the same interval. */
+
+/* idx is (len): indices in [0, len) drawn with replacement. */
+void lb_boot_draw(size_t *idx, size_t len, lb_rng *rng);
+/* Percentile interval of reps (B >= 1, NaN replicates skipped; all NaN gives NaN).
+ * Returns 0, or -1 (B = 0, level outside (0, 1), out of memory). */
+int lb_boot_interval(double *lo, double *hi, const double *reps, size_t B, double level);
+/* The interval of the mean of x (len >= 1) from B resamples with the given seed.
+ * Returns 0 or -1 (as above). */
+int lb_boot_mean(double *lo, double *hi, const double *x, size_t len, size_t B, double level,
+                 uint64_t seed);
 
 #endif

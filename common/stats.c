@@ -135,3 +135,47 @@ int lb_mannwhitney(lb_mwu_result *res, const double *x, size_t n1, const double 
     res->ties = ties;
     return 0;
 }
+
+void lb_boot_draw(size_t *idx, size_t len, lb_rng *rng) {
+    /* len is far below 2^32 here: the modulo bias of a 64-bit draw is < 2^-32 */
+    for (size_t i = 0; i < len; i++) idx[i] = (size_t)(lb_rng_u64(rng) % len);
+}
+
+int lb_boot_interval(double *lo, double *hi, const double *reps, size_t B, double level) {
+    if (B == 0 || !(level > 0 && level < 1)) return -1;
+    double *s = malloc(B * sizeof *s);
+    if (!s) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < B; i++)
+        if (!isnan(reps[i])) s[k++] = reps[i];
+    if (k == 0) {
+        *lo = *hi = NAN;
+    } else {
+        qsort(s, k, sizeof *s, cmp_double);
+        *lo = sorted_quantile(s, k, (1 - level) / 2);
+        *hi = sorted_quantile(s, k, (1 + level) / 2);
+    }
+    free(s);
+    return 0;
+}
+
+int lb_boot_mean(double *lo, double *hi, const double *x, size_t len, size_t B, double level,
+                 uint64_t seed) {
+    if (len == 0) return -1;
+    double *reps = malloc(B * sizeof *reps);
+    size_t *idx = malloc(len * sizeof *idx);
+    int rc = -1;
+    if (reps && idx) {
+        lb_rng rng;
+        lb_rng_seed(&rng, seed);
+        for (size_t b = 0; b < B; b++) {
+            lb_boot_draw(idx, len, &rng);
+            double s = 0;
+            for (size_t i = 0; i < len; i++) s += x[idx[i]];
+            reps[b] = s / (double)len;
+        }
+        rc = lb_boot_interval(lo, hi, reps, B, level);
+    }
+    free(reps), free(idx);
+    return rc;
+}

@@ -4,10 +4,14 @@
 #   PREFIX_fig1_right_n<N>.{png,svg}                 Figure 1 right (heatmap), per n
 #   PREFIX_projerr_n<N>.{png,svg}                    projection error vs k, per n
 #   PREFIX_spectrum_vs_n.{png,svg}                   statistics vs n (when > 1 n)
-# Usage: plots/spectrum.sh PREFIX [TITLE]
+# Figure 1 left carries the controls: uniform and band from PREFIX_controls.csv, and
+# the same architecture at random init from INIT (a `linbench spectrum --random-init`
+# prefix), pooled over its layers, when given.
+# Usage: plots/spectrum.sh PREFIX [TITLE] [INIT]
 set -euo pipefail
-prefix=${1:?usage: plots/spectrum.sh PREFIX [TITLE]}
+prefix=${1:?usage: plots/spectrum.sh PREFIX [TITLE] [INIT]}
 title=${2:-$(basename "$prefix")}
+init=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 gp=$(command -v gnuplot || command -v gnuplot-nox || true)
 [ -n "$gp" ] || { echo "spectrum.sh: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 69; }
@@ -28,11 +32,21 @@ draw() { # script, output stem, extra -e assignments
             "$here/$script" </dev/null
     done
 }
+controls=""
+[ -s "${prefix}_controls.csv" ] && controls="${prefix}_controls.csv"
+[ -z "$init" ] || [ -s "${init}_layers.csv" ] || { echo "spectrum.sh: ${init}_layers.csv missing or empty" >&2; exit 66; }
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 for n in $ns; do
+    initf=""
+    if [ -n "$init" ]; then # random init pooled over its layers: index,sigma,energy
+        data "${init}_layers.csv" | awk -F, -v n="$n" '$1 == n { s[$3] += $4; e[$3] += $6; c[$3]++ }
+            END { for (i in s) print i "," s[i] / c[i] "," e[i] / c[i] }' | sort -t, -k1,1n >"$tmp/init_$n.csv"
+        [ -s "$tmp/init_$n.csv" ] && initf="$tmp/init_$n.csv"
+    fi
     idx=$(data "${prefix}_summary.csv" | awk -F, -v n="$n" '!f && $1 == n { print $5; f = 1 }')
     for which in sigma energy; do
         draw fig1_left.gp "${prefix}_fig1_left_${which}_n$n" \
-            "file='$(esc "${prefix}_layers.csv")'; N=$n; layers='$layers'; which='$which'"
+            "file='$(esc "${prefix}_layers.csv")'; N=$n; layers='$layers'; which='$which'; controls='$(esc "$controls")'; init='$(esc "$initf")'"
     done
     draw fig1_right.gp "${prefix}_fig1_right_n$n" \
         "file='$(esc "${prefix}_summary.csv")'; N=$n; index=${idx:-1}; which='sigma'"
@@ -42,6 +56,6 @@ for n in $ns; do
 done
 if [ "$(echo $ns | wc -w)" -gt 1 ]; then
     draw spectrum_vs_n.gp "${prefix}_spectrum_vs_n" \
-        "file='$(esc "${prefix}_vs_n.csv")'; layers='$layers'"
+        "file='$(esc "${prefix}_vs_n.csv")'; layers='$layers'; controls='$(esc "$controls")'"
 fi
 echo "spectrum.sh: figures written next to $prefix"

@@ -5,8 +5,11 @@
 # Input: PREFIX_vs_n.csv: 1 n, 2 layer (-1 = all), 3 count, 4 index, then mean/std:
 #   5/6 at_index_sigma, 7/8 at_index_energy, 9/10 idx90_sigma, 11/12 idx99_sigma,
 #   13/14 idx90_energy, 15/16 idx99_energy, 17/18 eff_rank, 19/20 row_entropy_ratio
-# Variables: file, out, term, layers, title. Needs awk (rows are filtered through it).
+# Variables: file, out, term, layers, title; optional controls (PREFIX_controls.csv:
+#   1 n, 2 control, 3 index, then the statistics from column 6): the uniform (rank 1)
+#   and band (full rank) controls at each n, dashed. Needs awk (rows are filtered through it).
 if (!exists("title")) title = ''
+if (!exists("controls")) controls = ''
 if (term eq 'svg') { set terminal svg size 1000,760 dynamic font 'sans,11' } else { set terminal pngcairo size 1200,900 font 'sans,10' }
 set output out
 set datafile separator ','
@@ -17,12 +20,16 @@ nl = words(layers)
 col(i) = nl > 1 ? (i - 1.0) / (nl - 1.0) * 0.9 : 0
 L(i) = word(layers, i) + 0
 rows(l) = sprintf("< awk -F, '!/^#/ && $2 == %d' '%s'", l, file)
+ctl(c) = sprintf("< awk -F, '$2 == \"%s\" && $3 == 1' '%s'", c, controls)
 set logscale x 2
 set offsets graph 0.05, graph 0.05, 0, 0
 set grid
 set key left top font ',8'
 set multiplot layout 2,2 title sprintf("%s spectrum vs n", title) noenhanced
 set xlabel 'n'
+# Macros are expanded when the loop is read: defined here, evaluated per panel.
+MAIN = "for [i=1:nl] rows(L(i)) using 1:(sc ? column(c) / $1 : column(c)) with linespoints lw 1 pt 7 ps 0.6 lc palette frac col(i) title 'layer '.word(layers, i), rows(-1) using 1:(sc ? column(c) / $1 : column(c)):(sc ? column(c+1) / $1 : column(c+1)) with yerrorlines lw 3 pt 7 lc rgb 'black' title 'all (± 1 s.d.)'"
+CTRL = ", for [k in 'uniform band'] ctl(k) using 1:(sc ? column(cc) / $1 : column(cc)) with linespoints lw 2 dt 2 pt 4 lc rgb (k eq 'uniform' ? '#555555' : '#cc3311') title 'control: '.k"
 do for [p=1:4] {
     if (p == 1) { set key left top } else { unset key }
     if (p == 1) { c = 5; set ylabel 'σ-curve at the index (n/4)'; set yrange [*:*] }
@@ -32,9 +39,7 @@ do for [p=1:4] {
     sc = (p == 2 || p == 3) ? 1 : 0
     # One layer's rows through awk: filtering with NaN inside `using` would leave
     # undefined points between them, and gnuplot breaks lines at those.
-    plot for [i=1:nl] rows(L(i)) using 1:(sc ? column(c) / $1 : column(c)) \
-             with linespoints lw 1 pt 7 ps 0.6 lc palette frac col(i) title 'layer '.word(layers, i), \
-         rows(-1) using 1:(sc ? column(c) / $1 : column(c)):(sc ? column(c+1) / $1 : column(c+1)) \
-             with yerrorlines lw 3 pt 7 lc rgb 'black' title 'all (± 1 s.d.)'
+    cc = p == 1 ? 6 : p == 2 ? 8 : p == 3 ? 12 : 13
+    if (controls ne '') { plot @MAIN @CTRL } else { plot @MAIN }
 }
 unset multiplot

@@ -91,6 +91,12 @@ typedef struct {
     double *c_mean, *c_m2, *e_mean, *e_m2; /* (len) each */
     double count;
     lb_welford stat[LB_SPEC_NSTATS];
+    /* Every matrix's statistics in the order added, (count, LB_SPEC_NSTATS): one row
+     * per window, so that the report can resample windows (bootstrap). win_lost is
+     * set when growing it failed (the writer then refuses). */
+    double *win;
+    size_t win_cap;
+    int win_lost;
 } lb_spec_acc;
 
 int lb_spec_acc_init(lb_spec_acc *a, int len, int index);
@@ -100,6 +106,55 @@ void lb_spec_acc_add(lb_spec_acc *a, double *scratch, const float *sigma, int r,
                      double row_entropy);
 /* Sample standard deviation of curve values: sd is (len); which 0 = σ, 1 = energy. */
 void lb_spec_acc_curve_std(const lb_spec_acc *a, double *sd, int which);
+
+/* PREFIX_windows.csv: n,layer,head,window, then every statistic (lb_spec_stat_name)
+ * of each analysed matrix; window is the 0-based order of the sequence at that n.
+ * Returns 0, or -1 when an accumulator lost its per-window rows (out of memory). */
+struct lb_spec_run_s;
+int lb_spec_write_windows(FILE *f, const struct lb_spec_run_s *runs, int nruns);
+
+/* ---- controls: attention matrices with known spectra (analysis/spectrum/controls.c) ----
+ *   UNIFORM   P_ij = 1/n: rank 1 (every row the same), row entropy 1
+ *   BAND      P_ij ∝ exp(−|i−j|) for |i−j| <= 2: a sharp local band, full rank (its
+ *             symbol 1 + 2e⁻¹cos θ + 2e⁻²cos 2θ stays above 0.47), idx90 near 0.8 n
+ *   IDENTITY  P = I: every σ_i = 1, idx90 = ⌈0.9 n⌉, effective rank n */
+typedef enum { LB_CTRL_UNIFORM = 0, LB_CTRL_BAND, LB_CTRL_IDENTITY, LB_CTRL_COUNT } lb_ctrl_kind;
+const char *lb_ctrl_name(int kind); /* "uniform", "band", "identity" */
+/* P is (n, n), rows summing to 1. */
+void lb_ctrl_matrix(float *P, int n, int kind);
+/* The control at size acc->len through the same code as a model's P (lb_svd_values,
+ * lb_spec_row_entropy, lb_spec_acc_add). Returns 0, or -1 with msg. */
+int lb_ctrl_spectrum(lb_spec_acc *acc, int kind, char *msg, size_t msglen);
+/* PREFIX_controls.csv: n,control,index,sigma,energy, then every statistic; one row
+ * per curve index (the statistics repeat on each row of a control). The UNIFORM and
+ * BAND controls at every run's n and index. Returns 0, or -1 with msg. */
+int lb_spec_write_controls(FILE *f, const struct lb_spec_run_s *runs, int nruns, char *msg,
+                           size_t msglen);
+
+/* ---- what a model trained at (analysis/spectrum/trained.c) ----
+ * `linbench train`'s export writes config.json's "linbench_trained": {"curriculum":
+ * [[n, updates], ...], "valid_loss": [[n, last validation loss at n], ...], "updates":
+ * total}. A folder without it (a HuggingFace checkpoint) is taken as trained at every
+ * length its position table allows (lb_spec_max_n: max_position_embeddings − 2 for
+ * RoBERTa), and recorded = 0 says so. */
+#define LB_TRAINED_MAX 16
+typedef struct {
+    int recorded;                    /* 1: from "linbench_trained" */
+    int max_n;                       /* the longest length trained at (updates > 0) */
+    int nstage;
+    int n[LB_TRAINED_MAX];
+    long updates[LB_TRAINED_MAX];
+    double valid_loss[LB_TRAINED_MAX]; /* NaN where none was logged */
+    long total_updates;
+} lb_trained;
+/* Returns 0, or -1 with msg (a malformed "linbench_trained"; *t then holds the
+ * position-table fallback). */
+int lb_trained_read(lb_trained *t, const char *model_dir, const lb_config *c, char *msg,
+                    size_t msglen);
+/* 1 with a warning text in msg when n is past t->max_n, else 0. */
+int lb_trained_beyond(const lb_trained *t, int n, char *msg, size_t msglen);
+/* The record as one JSON object (PREFIX.json "params"."trained"). */
+void lb_trained_json(FILE *f, const lb_trained *t);
 
 /* ---- projection error (analysis/spectrum/projerr.c) ---- */
 
@@ -164,6 +219,8 @@ typedef struct {
     int threads;            /* --threads; 0 = all */
     int forward_threads;    /* --forward-threads: encoder and its BLAS; 0 = threads */
     int quiet;              /* --quiet: no progress bar */
+    long random_init;       /* --random-init SEED: the architecture with random weights
+                               (lb_model_init_random), a control; -1 = the weights */
 } lb_spec_input_opts;
 
 void lb_spec_input_defaults(lb_spec_input_opts *o);
@@ -182,6 +239,7 @@ typedef struct {
     int max_n;           /* the longest n the position table allows */
     int threads;         /* resolved --threads (omp_get_max_threads() before any change) */
     int forward_threads;    /* resolved --forward-threads */
+    lb_trained trained;     /* the lengths the model trained at (lb_trained_read) */
 } lb_spec_input;
 
 /* Load the model and the input documents; resolve the specials. Returns 0 or a
@@ -203,7 +261,7 @@ int lb_spec_subset(int *list, const char *s, int count, const char *what);
 /* ---- `linbench spectrum` results and their files (analysis/spectrum/spectrum_out.c) ---- */
 
 /* Everything measured at one sequence length n. */
-typedef struct {
+typedef struct lb_spec_run_s {
     int n, index;               /* length; 1-based index of the "at index" statistics */
     int nl, nh;                 /* selected layers and heads */
     const int *layers, *heads;  /* (nl), (nh): model indices */
@@ -227,6 +285,7 @@ typedef struct {
     int threads, forward_threads;
     int ready;                  /* ready sequences (2-D ids): no policy, stride, bos, eos */
     int bos, eos, pad;          /* as used; -1 = not used (JSON null) */
+    const lb_trained *trained;  /* NULL: not recorded in PREFIX.json */
 } lb_spec_params;
 
 /* The output files of a prefix, opened up front (so a bad path fails before the
@@ -238,6 +297,8 @@ typedef struct {
  *   PREFIX_vs_n.csv      the summary pooled over heads: per (n, layer), layer -1 = all
  *   PREFIX_projerr.csv   n,layer,head,k,method,mean,std,count
  *   PREFIX_projerr_all.csv n,k, then <method>_mean,<method>_std, count (pooled)
+ *   PREFIX_windows.csv   every matrix's statistics (lb_spec_write_windows)
+ *   PREFIX_controls.csv  the uniform and band controls (lb_spec_write_controls)
  *   PREFIX.json          metadata, parameters, per-n summaries, the file list
  * CSV files start with "# " comment lines (run metadata), then a header line. */
 typedef struct lb_spec_out lb_spec_out;

@@ -15,6 +15,7 @@ void lb_spec_input_defaults(lb_spec_input_opts *o) {
     *o = (lb_spec_input_opts){0};
     o->byte_offset = -1;
     o->bos = o->eos = o->pad = -1;
+    o->random_init = -1;
     lb_win_opts_default(&o->win);
 }
 
@@ -32,7 +33,8 @@ void lb_spec_input_usage(FILE *f) {
           "  --threads T          worker threads (default: all)\n"
           "  --forward-threads T  threads of the forward pass, OpenBLAS and attention (default:\n"
           "                       --threads; on a busy machine 1, or OMP_WAIT_POLICY=passive)\n"
-          "  --quiet              no progress bar\n",
+          "  --quiet              no progress bar\n"
+          "  --random-init SEED   the model's architecture with random weights (a control)\n",
           f);
 }
 
@@ -102,6 +104,8 @@ int lb_spec_input_opt(lb_spec_input_opts *o, const char *name, const char *arg, 
         snprintf(what, sizeof what, "--%s", name);
         if (lb_parse_long(arg, &v, 0, 1L << 30, what)) *rc = EX_USAGE;
         else *(name[0] == 'b' ? &o->bos : name[0] == 'e' ? &o->eos : &o->pad) = v;
+    } else if (!strcmp(name, "random-init")) {
+        if (lb_parse_long(arg, &o->random_init, 0, (1L << 62), "--random-init")) *rc = EX_USAGE;
     } else if (!strcmp(name, "forward-threads")) {
         if (lb_parse_long(arg, &v, 1, 1024, "--forward-threads")) *rc = EX_USAGE;
         else o->forward_threads = (int)v;
@@ -154,6 +158,21 @@ int lb_spec_input_load(lb_spec_input *in, const lb_spec_input_opts *o) {
     if (lb_model_load(&in->model, o->model_dir, msg, sizeof msg)) {
         lb_err("%s", msg);
         return EX_DATAERR;
+    }
+    if (lb_trained_read(&in->trained, o->model_dir, lb_model_config(in->model), msg, sizeof msg)) {
+        lb_err("%s", msg);
+        lb_spec_input_free(in);
+        return EX_DATAERR;
+    }
+    if (o->random_init >= 0) { /* same config, fresh weights */
+        lb_config cfg = *lb_model_config(in->model);
+        lb_model_free(in->model);
+        if (lb_model_init_random(&in->model, &cfg, (uint64_t)o->random_init, msg, sizeof msg)) {
+            in->model = NULL;
+            lb_err("--random-init: %s", msg);
+            lb_spec_input_free(in);
+            return EX_OSERR;
+        }
     }
     const lb_config *c = lb_model_config(in->model);
     in->max_n = lb_spec_max_n(c);

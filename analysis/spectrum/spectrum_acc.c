@@ -127,6 +127,7 @@ void lb_spec_acc_free(lb_spec_acc *a) {
     free(a->c_m2);
     free(a->e_mean);
     free(a->e_m2);
+    free(a->win);
     *a = (lb_spec_acc){0};
 }
 
@@ -144,6 +145,35 @@ void lb_spec_acc_add(lb_spec_acc *a, double *scratch, const float *sigma, int r,
         a->e_m2[i] += d * (e[i] - a->e_mean[i]);
     }
     for (int s = 0; s < LB_SPEC_NSTATS; s++) lb_welford_add(&a->stat[s], stats[s]);
+    size_t row = (size_t)a->count - 1;
+    if (!a->win_lost && row >= a->win_cap) {
+        size_t cap = a->win_cap ? 2 * a->win_cap : 64;
+        double *w = realloc(a->win, cap * LB_SPEC_NSTATS * sizeof *w);
+        if (w) a->win = w, a->win_cap = cap;
+        else a->win_lost = 1;
+    }
+    if (!a->win_lost)
+        for (int s = 0; s < LB_SPEC_NSTATS; s++) a->win[row * LB_SPEC_NSTATS + s] = stats[s];
+}
+
+int lb_spec_write_windows(FILE *f, const lb_spec_run *runs, int nruns) {
+    fputs("n,layer,head,window", f);
+    for (int s = 0; s < LB_SPEC_NSTATS; s++) fprintf(f, ",%s", lb_spec_stat_name(s));
+    fputc('\n', f);
+    for (int ri = 0; ri < nruns; ri++) {
+        const lb_spec_run *r = &runs[ri];
+        for (int a = 0; a < r->nl * r->nh; a++) {
+            const lb_spec_acc *acc = &r->acc[a];
+            if (acc->win_lost) return -1;
+            for (size_t w = 0; w < (size_t)acc->count; w++) {
+                fprintf(f, "%d,%d,%d,%zu", r->n, r->layers[a / r->nh], r->heads[a % r->nh], w);
+                for (int s = 0; s < LB_SPEC_NSTATS; s++)
+                    fprintf(f, ",%.9g", acc->win[w * LB_SPEC_NSTATS + s]);
+                fputc('\n', f);
+            }
+        }
+    }
+    return 0;
 }
 
 void lb_spec_acc_curve_std(const lb_spec_acc *a, double *sd, int which) {

@@ -10,10 +10,10 @@
 #include "lb_spectrum.h"
 #include "lb_util.h"
 
-enum { F_CURVES, F_LAYERS, F_SUMMARY, F_VS_N, F_PE, F_PE_ALL, F_JSON, F_COUNT };
+enum { F_CURVES, F_LAYERS, F_SUMMARY, F_VS_N, F_PE, F_PE_ALL, F_WINDOWS, F_CONTROLS, F_JSON, F_COUNT };
 static const char *const suffix[F_COUNT] = {".csv",    "_layers.csv",      "_summary.csv",
                                             "_vs_n.csv", "_projerr.csv", "_projerr_all.csv",
-                                            ".json"};
+                                            "_windows.csv", "_controls.csv", ".json"};
 
 struct lb_spec_out {
     lb_outset *set;
@@ -199,6 +199,8 @@ static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const
     fputs(",\n    \"pad\": ", f);
     json_opt(f, p->pad);
     fputs(",\n", f);
+    if (p->trained) fputs("    \"trained\": ", f), lb_trained_json(f, p->trained), fputs(",\n", f);
+    if (io->random_init >= 0) fprintf(f, "    \"random_init\": %ld,\n", io->random_init);
     fprintf(f, "    \"sequences\": %ld,\n    \"proj_sequences\": %ld,\n", p->sequences,
             p->proj_sequences);
     if (p->index_opt)
@@ -265,6 +267,15 @@ int lb_spec_out_write(lb_spec_out *o, const lb_spec_run *runs, int nruns, const 
     lb_meta_collect(&m);
     for (int i = 0; i < F_COUNT - 1; i++) lb_meta_write_comments(o->f[i], &m, argc, argv);
     write_csvs(o, runs, nruns);
+    char msg[512];
+    if (lb_spec_write_windows(o->f[F_WINDOWS], runs, nruns)) {
+        lb_err("spectrum: out of memory for the per-window statistics (%s)", suffix[F_WINDOWS]);
+        return -1;
+    }
+    if (lb_spec_write_controls(o->f[F_CONTROLS], runs, nruns, msg, sizeof msg)) {
+        lb_err("spectrum: %s: %s", suffix[F_CONTROLS], msg);
+        return -1;
+    }
     write_json(o, runs, nruns, p, argc, argv, &m);
     return 0; /* a failed write (full disk, size limit) is reported, with its reason, by commit */
 }

@@ -141,6 +141,8 @@ static int dump_resolve_n(dump_run *r, const dump_opts *o) {
         return EX_USAGE;
     }
     r->n = (int)n;
+    char msg[256]; /* trained-length guard */
+    if (lb_trained_beyond(&r->in.trained, r->n, msg, sizeof msg)) fprintf(stderr, "dump: warning: %s\n", msg);
     return 0;
 }
 

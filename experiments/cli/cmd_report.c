@@ -24,6 +24,9 @@ static void usage(FILE *f) {
             "  --bench DIR            `linbench bench` folder (summary.csv, table3.csv, bench.json)\n"
             "  --spectrum LIST        `linbench spectrum --out` prefixes, comma-separated\n"
             "  --corpus-names LIST    a name per prefix (default: the prefixes' file names)\n"
+            "  --random-init LIST     a `linbench spectrum --random-init` prefix per --spectrum prefix:\n"
+            "                         the same architecture at random init, a control beside Figure 1\n"
+            "  --bootstrap B          resamples of the windows for the 95%% intervals (default 1000)\n"
             "  --train-log LIST       `linbench train --log` CSVs as LABEL=FILE or FILE, comma-separated\n"
             "                         (or repeated); the first is the reference (standard attention)\n"
             "  --paper FILE           the paper's Table 3 CSV (default %s when present)\n"
@@ -57,9 +60,10 @@ static const char *base_name(const char *p) {
 
 typedef struct {
     const char *bench, *paper, *figures, *out;
-    char *spec[MAXIN], *names[MAXIN], *logs[MAXIN], *labels[MAXIN];
-    int nspec, nnames, nlogs;
-    char *own[3 * MAXIN]; /* strdup'd option values */
+    char *spec[MAXIN], *names[MAXIN], *logs[MAXIN], *labels[MAXIN], *init[MAXIN];
+    int nspec, nnames, nlogs, ninit;
+    long boot;
+    char *own[4 * MAXIN]; /* strdup'd option values */
     int nown;
 } opts;
 
@@ -67,13 +71,14 @@ static int parse(opts *o, int argc, char **argv) {
     static const struct option lo[] = {
         {"bench", 1, 0, 'b'},     {"spectrum", 1, 0, 's'}, {"corpus-names", 1, 0, 'c'},
         {"train-log", 1, 0, 't'}, {"paper", 1, 0, 'p'},    {"figures", 1, 0, 'f'},
-        {"out", 1, 0, 'o'},       {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+        {"out", 1, 0, 'o'},       {"help", 0, 0, 'h'},     {"random-init", 1, 0, 'i'},
+        {"bootstrap", 1, 0, 'B'}, {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         char *v = NULL;
-        if (ch == 's' || ch == 'c' || ch == 't') {
-            if (o->nown == 3 * MAXIN || !(v = o->own[o->nown++] = strdup(optarg))) {
+        if (ch == 's' || ch == 'c' || ch == 't' || ch == 'i') {
+            if (o->nown == 4 * MAXIN || !(v = o->own[o->nown++] = strdup(optarg))) {
                 lb_err("report: too many list options");
                 return EX_USAGE;
             }
@@ -90,6 +95,12 @@ static int parse(opts *o, int argc, char **argv) {
         case 't':
             if ((o->nlogs = split_list(v, o->logs, o->nlogs, MAXIN, "--train-log")) < 0) return EX_USAGE;
             break;
+        case 'i':
+            if ((o->ninit = split_list(v, o->init, o->ninit, MAXIN, "--random-init")) < 0) return EX_USAGE;
+            break;
+        case 'B':
+            if (lb_parse_long(optarg, &o->boot, 10, 1000000, "--bootstrap")) return EX_USAGE;
+            break;
         case 'p': o->paper = optarg; break;
         case 'f': o->figures = optarg; break;
         case 'o': o->out = optarg; break;
@@ -103,6 +114,10 @@ static int parse(opts *o, int argc, char **argv) {
     }
     if (o->nnames && o->nnames != o->nspec) {
         lb_err("report: --corpus-names has %d names for %d --spectrum prefixes", o->nnames, o->nspec);
+        return EX_USAGE;
+    }
+    if (o->ninit && o->ninit != o->nspec) {
+        lb_err("report: --random-init has %d prefixes for %d --spectrum prefixes", o->ninit, o->nspec);
         return EX_USAGE;
     }
     for (int i = o->nnames; i < o->nspec; i++) o->names[i] = (char *)base_name(o->spec[i]);
@@ -140,7 +155,7 @@ static int body(lb_report *r, const opts *o) {
         lb_report_not_run(r, "spectrum analysis", "make reproduce (or linbench spectrum --out PREFIX)");
     }
     for (int i = 0; i < o->nspec; i++)
-        if ((rc = lb_report_spectrum(r, o->spec[i], o->names[i]))) return rc;
+        if ((rc = lb_report_spectrum(r, o->spec[i], o->names[i], o->ninit ? o->init[i] : NULL, (int)o->boot))) return rc;
     if (o->bench) {
         if ((rc = lb_report_bench(r, o->bench, o->paper, o->figures))) return rc;
     } else {

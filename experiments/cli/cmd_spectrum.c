@@ -348,6 +348,9 @@ static int spec_run_n(spec_state *st, const spec_opts *o, int i) {
         lb_err("spectrum: out of memory");
         rc = EX_OSERR;
     } else if (!(rc = lb_spec_windows(&win, &st->in, &o->io, n, o->S))) {
+        char tw_msg[256]; /* trained-length guard: a warning here, a mark in the report */
+        if (lb_trained_beyond(&st->in.trained, n, tw_msg, sizeof tw_msg))
+            fprintf(stderr, "spectrum: warning: %s\n", tw_msg);
         r->windows_total = (long)lb_windows_total(win);
         r->policy = strdup(lb_windows_describe(win));
         lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = st->in.forward_threads};
@@ -380,8 +383,8 @@ static int spec_write(spec_state *st, const spec_opts *o, int argc, char **argv)
                         .sequences = o->S, .proj_sequences = o->PS, .index_opt = (int)o->index,
                         .proj_k_given = o->nk > 0, .threads = st->threads,
                         .forward_threads = in->forward_threads, .ready = in->docs.ready_n > 0,
-                        .bos = in->bos, .eos = in->eos, .pad = in->pad};
-    lb_spec_out_write(st->fo, st->runs, st->nruns, &p, argc, argv);
+                        .bos = in->bos, .eos = in->eos, .pad = in->pad, .trained = &in->trained};
+    if (lb_spec_out_write(st->fo, st->runs, st->nruns, &p, argc, argv)) return EX_IOERR;
     int rc = lb_spec_out_commit(st->fo); /* reports a failed write, with its reason */
     st->fo = NULL;
     if (rc) return EX_IOERR;

@@ -11,7 +11,7 @@
 
 #include "lb_table.h"
 
-typedef enum { LB_HOLDS, LB_WEAKER, LB_NOT_HOLD, LB_UNDECIDED } lb_verdict_kind;
+typedef enum { LB_HOLDS, LB_WEAKER, LB_NOT_HOLD, LB_UNDECIDED, LB_OUTSIDE } lb_verdict_kind;
 
 typedef struct {
     char *claim;
@@ -28,6 +28,12 @@ typedef struct {
 
 /* Words for a verdict kind: "holds", "holds more weakly", "does not hold here", ... */
 const char *lb_verdict_word(lb_verdict_kind k);
+/* The verdict of a 95% interval [lo, hi] under a rule with two thresholds: holds when
+ * the whole interval passes hold, holds more weakly when it passes weak but none of it
+ * passes hold, does not hold when none of it passes weak, undecided when it straddles
+ * a threshold (or is NaN). higher = 1: passing means >= the threshold; higher = 0:
+ * passing means <= it (hold <= weak then). */
+lb_verdict_kind lb_verdict_interval(double lo, double hi, double hold, double weak, int higher);
 /* Write the verdict line (claim, verdict, rule, the numbers it used, the figure or
  * table it rests on) and record it for the summary. Returns 0 or EX_OSERR. */
 int lb_report_verdict(lb_report *r, const char *claim, lb_verdict_kind k, const char *rule,
@@ -45,10 +51,14 @@ void lb_md_cell(FILE *f, const char *s);
 /* Machine and build: one column per JSON result file (its "meta" object) plus the
  * machine running the report. labels, paths are (n). */
 int lb_report_meta(lb_report *r, const char *const *labels, const char *const *paths, int n);
-/* Figure 1, projection error and spectrum vs n for one spectrum result PREFIX
- * (PREFIX.json, PREFIX_summary.csv, PREFIX_layers.csv, PREFIX_vs_n.csv,
- * PREFIX_projerr_all.csv; figures next to it from plots/spectrum.sh). */
-int lb_report_spectrum(lb_report *r, const char *prefix, const char *name);
+/* Figure 1 at every analysed n, projection error and spectrum vs n for one spectrum
+ * result PREFIX (PREFIX.json with params.trained, PREFIX_windows.csv,
+ * PREFIX_controls.csv, PREFIX_projerr_all.csv; figures next to it from
+ * plots/spectrum.sh). init (NULL: none) is the same architecture's spectrum at random
+ * init (`linbench spectrum --random-init`), a control. Numbers carry 95% percentile
+ * bootstrap intervals over windows (boot resamples, seeded); verdicts at an n past the
+ * model's trained length are LB_OUTSIDE. */
+int lb_report_spectrum(lb_report *r, const char *prefix, const char *name, const char *init, int boot);
 /* Table 3, time vs n and crossover from a bench folder (summary.csv, table3.csv);
  * figures from plots/bench_plots.sh in figdir. paper may be NULL. */
 int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir);

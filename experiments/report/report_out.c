@@ -16,8 +16,23 @@ const char *lb_verdict_word(lb_verdict_kind k) {
     case LB_HOLDS: return "holds";
     case LB_WEAKER: return "holds more weakly";
     case LB_NOT_HOLD: return "does not hold here";
-    default: return "undecided (too few points)";
+    case LB_OUTSIDE: return "outside the model's trained length";
+    default: return "undecided";
     }
+}
+
+/* Band of x: 0 passes `hold`, 1 passes only `weak`, 2 neither; higher = 0 flips the
+ * direction (smaller is better). NaN has no band. */
+static int band(double x, double hold, double weak, int higher) {
+    if (isnan(x)) return -1;
+    if (!higher) x = -x, hold = -hold, weak = -weak;
+    return x >= hold ? 0 : x >= weak ? 1 : 2;
+}
+
+lb_verdict_kind lb_verdict_interval(double lo, double hi, double hold, double weak, int higher) {
+    static const lb_verdict_kind k[3] = {LB_HOLDS, LB_WEAKER, LB_NOT_HOLD};
+    int a = band(lo, hold, weak, higher), b = band(hi, hold, weak, higher);
+    return a >= 0 && a == b ? k[a] : LB_UNDECIDED;
 }
 
 void lb_md_cell(FILE *f, const char *s) {

@@ -10,6 +10,9 @@
 #                        model.safetensors, vocab.json + merges.txt) on a text file
 #                        -> results/user/NAME/REPORT.md (with the bench of results/latest if run)
 #   make reproduce-report  rewrite the report from the result files already there
+# Beside each corpus's spectrum: the same architecture at random init (--random-init, a
+# control; $(REPRO_SPEC)/init/CORPUS*), fewer windows, no projection error. The report's
+# intervals are a seeded bootstrap over windows (REPRO_BOOT resamples).
 # Every step makes a file (the result itself, or a stamp written last), so a rerun skips what
 # is done; results are written atomically by the commands, figures through a temp folder.
 REPRO_MODEL        ?= results/models/linbench-small
@@ -20,6 +23,9 @@ REPRO_SPEC         ?= results/spectrum
 REPRO_SPEC_N       ?= 128,256,512
 REPRO_SPEC_SEQ     ?= 100
 REPRO_SPEC_ARGS    ?=
+REPRO_INIT_SEQ     ?= 30
+REPRO_INIT_SEED    ?= 1
+REPRO_BOOT         ?= 1000
 REPRO_PRESET       ?= default
 REPRO_BENCH        ?= $(BENCH_OUT)
 REPRO_WITH_BENCH   ?= 1
@@ -40,9 +46,11 @@ repro_empty   :=
 repro_space   := $(repro_empty) $(repro_empty)
 repro_join     = $(subst $(repro_space),$(repro_comma),$(strip $(1)))
 REPRO_PREFIXES = $(addprefix $(REPRO_SPEC)/,$(REPRO_CORPUS_NAMES))
+REPRO_INITS    = $(addprefix $(REPRO_SPEC)/init/,$(REPRO_CORPUS_NAMES))
 REPRO_LOGS_OK  = $(foreach l,$(REPRO_TRAIN_LOGS),$(if $(wildcard $(lastword $(subst =, ,$(l)))),$(l)))
 REPRO_LOG_FILES = $(foreach l,$(REPRO_LOGS_OK),$(lastword $(subst =, ,$(l))))
-REPRO_INPUTS   = $(addsuffix .json,$(REPRO_PREFIXES)) $(addsuffix .figures,$(REPRO_PREFIXES)) \
+REPRO_INPUTS   = $(addsuffix .json,$(REPRO_PREFIXES)) $(addsuffix .json,$(REPRO_INITS)) \
+                 $(addsuffix .figures,$(REPRO_PREFIXES)) \
                  $(if $(REPRO_WITH_BENCH),$(REPRO_BENCH)/bench.json $(REPRO_FIG)/.bench-figures) \
                  $(if $(REPRO_LOG_FILES),$(REPRO_FIG)/fig3_valid_ppl.png)
 REPRO_BENCH_ARG = $(if $(REPRO_WITH_BENCH),--bench $(REPRO_BENCH),$(if $(wildcard $(REPRO_BENCH)/bench.json),--bench $(REPRO_BENCH)))
@@ -55,6 +63,7 @@ repro_step = '$(1)|$(2)|$(3)'
 REPRO_STEP_LINES = $(call repro_step,1,build,$(REPRO_LB)) \
     $(if $(REPRO_TEXT),,$(call repro_step,2,corpora,$(CORPORA)/MANIFEST)) \
     $(foreach c,$(REPRO_CORPUS_NAMES),$(call repro_step,1,spectrum of $(c),$(REPRO_SPEC)/$(c).json) \
+      $(call repro_step,1,random-init control of $(c),$(REPRO_SPEC)/init/$(c).json) \
       $(call repro_step,1,figures of $(c),$(REPRO_SPEC)/$(c).figures)) \
     $(if $(REPRO_WITH_BENCH),$(call repro_step,$(if $(filter paper,$(REPRO_PRESET)),300,10),bench $(REPRO_PRESET),$(REPRO_BENCH)/bench.json) \
       $(call repro_step,1,bench figures,$(REPRO_FIG)/.bench-figures)) \
@@ -96,12 +105,19 @@ $(REPRO_SPEC)/%.json: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(RE
 	$(REPRO_LB) spectrum --model $(REPRO_MODEL) --text $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt) \
 	  --n $(REPRO_SPEC_N) --sequences $(REPRO_SPEC_SEQ) --out $(REPRO_SPEC)/$* $(REPRO_SPEC_ARGS)
 
+# The control: the model's architecture with random weights, on the same text and lengths.
+$(REPRO_SPEC)/init/%.json: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(REPRO_MODEL)/model.safetensors | $(REPRO_LB)
+	@mkdir -p $(@D)
+	$(REPRO_LB) spectrum --model $(REPRO_MODEL) --random-init $(REPRO_INIT_SEED) \
+	  --text $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt) --n $(REPRO_SPEC_N) \
+	  --sequences $(REPRO_INIT_SEQ) --proj-sequences 0 --quiet --out $(REPRO_SPEC)/init/$* $(REPRO_SPEC_ARGS)
+
 # plots/spectrum.sh draws next to its prefix: draw on a copy in a temp folder, then move
 # the finished images over, so an interrupted run leaves no half-written image.
-$(REPRO_SPEC)/%.figures: $(REPRO_SPEC)/%.json
+$(REPRO_SPEC)/%.figures: $(REPRO_SPEC)/%.json $(REPRO_SPEC)/init/%.json
 	@t=$$(mktemp -d "$(@D)/.fig-$*.XXXXXX") && trap 'rm -rf "$$t"' EXIT && \
 	 cp $(REPRO_SPEC)/$*.json $(REPRO_SPEC)/$*_*.csv "$$t"/ && \
-	 bash plots/spectrum.sh "$$t/$*" "$(notdir $(REPRO_MODEL)) on $*" && \
+	 bash plots/spectrum.sh "$$t/$*" "$(notdir $(REPRO_MODEL)) on $*" $(REPRO_SPEC)/init/$* && \
 	 mv -f "$$t"/$*_*.png "$$t"/$*_*.svg "$(@D)"/ && touch "$@"
 
 $(REPRO_BENCH)/bench.json: | $(REPRO_LB)
@@ -127,13 +143,19 @@ $(REPRO_FIG)/fig3_valid_ppl.png: $(REPRO_LOG_FILES)
 
 $(REPRO_REPORT): $(REPRO_INPUTS) $(REPRO_LOG_FILES) | $(REPRO_LB)
 	$(REPRO_LB) report $(REPRO_BENCH_ARG) --spectrum $(call repro_join,$(REPRO_PREFIXES)) \
+	  --random-init $(call repro_join,$(REPRO_INITS)) --bootstrap $(REPRO_BOOT) \
 	  --corpus-names $(call repro_join,$(REPRO_CORPUS_NAMES)) --paper $(REPRO_PAPER) --figures $(REPRO_FIG) \
 	  $(if $(REPRO_LOGS_OK),--train-log '$(call repro_join,$(REPRO_LOGS_OK))') --out $@
 
+# reproduce-report: the corpora with a spectrum, and whether each has its random-init control
+repro_have       = $(notdir $(basename $(wildcard $(addsuffix .json,$(REPRO_PREFIXES)))))
+repro_have_inits = $(if $(repro_have),$(if $(filter-out $(notdir $(basename $(wildcard $(addsuffix .json,$(REPRO_INITS))))),$(repro_have)),,1))
 reproduce-report: | $(REPRO_LB)
 	$(REPRO_LB) report $(if $(wildcard $(REPRO_BENCH)/bench.json),--bench $(REPRO_BENCH)) \
 	  $(if $(wildcard $(addsuffix .json,$(REPRO_PREFIXES))),--spectrum $(call repro_join,$(basename $(wildcard $(addsuffix .json,$(REPRO_PREFIXES))))) \
 	  --corpus-names $(call repro_join,$(notdir $(basename $(wildcard $(addsuffix .json,$(REPRO_PREFIXES))))))) \
+	  $(if $(repro_have_inits),--random-init $(call repro_join,$(addprefix $(REPRO_SPEC)/init/,$(repro_have)))) \
+	  --bootstrap $(REPRO_BOOT) \
 	  --paper $(REPRO_PAPER) --figures $(REPRO_FIG) \
 	  $(if $(REPRO_LOGS_OK),--train-log '$(call repro_join,$(REPRO_LOGS_OK))') --out $(REPRO_REPORT)
 

@@ -191,9 +191,12 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
 int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel,
                  lb_train_opts *saved, lb_train_state *s, char *msg, size_t msglen);
 /* Write the shipped model: dir/config.json + model.safetensors in dtype (an
- * lb_ckpt_dtype) + the tokenizer files from tokdir, as one folder renamed into place. */
-int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype, char *msg,
-                    size_t msglen);
+ * lb_ckpt_dtype) + the tokenizer files from tokdir, as one folder renamed into place.
+ * config.json gets "linbench_trained": {"curriculum": [[n, updates], ...] (curr cut
+ * at st->step), "valid_loss": [[n, last validation loss logged at n], ...],
+ * "updates": st->step}. */
+int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype,
+                    const lb_curriculum *curr, const lb_train_state *st, char *msg, size_t msglen);
 /* An exclusive advisory lock (flock) on out/.train.lock, held for the run: the fd to
  * close at the end, or -1 with msg naming the folder (another trainer holds it). */
 int lb_train_lock(const char *out, char *msg, size_t msglen);

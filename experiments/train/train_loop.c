@@ -129,9 +129,9 @@ static int checkpoint(run_t *r, const lb_train_opts *o) {
     return 0;
 }
 
-static int export_model(const run_t *r, const char *dir, const char *tokdir) {
+static int export_model(const run_t *r, const lb_curriculum *curr, const char *dir, const char *tokdir) {
     char msg[1024];
-    if (lb_export_model(dir, r->m, tokdir, LB_CKPT_BF16, msg, sizeof msg)) return lb_err("export: %s", msg), -1;
+    if (lb_export_model(dir, r->m, tokdir, LB_CKPT_BF16, curr, &r->st, msg, sizeof msg)) return lb_err("export: %s", msg), -1;
     printf("exported the BF16 model of step %ld to %s\n", r->st.step, dir);
     return 0;
 }
@@ -158,7 +158,7 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
             lb_err("resume: %s", msg);
             rc = EX_DATAERR;
         } else {
-            rc = export_model(&r, o.export_bf16, o.resume) ? EX_CANTCREAT : EX_OK;
+            rc = export_model(&r, &saved.curr, o.export_bf16, o.resume) ? EX_CANTCREAT : EX_OK;
         }
         goto done;
     }
@@ -281,7 +281,7 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
         printf("nothing to train: the checkpoint is at step %ld of %ld\n", r.st.step, o.steps);
     else if (checkpoint(&r, &o))
         goto done;
-    if (o.export_bf16 && export_model(&r, o.export_bf16, o.tokenizer)) goto done;
+    if (o.export_bf16 && export_model(&r, &o.curr, o.export_bf16, o.tokenizer)) goto done;
     rc = EX_OK;
 done:
     if (lock >= 0) close(lock);

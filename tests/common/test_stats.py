@@ -6,7 +6,7 @@ import os
 import subprocess
 
 import numpy as np
-from scipy.stats import mannwhitneyu
+from scipy.stats import bootstrap, mannwhitneyu, norm
 
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../lib"))
@@ -53,6 +53,22 @@ for n in (1, 2, 3, 4, 5, 9, 10, 17):
     q = np.percentile(x, [25, 50, 75])
     want.append(("quart", n, q))
 
+# Bootstrap of the mean of known distributions (normal, exponential; sizes 40..400):
+# the interval against scipy.stats.bootstrap (percentile method) and numpy's own
+# percentile bootstrap (independent random streams), and, for the normal, against the
+# analytic interval mean ± z·s/√n.
+BOOT_B = 4000
+for dist, n in (("normal", 400), ("normal", 100), ("exponential", 200), ("exponential", 40)):
+    x = rng.normal(3.0, 2.0, n) if dist == "normal" else rng.exponential(1.5, n)
+    jobs.append(f"boot {BOOT_B} 7 0.95 {n} {fmt(x)}")
+    means = x[rng.integers(0, n, (BOOT_B, n))].mean(axis=1)
+    npi = np.percentile(means, [2.5, 97.5])
+    spi = bootstrap((x,), np.mean, confidence_level=0.95, n_resamples=BOOT_B, method="percentile",
+                    random_state=np.random.default_rng(5)).confidence_interval
+    se = x.std(ddof=1) / np.sqrt(n)
+    want.append(("boot", dist, n, npi, (spi.low, spi.high), se,
+                 x.mean() + norm.ppf([0.025, 0.975]) * se))
+
 p = subprocess.run([TOOL], input="\n".join(jobs) + "\n", capture_output=True, text=True)
 check(p.returncode == 0, f"tool_stats exit {p.returncode}: {p.stderr}")
 lines = p.stdout.splitlines()
@@ -79,6 +95,16 @@ for w, line in zip(want, lines):
         check_close("auto p separated", vals[1], 2 / 48620, 0, 1e-12)
     elif w[0] == "autotie":
         check(vals[2] == 0 and vals[3] == 1, "auto uses the normal approximation with ties")
+    elif w[0] == "boot":
+        _, dist, n, npi, spi, se, ana = w
+        # Each end is a Monte Carlo quantile of B = 4000 replicates: its sd is about
+        # sqrt(.025·.975/B)/φ(1.96)·se ≈ 0.042·se, so two independent streams differ by
+        # about 0.06·se; 0.25·se is 4 sd of that and still catches a wrong level (90%
+        # would move the ends by 0.32·se) or a biased resample.
+        check_close(f"bootstrap vs numpy {dist} n={n}", vals, npi, 0.25 * se, 0)
+        check_close(f"bootstrap vs scipy {dist} n={n}", vals, list(spi), 0.25 * se, 0)
+        if dist == "normal":  # the bootstrap distribution of a normal mean is normal
+            check_close(f"bootstrap vs analytic {dist} n={n}", vals, list(ana), 0.3 * se, 0)
     else:
         _, n, q = w
         # interpolation of a few doubles: a few ulp

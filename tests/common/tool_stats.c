@@ -2,6 +2,7 @@
  * stdin and prints one answer line per job, full precision:
  *   "mwu METHOD n1 n2 x1..xn1 y1..yn2"  ->  "u1 p exact ties"   (METHOD auto|exact|asymp)
  *   "quart n x1..xn"                    ->  "q1 median q3 iqr"
+ *   "boot B seed level n x1..xn"        ->  "lo hi" (percentile bootstrap of the mean)
  * A malformed job prints "error" (the test then fails on it). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,18 @@ int main(void) {
             if (!x || read_vals(x, n)) return 1;
             if (lb_quartiles(x, (size_t)n, &a, &m, &b, &iqr)) printf("error\n");
             else printf("%.17g %.17g %.17g %.17g\n", a, m, b, iqr);
+            free(x);
+        } else if (!strcmp(kind, "boot")) {
+            int n, B;
+            unsigned long long seed;
+            double level, lo, hi;
+            if (scanf("%d %llu %lf %d", &B, &seed, &level, &n) != 4 || n < 1 || n > 1000000 ||
+                B < 1 || B > 1000000)
+                return 1;
+            double *x = malloc(sizeof(double) * (size_t)n);
+            if (!x || read_vals(x, n)) return 1;
+            if (lb_boot_mean(&lo, &hi, x, (size_t)n, (size_t)B, level, seed)) printf("error\n");
+            else printf("%.17g %.17g\n", lo, hi);
             free(x);
         } else {
             return 1;

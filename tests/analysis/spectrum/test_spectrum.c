@@ -362,7 +362,42 @@ static void test_options(void) {
     LB_CHECK(lb_spec_max_n(&c) == 512, "BERT n <= 512");
 }
 
+/* Controls with known answers through lb_ctrl_spectrum (the same SVD and statistics
+ * as a model's P): uniform rows are rank 1, the identity is full rank (every σ = 1),
+ * the band is close to full rank; sizes 1, odd, and past a block. */
+static void test_controls(void) {
+    static const int ns[] = {1, 7, 64};
+    char msg[256];
+    for (int t = 0; t < 3; t++) {
+        int n = ns[t];
+        for (int kind = 0; kind < LB_CTRL_COUNT; kind++) {
+            lb_spec_acc a;
+            if (lb_spec_acc_init(&a, n, n / 4 > 0 ? n / 4 : 1) || lb_ctrl_spectrum(&a, kind, msg, sizeof msg)) {
+                LB_CHECK(0, "control %s n=%d: %s", lb_ctrl_name(kind), n, msg);
+                continue;
+            }
+            double idx90 = a.stat[LB_SPEC_IDX90_SIGMA].mean, eff = a.stat[LB_SPEC_EFF_RANK].mean,
+                   ent = a.stat[LB_SPEC_ROW_ENTROPY].mean;
+            /* float32 sgesdd: σ of a rank-1 P leave ~1e-7 n behind, so eff rank 1 to 1e-4 */
+            if (kind == LB_CTRL_UNIFORM)
+                LB_CHECK(idx90 == 1 && fabs(eff - 1) < 1e-4 && fabs(ent - 1) < 1e-6 && a.c_mean[0] > 1 - 1e-5,
+                         "uniform n=%d rank 1: idx90 %g eff %g entropy %g", n, idx90, eff, ent);
+            else if (kind == LB_CTRL_IDENTITY)
+                LB_CHECK(idx90 == ceil(0.9 * n - 1e-9) && fabs(eff - n) < 1e-3 * n &&
+                             (n == 1 || fabs(ent) < 1e-12) && fabs(a.c_mean[n / 2] - (n / 2 + 1.0) / n) < 1e-5,
+                         "identity n=%d full rank: idx90 %g eff %g entropy %g", n, idx90, eff, ent);
+            else
+                LB_CHECK(idx90 >= 0.7 * n && eff >= 0.8 * n, "band n=%d high rank: idx90 %g eff %g", n, idx90, eff);
+            lb_spec_acc_free(&a);
+        }
+    }
+    float P[9];
+    lb_ctrl_matrix(P, 3, LB_CTRL_BAND); /* rows of the band sum to 1, e^-1 : 1 : e^-1 inside */
+    LB_CHECK(fabs(P[3] + P[4] + P[5] - 1) < 1e-6 && fabs(P[3] / P[4] - exp(-1)) < 1e-6, "band row");
+}
+
 int main(void) {
+    test_controls();
     test_svd();
     test_stats();
     test_projerr();

@@ -40,7 +40,7 @@ mkdir -p "$T/d" "$T/s"
 expect_rc 0 "first dump" "$LB" "${DUMP[@]}" --sequences 3 --out "$T/d/P.npy"
 expect_rc 0 "first spectrum" "$LB" "${SPEC[@]}" --out "$T/s/r"
 D0=$(sums "$T/d") S0=$(sums "$T/s")
-[ "$(ls "$T/d" | wc -l)" -eq 4 ] && [ "$(ls "$T/s" | wc -l)" -eq 7 ] && ok || bad "file counts"
+[ "$(ls "$T/d" | wc -l)" -eq 4 ] && [ "$(ls "$T/s" | wc -l)" -eq 9 ] && ok || bad "file counts"
 
 # ---- a sidecar's name taken by a folder (the rerun used to delete P.npy and more) ----
 mv "$T/d/P_mask.npy" "$T/mask.keep" && mkdir "$T/d/P_mask.npy"
@@ -93,6 +93,7 @@ interrupt() { # name, signal, delay, folder, saved sums, command...
     echo "$name: exit $rc"
     if [ "$rc" -eq "$want" ]; then
         interrupted=$((interrupted + 1))
+        cp "$T/err" "$T/err_int" # the message of a run that was interrupted
         intact "$name" "$dir" "$saved"
     elif [ "$rc" -eq 0 ]; then
         no_litter "$name (finished first)" "$dir"
@@ -114,7 +115,7 @@ for delay in 0.05 0.5 1.5; do
         --model "$M" --ids "$T/ids.npy" --n 16,32 --sequences 1500 --threads 1 --quiet --out "$T/s/r"
 done
 [ "$interrupted" -ge 1 ] && ok || bad "no interrupt landed while a run was going"
-grep -q "interrupted" "$T/err" && ok || bad "no 'interrupted' message"
+grep -q "interrupted" "$T/err_int" && ok || bad "no 'interrupted' message"
 
 # ---- the other commands that write results: bench, bpe-train (report: one file, same set) ----
 expect_rc 0 "first bench" "$LB" bench --preset quick --n 64 --k 16 --out "$T/b" --no-progress --quiet

@@ -55,41 +55,56 @@ expect_rc 0 "report with a figure" "$LB" report --bench "$T/bench" --figures "$T
 link=$(sed -n 's/^!\[Table 3[^]]*\](\(.*\))$/\1/p' "$R")
 [ -n "$link" ] && [ -f "$T/res/$link" ] && ok || bad "Table 3 figure link '$link' does not resolve from the report"
 
-# --- synthetic spectrum results with known verdicts --------------------------------
-syn() { # prefix, layer values at n=512 (4), pooled, idx90 at 128 and 512, entropy, best projection error
-    local p=$1 a=$2 b=$3 c=$4 d=$5 pooled=$6 i0=$7 i1=$8 ent=$9 pe=${10}
-    mkdir -p "$(dirname "$p")"
-    cat >"$p.json" <<EOF
-{"meta": {"date": "2026-01-01T00:00:00Z", "git_commit": "abc", "cpu_model": "test cpu"},
- "params": {"model": "m", "input": "i", "tokenizer": "t", "policy": "pack"},
- "runs": [{"n": 128, "sequences": 3}, {"n": 512, "sequences": 3}]}
-EOF
-    { echo "# synthetic"; echo "n,layer,index,at_index_sigma_mean,at_index_sigma_std,at_index_energy_mean,idx90_sigma_mean,eff_rank_mean,row_entropy_ratio_mean"
-      echo "128,-1,32,0.8,0.01,0.9,$i0,10,$ent"
-      echo "512,-1,128,$pooled,0.01,0.95,$i1,20,$ent"
-      l=0; for v in $a $b $c $d; do echo "512,$l,128,$v,0.01,0.95,30,20,$ent"; l=$((l + 1)); done; } >"${p}_vs_n.csv"
-    { echo "n,layer,head,at_index_sigma_mean"
-      l=0; for v in $a $b $c $d; do echo "512,$l,0,$v"; echo "512,$l,1,$v"; l=$((l + 1)); done; } >"${p}_summary.csv"
-    { echo "n,k,svd_p_mean,svd_pv_mean,gauss_mean,pool_mean,linformer_gauss_mean,linformer_pool_mean"
-      echo "512,64,0.2,0.1,0.9,$pe,0.9,0.9"; echo "512,128,0.1,0.02,0.9,$pe,0.9,0.9"; } >"${p}_projerr_all.csv"
-}
-syn "$T/syn/up" 0.80 0.85 0.90 0.95 0.92 20 30 0.95 0.05
-syn "$T/syn/down" 0.95 0.90 0.85 0.80 0.60 20 80 0.50 0.50
+# --- synthetic spectrum results with known verdicts (synth_spectrum.py) -------------
+for c in up down wide short; do
+    mkdir -p "$T/syn" && "$PY" tests/experiments/report/synth_spectrum.py "$T/syn/$c" "$c" || bad "synth $c"
+done
 S=$T/syn/REPORT.md
-expect_rc 0 "synthetic report" "$LB" report --spectrum "$T/syn/up,$T/syn/down" --out "$S"
-has "$S" "skew holds" "| higher layers are more skewed (lower rank) — up | holds |"
-has "$S" "skew fails" "| higher layers are more skewed (lower rank) — down | does not hold here |"
-has "$S" "low rank holds" "first n/4 singular values — up | holds |"
-has "$S" "low rank fails" "first n/4 singular values — down | does not hold here |"
+expect_rc 0 "synthetic report" "$LB" report --spectrum "$T/syn/up,$T/syn/down,$T/syn/wide,$T/syn/short" \
+    --bootstrap 400 --out "$S"
+for n in 128 512; do
+    has "$S" "skew holds" "| higher layers are more skewed (lower rank) — up, n = $n | holds |"
+    has "$S" "skew fails" "| higher layers are more skewed (lower rank) — down, n = $n | does not hold here |"
+    has "$S" "low rank fails" "first n/4 singular values — down, n = $n | does not hold here |"
+done
+has "$S" "low rank holds" "first n/4 singular values — up, n = 512 | holds |"
 has "$S" "projection holds" "k-dimensional projection (Theorem 1) — up | holds |"
 has "$S" "projection fails" "k-dimensional projection (Theorem 1) — down | does not hold here |"
 has "$S" "growth holds" "grows much slower than n — up | holds |"
 has "$S" "growth fails" "grows much slower than n — down | does not hold here |"
-has "$S" "Spearman" "Spearman ρ = 1.000"
-has "$S" "Spearman" "Spearman ρ = -1.000"
-[ "$(grep -c 'near-uniform P is trivially low rank' "$S")" -eq 1 ] && ok || bad "entropy warning: want it for 'up' only"
+has "$S" "Spearman" "cumulative σ at n/4 rises with the layer | 1.000 [1.000, 1.000] | holds |"
+has "$S" "Spearman" "cumulative σ at n/4 rises with the layer | -1.000 [-1.000, -1.000] | does not hold here |"
+# an interval straddling 0.90 gives "undecided", whatever the point estimate says
+has "$S" "straddles" "first n/4 singular values — wide, n = 512 | undecided |"
+grep -A3 'singular values — wide, n = 512  $' "$S" | grep -q 'Numbers: .*0\.8[0-9]*, 0\.9' && ok ||
+    bad "wide: the printed interval should straddle 0.90"
+# the guard: trained at n <= 128, analysed at 512
+has "$S" "outside" "first n/4 singular values — short, n = 512 | outside the model's trained length |"
+has "$S" "outside" "higher layers are more skewed (lower rank) — short, n = 512 | outside the model's trained length |"
+has "$S" "outside" "k-dimensional projection (Theorem 1) — short | outside the model's trained length |"
+has "$S" "outside" "grows much slower than n — short | outside the model's trained length |"
+has "$S" "inside" "first n/4 singular values — short, n = 128 | holds |"
+has "$S" "outside" "### Figure 1 — short, n = 512 — outside the model's trained length"
+lacks "$S" "inside" "### Figure 1 — up, n = 512 — outside"
+has "$S" "validation loss" "| 512 | 40 | 4.1250 | yes |"
+has "$S" "validation loss" "| 512 | 40 | — (not a training length) | **no** |"
+has "$S" "controls" "| control: uniform rows (rank 1) | 1.0000 |"
+has "$S" "controls" "| control: sharp local band (full rank) | 0.4500 |"
+has "$S" "no random init given" "| control: random init | not run at this n |"
+[ "$(grep -c 'near-uniform P is trivially low rank' "$S")" -eq 6 ] && ok ||
+    bad "entropy warning: want it for up, wide and short at both n"
 has "$S" "default names" "## Figure 1 — down"
 has "$S" "meta column" "| cpu_model | test cpu | test cpu |"
+# the random-init control beside Figure 1, and the intervals are seeded
+expect_rc 0 "report with a random-init control" "$LB" report --spectrum "$T/syn/up" --random-init "$T/syn/down" \
+    --bootstrap 400 --out "$T/syn/R2.md"
+has "$T/syn/R2.md" "random init row" "| control: random init, all layers | 0.60"
+expect_rc 0 "same report again" "$LB" report --spectrum "$T/syn/up" --random-init "$T/syn/down" \
+    --bootstrap 400 --out "$T/syn/R3.md"
+diff <(grep -v '^| date\|^`linbench' "$T/syn/R2.md") <(grep -v '^| date\|^`linbench' "$T/syn/R3.md") >/dev/null && ok ||
+    bad "two reports from the same files differ (the bootstrap is seeded)"
+expect_rc 64 "random-init count" "$LB" report --spectrum "$T/syn/up,$T/syn/down" --random-init "$T/syn/up" --out "$T/syn/R4.md"
+expect_msg "random-init count" "random-init"
 
 # --- left-out inputs: "not run yet" sections, still exit 0 ------------------------
 E=$T/empty/REPORT.md
@@ -111,20 +126,27 @@ expect_msg "missing bench folder" "nobench"; same_old "missing bench folder"
 expect_rc 66 "missing training log" "$LB" report --train-log "x=$T/nolog.csv" --out "$O"
 expect_msg "missing training log" "nolog.csv"; same_old "missing training log"
 cp -r "$T/syn" "$T/bad"
-head -c 150 "$T/syn/up_vs_n.csv" >"$T/bad/up_vs_n.csv"   # cut inside a data row
+head -c 150 "$T/syn/up_windows.csv" >"$T/bad/up_windows.csv"   # cut inside a data row
 expect_rc 65 "truncated CSV" "$LB" report --spectrum "$T/bad/up" --out "$O"
-expect_msg "truncated CSV" "up_vs_n.csv: line .* fields"; same_old "truncated CSV"
-cp "$T/syn/up_vs_n.csv" "$T/bad/up_vs_n.csv"
-sed -i 's/idx90_sigma_mean/idx90_x/' "$T/bad/up_vs_n.csv"
+expect_msg "truncated CSV" "up_windows.csv: line .* fields"; same_old "truncated CSV"
+cp "$T/syn/up_windows.csv" "$T/bad/up_windows.csv"
+sed -i 's/idx90_sigma,/idx90_x,/' "$T/bad/up_windows.csv"
 expect_rc 65 "missing column" "$LB" report --spectrum "$T/bad/up" --out "$O"
-expect_msg "missing column" "no column 'idx90_sigma_mean'"; same_old "missing column"
-cp "$T/syn/up_vs_n.csv" "$T/bad/up_vs_n.csv"
+expect_msg "missing column" "no column 'idx90_sigma'"; same_old "missing column"
+cp "$T/syn/up_windows.csv" "$T/bad/up_windows.csv"
+sed -i '/^512,3,1,7,/d' "$T/bad/up_windows.csv"   # one head missing in one window
+expect_rc 65 "missing head" "$LB" report --spectrum "$T/bad/up" --out "$O"
+expect_msg "missing head" "up_windows.csv: n = 512, window 7, layer 3: 1 heads, expected 2"; same_old "missing head"
+rm "$T/bad/up_windows.csv"
+expect_rc 66 "older result without windows" "$LB" report --spectrum "$T/bad/up" --out "$O"
+expect_msg "older result without windows" "up_windows.csv"; same_old "older result without windows"
+cp "$T/syn/up_windows.csv" "$T/bad/up_windows.csv"
 echo '{"meta": ' >"$T/bad/up.json"
 expect_rc 65 "broken JSON" "$LB" report --spectrum "$T/bad/up" --out "$O"
 expect_msg "broken JSON" "up.json"; same_old "broken JSON"
-: >"$T/bad/down_summary.csv"
+: >"$T/bad/down_controls.csv"
 expect_rc 65 "empty CSV" "$LB" report --spectrum "$T/bad/down" --out "$O"
-expect_msg "empty CSV" "down_summary.csv"; same_old "empty CSV"
+expect_msg "empty CSV" "down_controls.csv"; same_old "empty CSV"
 printf 'step,val_ppl\nten,5\n' >"$T/badlog.csv"
 expect_rc 65 "non-numeric step" "$LB" report --train-log "$T/badlog.csv" --out "$O"
 expect_msg "non-numeric step" "badlog.csv"; same_old "non-numeric step"
@@ -143,7 +165,8 @@ make -n --no-print-directory BUILD="$B" reproduce REPRO_MODEL="$T/model" REPRO_S
 has "$T/dry.out" "make -n reproduce" "bash experiments/deps.sh"
 for s in "== reproduce [1/" "spectrum of encyclopedic" "spectrum of informal" "bench default" "bench figures" \
     "Figure 3" "report: about" "linbench spectrum --model $T/model" "linbench bench --preset default" \
-    "plots/spectrum.sh" "plots/bench_plots.sh" "linbench report --bench $T/dry/bench"; do
+    "plots/spectrum.sh" "plots/bench_plots.sh" "linbench report --bench $T/dry/bench" \
+    "random-init control of narrative" "--random-init 1" "--random-init $T/dry/spec/init/encyclopedic," "--bootstrap 1000"; do
     has "$T/dry.out" "make -n reproduce" "$s"
 done
 [ ! -e "$T/dry" ] && ok || bad "make -n reproduce wrote files"

@@ -3,9 +3,8 @@
  * projection fitted on training windows, per-input oracles, the learned E, F of a
  * Linformer-trained model, all on the same held-out windows.
  *
- * One R per (window, draw) is shared by every layer and head (the rows of one N(0,1)
- * matrix G, scaled by 1/√k for size k): each head still sees D independent draws, and
- * heads become comparable draw by draw. Products are single-threaded cblas calls (the
+ * Each (window, layer, head, draw) has its own R, the rows of one N(0,1) matrix G
+ * scaled by 1/√k for size k (the sizes of one draw are nested). Products are single-threaded cblas calls (the
  * caller runs heads in parallel); norms are accumulated in double. */
 #include <cblas.h>
 #include <lapacke.h>
@@ -151,7 +150,7 @@ void lb_approx_free(lb_approx *a) {
         lb_svd_ws_free(w->svd);
     }
     free(a->tw);
-    lb_free(a->G), lb_free(a->fit);
+    lb_free(a->fit);
     free(a->layers), free(a->heads), free(a->E), free(a->F), free(a->keep);
     free(a->samp), free(a->cnt), free(a->tim), free(a->succ), free(a->trials), free(a->pred);
     free(a->ent);
@@ -197,7 +196,8 @@ static int find_learned(lb_approx *a, const lb_model *m, char *msg, size_t msgle
 static int alloc_threads(lb_approx *a, char *msg, size_t msglen) {
     size_t n = (size_t)a->n, d = (size_t)a->d, K = (size_t)(a->kmax > a->lin_k ? a->kmax : a->lin_k);
     size_t sizes[AX_TW_COUNT] = {n * n, n * n, n * n, n * d, n * d, n * d, n * d, n * d, n * d,
-                                 K * d, K * d, n * d, n * K, n * n, n, n * d, d};
+                                 K * d, K * d, n * d, n * K, n * n, n, n * d, d,
+                                 (size_t)a->kmax * n};
     a->tw = calloc((size_t)a->threads, sizeof *a->tw);
     if (!a->tw) return lb_fail(msg, msglen, "out of memory");
     for (int t = 0; t < a->threads; t++) {
@@ -247,9 +247,8 @@ int lb_approx_init(lb_approx **out, const lb_ax_opts *o, const lb_model *m, int 
     a->trials = calloc(hs * a->nks, sizeof(double));
     a->pred = calloc(hs * a->nks, sizeof(lb_welford));
     a->ent = calloc(hs, sizeof(lb_welford));
-    a->G = lb_alloc(sizeof(float) * (size_t)o->draws * a->kmax * n);
     if (o->fit_windows > 0) a->fit = lb_alloc(sizeof(float) * hs * n * n);
-    if (!a->samp || !a->cnt || !a->tim || !a->succ || !a->trials || !a->pred || !a->ent || !a->G ||
+    if (!a->samp || !a->cnt || !a->tim || !a->succ || !a->trials || !a->pred || !a->ent ||
         (o->fit_windows > 0 && !a->fit))
         goto oom;
     if (a->fit) memset(a->fit, 0, sizeof(float) * hs * n * n);
@@ -284,11 +283,64 @@ int lb_approx_window(lb_approx *a, long s, const float *mask, char *msg, size_t 
         if (bad) return lb_fail(msg, msglen, "%s", m2);
         a->fitted = 1;
     }
-    if (a->phase == 2)
-        for (int t = 0; t < o->draws; t++) {
-            lb_rng g;
-            lb_rng_seed(&g, mix(mix(o->seed ^ 0x5eed) ^ (uint64_t)s) ^ (uint64_t)t);
-            lb_rng_fill_normal(&g, a->G + (size_t)t * a->kmax * a->n, (size_t)a->kmax * a->n, 1.0f);
-        }
+    a->window = s;
     return 0;
+}
+
+void ax_draw(float *G, const lb_approx *a, int li, int hi, int t) {
+    lb_rng g;
+    uint64_t x = mix(mix(a->o.seed ^ 0x5eedULL) ^ (uint64_t)a->window);
+    x = mix(x ^ ((uint64_t)(uint32_t)a->layers[li] << 32 | (uint32_t)a->heads[hi]));
+    lb_rng_seed(&g, mix(x ^ (uint64_t)t));
+    lb_rng_fill_normal(&g, G, (size_t)a->kmax * a->n, 1.0f);
+}
+
+/* ---- command-line options of the analysis (`linbench spectrum`) ---- */
+
+void lb_ax_defaults(lb_ax_opts *o) {
+    *o = (lb_ax_opts){.draws = 20, .fit_windows = 16, .eval_windows = 4, .delta = NAN, .seed = 1};
+}
+
+void lb_ax_usage(FILE *f) {
+    fputs("  --approx-draws D     seeded draws of R per window for the random constructions\n"
+          "                       (Theorems 1 and 2; default 20; 0 = no approximation analysis)\n"
+          "  --fit-sequences F    windows that fit the data-fitted projection (default 16)\n"
+          "  --approx-sequences E held-out windows every approximation is measured on\n"
+          "                       (after the fit windows; default 4)\n"
+          "  --delta X            Theorem 2's delta (default 2^-n, as its proof takes it)\n",
+          f);
+}
+
+int lb_ax_opt(lb_ax_opts *o, const char *name, const char *arg, int *rc) {
+    long v;
+    *rc = 0;
+    if (!strcmp(name, "approx-draws")) {
+        if (lb_parse_long(arg, &v, 0, 100000, "--approx-draws")) *rc = EX_USAGE;
+        else o->draws = (int)v;
+    } else if (!strcmp(name, "fit-sequences")) {
+        if (lb_parse_long(arg, &v, 0, 1L << 30, "--fit-sequences")) *rc = EX_USAGE;
+        else o->fit_windows = (int)v;
+    } else if (!strcmp(name, "approx-sequences")) {
+        if (lb_parse_long(arg, &v, 1, 1L << 20, "--approx-sequences")) *rc = EX_USAGE;
+        else o->eval_windows = (int)v;
+    } else if (!strcmp(name, "delta")) {
+        if (lb_parse_double(arg, &o->delta, 0, 1e6, "--delta")) *rc = EX_USAGE;
+    } else
+        return 0;
+    return 1;
+}
+
+int lb_spec_approx_init(lb_approx **out, const lb_ax_opts *o, const lb_spec_input *in, int n,
+                        long windows, int nl, const int *layers, int nh, const int *heads,
+                        char *msg, size_t msglen) {
+    lb_ax_opts use = *o;
+    *out = NULL;
+    if (use.draws == 0) { /* off; a Linformer model still needs its P recomputed */
+        if (lb_model_config(in->model)->attn != LB_ATTN_LINFORMER) return 0;
+        use.draws = 1, use.fit_windows = use.eval_windows = 0;
+    }
+    /* held-out windows first claim what the run has, the fit takes the rest */
+    if (use.eval_windows > windows) use.eval_windows = (int)windows;
+    if (use.fit_windows > windows - use.eval_windows) use.fit_windows = (int)(windows - use.eval_windows);
+    return lb_approx_init(out, &use, in->model, n, nl, layers, nh, heads, in->threads, msg, msglen);
 }

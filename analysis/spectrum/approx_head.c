@@ -64,30 +64,35 @@ static void column_events(head_ctx *h, int j, const float *y) {
     }
 }
 
-/* The random constructions at size slot j: D draws each. */
-static void random_methods(head_ctx *h, int j, const float *pz, int ldz) {
+/* The random constructions: D draws, every size of the grid from each draw. */
+static void random_methods(head_ctx *h, const float *pz, int ldz) {
     lb_approx *a = h->a;
     float **b = h->w->buf;
-    int n = a->n, d = a->d, k = a->ks[j];
+    int n = a->n, d = a->d;
     double dl = a->delta;
     for (int t = 0; t < a->o.draws; t++) {
-        const float *G = a->G + (size_t)t * a->kmax * n;
-        double t0 = lb_now();
-        lb_ax_jl_apply(b[TW_Y], b[TW_RV], b[TW_T], pz, ldz, G, b[TW_VZ], n, d, k);
-        double t1 = lb_now();
-        column_events(h, j, b[TW_Y]);
-        record(h, j, LB_AX_JL, b[TW_Y], t1 - t0);
-        t0 = lb_now();
-        ax_linf_apply(b[TW_Y], b[TW_RK], b[TW_RV], b[TW_S], G, b[TW_QZ], b[TW_KZ], b[TW_VZ], n,
-                         d, k, dl, exp(-dl));
-        record(h, j, LB_AX_THM2, b[TW_Y], lb_now() - t0);
-        t0 = lb_now();
-        ax_linf_apply(b[TW_Y], b[TW_RK], b[TW_RV], b[TW_S], G, b[TW_QZ], b[TW_KZ], b[TW_VZ], n,
-                         d, k, 1.0, 1.0);
-        record(h, j, LB_AX_LINF_RAND, b[TW_Y], lb_now() - t0);
+        const float *G = b[TW_G];
+        ax_draw(b[TW_G], a, h->i / a->nh, h->i % a->nh, t);
+        for (int j = 0; j < a->nks; j++) {
+            int k = a->ks[j];
+            double t0 = lb_now();
+            lb_ax_jl_apply(b[TW_Y], b[TW_RV], b[TW_T], pz, ldz, G, b[TW_VZ], n, d, k);
+            double t1 = lb_now();
+            column_events(h, j, b[TW_Y]);
+            record(h, j, LB_AX_JL, b[TW_Y], t1 - t0);
+            t0 = lb_now();
+            ax_linf_apply(b[TW_Y], b[TW_RK], b[TW_RV], b[TW_S], G, b[TW_QZ], b[TW_KZ], b[TW_VZ],
+                          n, d, k, dl, exp(-dl));
+            record(h, j, LB_AX_THM2, b[TW_Y], lb_now() - t0);
+            t0 = lb_now();
+            ax_linf_apply(b[TW_Y], b[TW_RK], b[TW_RV], b[TW_S], G, b[TW_QZ], b[TW_KZ], b[TW_VZ],
+                          n, d, k, 1.0, 1.0);
+            record(h, j, LB_AX_LINF_RAND, b[TW_Y], lb_now() - t0);
+        }
     }
-    lb_welford_add(&a->pred[(size_t)h->i * a->nks + j],
-                   sqrt(lb_ax_jl_expected_sq(h->np, h->nv, h->npv, k)));
+    for (int j = 0; j < a->nks; j++)
+        lb_welford_add(&a->pred[(size_t)h->i * a->nks + j],
+                       sqrt(lb_ax_jl_expected_sq(h->np, h->nv, h->npv, a->ks[j])));
 }
 
 /* Per-input SVD: ‖(P − P_k) V‖ from the tail Σ_{i>k} σ_i² ‖v_iᵀ V‖² for every k at once
@@ -178,9 +183,9 @@ static int evaluate(head_ctx *h, const float *P, int ldp, const float *probs, in
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, b[TW_SF], n, b[TW_VZ], d,
                 0.0f, b[TW_Y], d);
     record(h, a->nks, LB_AX_FULL, b[TW_Y], lb_now() - t0);
+    random_methods(h, pz, ldz);
     for (int j = 0; j < a->nks; j++) {
         int kk = a->ks[j];
-        random_methods(h, j, pz, ldz);
         if (a->fitted) {
             const float *U = a->fit + (size_t)h->i * n * n;
             t0 = lb_now();

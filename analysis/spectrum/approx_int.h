@@ -14,9 +14,9 @@
  * and columns zeroed; SF exact head scores; QZ, KZ, VZ inputs with padded rows zeroed;
  * PV the exact output; Y a stand-in's output; T (n,d) scratch; RV, RK (k,d); W (n,d)
  * v_iᵀV rows of the SVD; S (n,k) scores or P·U; VT right singular vectors; SIGMA;
- * SPARE (n,d); CN (d) column norms of PV. */
+ * SPARE (n,d); CN (d) column norms of PV; G (kmax,n) N(0,1) rows of the current draw. */
 enum { TW_PF, TW_PZ, TW_SF, TW_QZ, TW_KZ, TW_VZ, TW_PV, TW_Y, TW_T, TW_RV, TW_RK, TW_W, TW_S,
-       TW_VT, TW_SIGMA, TW_SPARE, TW_CN, AX_TW_COUNT };
+       TW_VT, TW_SIGMA, TW_SPARE, TW_CN, TW_G, AX_TW_COUNT };
 
 typedef struct {
     float *block, *buf[AX_TW_COUNT];
@@ -34,7 +34,7 @@ struct lb_approx {
     unsigned char *keep;  /* (n) 1 = real position of the current window */
     int phase;            /* 0 idle, 1 fit, 2 evaluate */
     int fitted;           /* the fit accumulators hold eigenvectors */
-    float *G;             /* (draws, kmax, n) N(0,1) of the current window */
+    long window;          /* the current window's index (seeds its draws) */
     float *fit;           /* (nl·nh, n, n) Σ PᵀP, then its eigenvectors */
     ax_tws *tw;           /* (threads) */
     size_t cap;           /* samples per slot: eval_windows · draws */
@@ -54,6 +54,9 @@ void ax_linf_apply(float *y, float *rk, float *rv, float *s, const float *G, con
 /* y (n,d) = exact block pooling at kk blocks (approx.c). Scratch ps (n,kk), mv (kk,d). */
 void ax_pool_apply(float *y, float *ps, float *mv, const float *P, int ldp, const float *v, int n,
                    int d, int kk);
+
+/* G (kmax,n) = N(0,1) draw t of head pair (li, hi) in the current window (approx.c). */
+void ax_draw(float *G, const lb_approx *a, int li, int hi, int t);
 
 /* Slot index of (head pair i, size slot j, method m). */
 static inline size_t ax_slot(const lb_approx *a, int i, int j, int m) {

@@ -229,6 +229,13 @@ typedef struct {
     uint64_t seed;
 } lb_ax_opts;
 
+/* Defaults (20 draws, 16 fit and 4 held-out windows, δ = 2^−n, seed 1); the options
+ * --approx-draws, --fit-sequences, --approx-sequences, --delta (lb_ax_opt: as
+ * lb_spec_input_opt) and their usage lines. */
+void lb_ax_defaults(lb_ax_opts *o);
+int lb_ax_opt(lb_ax_opts *o, const char *name, const char *arg, int *rc);
+void lb_ax_usage(FILE *f);
+
 typedef struct lb_approx lb_approx;
 /* For one n: the selected (layer, head) pairs (model indices), a model that may hold
  * learned Linformer projections, `threads` workers (thread ids 0 .. threads−1).
@@ -311,6 +318,13 @@ int lb_spec_max_n(const lb_config *c);
  * lb_windows_describe. Returns 0 or a sysexits code with the error printed. */
 int lb_spec_windows(lb_windows **out, const lb_spec_input *in, const lb_spec_input_opts *o, int n,
                     long max_count);
+/* The approximation analysis of one n for `linbench spectrum` (analysis/spectrum/
+ * approx.c; *out NULL when it is off and the model holds no learned projections):
+ * the held-out windows are clipped to `windows`, the fit windows to what is left.
+ * 0 or -1 + msg. */
+int lb_spec_approx_init(lb_approx **out, const lb_ax_opts *o, const lb_spec_input *in, int n,
+                        long windows, int nl, const int *layers, int nh, const int *heads,
+                        char *msg, size_t msglen);
 /* Parse a --layers/--heads subset ("all" or a list in [0, count)) into sel (count
  * flags) and the ascending list; returns the number selected or -1 (error printed). */
 int lb_spec_subset(int *list, const char *s, int count, const char *what);

@@ -32,6 +32,7 @@ typedef struct {
     thread_ws *tw;
     int threads, do_proj, *real, m;
     const uint64_t *seeds; /* (nl, nh, nks) */
+    lb_approx *ax;         /* approximations of PV (approx.c); recomputes a Linformer P */
     int failed;
     char msg[640];
 } spec_ctx;
@@ -61,14 +62,17 @@ static void spec_cb(void *user, int layer, const float *probs, const float *q, c
         size_t off = (size_t)h * n;
         const float *P = probs + off * cols, *qh = q + off * d, *kh = k + off * d,
                     *vh = v + off * d;
-        int ld = cols;
+        int ld = cols, bad = 0;
         char msg[512];
+        if (c->ax)
+            bad = lb_approx_head(c->ax, omp_get_thread_num(), li, hi, &P, &ld, P, cols, qh, kh, vh,
+                                 msg, sizeof msg);
         if (padded) { /* real queries × real keys only (lb_spectrum.h, padding) */
-            gather(w->pg, P, cols, c->real, m, c->real, m);
+            gather(w->pg, P, ld, c->real, m, c->real, m);
             P = w->pg;
             ld = m;
         }
-        int bad = lb_svd_values(w->svd, w->sigma, P, m, m, ld, msg, sizeof msg);
+        if (!bad) bad = lb_svd_values(w->svd, w->sigma, P, m, m, ld, msg, sizeof msg);
         if (!bad) {
             double re = lb_spec_row_entropy(P, m, m, ld);
             lb_spec_acc_add(&r->acc[li * r->nh + hi], w->scratch, w->sigma, m, re);
@@ -145,11 +149,15 @@ static void usage(FILE *f) {
           "  --out PREFIX         result prefix (PREFIX.csv, PREFIX_summary.csv, ...)\n",
           f);
     lb_spec_input_usage(f);
+    lb_ax_usage(f);
 }
 
 int lb_cmd_spectrum(int argc, char **argv) {
     lb_spec_input_opts o;
     lb_spec_input_defaults(&o);
+    lb_ax_opts ao;
+    lb_ax_defaults(&ao);
+    lb_approx *ax[MAX_N_LIST] = {0};
     /* The forward runs on all threads by default (quiet machine, 4 layers, hidden 256,
      * n 512: 12700 tokens/s on 2 threads vs 8100 on 1). On a busy machine spinning
      * OpenMP threads can make it 50 times slower: --forward-threads 1 or
@@ -161,13 +169,14 @@ int lb_cmd_spectrum(int argc, char **argv) {
     char name[64];
     const char *val;
     int rc, nn = 0, nk = 0;
+    char msg_w[512];
     for (int i = 1; i < argc;) {
         if ((rc = lb_spec_next_opt(argc, argv, &i, flags, name, sizeof name, &val))) return rc;
         if (!strcmp(name, "help")) {
             usage(stdout);
             return EX_OK;
         }
-        if (lb_spec_input_opt(&o, name, val, &rc)) {
+        if (lb_spec_input_opt(&o, name, val, &rc) || lb_ax_opt(&ao, name, val, &rc)) {
             if (rc) return rc;
         } else if (!strcmp(name, "out")) out = val;
         else if (!strcmp(name, "n")) ns = val;
@@ -233,6 +242,7 @@ int lb_cmd_spectrum(int argc, char **argv) {
         goto done;
     for (int l = 0; l < L; l++) layer_pos[l] = -1;
     for (int l = 0; l < nl; l++) layer_pos[layers[l]] = l;
+    ao.seed = o.win.seed;
     if (lb_spec_out_open(&fo, out)) {
         rc = EX_CANTCREAT;
         goto done;
@@ -279,6 +289,7 @@ int lb_cmd_spectrum(int argc, char **argv) {
         lb_encoder *enc = NULL;
         lb_batch b = {0};
         thread_ws *tw = NULL;
+        lb_approx *ctx_ax = NULL;
         int *real = malloc(sizeof(int) * (size_t)n);
         char msg[1024];
         if ((rc = lb_spec_windows(&win, &in, &o, n, S))) goto run_fail;
@@ -287,6 +298,7 @@ int lb_cmd_spectrum(int argc, char **argv) {
         long count = (long)lb_windows_count(win);
         rc = EX_SOFTWARE;
         lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = in.forward_threads};
+        lb_encoder_opts_for_model(&eo, in.model); /* a Linformer model runs its learned E, F */
         snprintf(msg, sizeof msg, "out of memory");
         int ok = real && !lb_batch_init(&b, 1, n, msg, sizeof msg) &&
                  !lb_encoder_init(&enc, in.model, 1, n, &eo, 1, msg, sizeof msg);
@@ -294,13 +306,16 @@ int lb_cmd_spectrum(int argc, char **argv) {
             snprintf(msg, sizeof msg, "out of memory for the analysis workspaces");
             ok = 0;
         }
+        if (ok && (ok = !lb_spec_approx_init(&ax[i], &ao, &in, n, count, nl, layers, nh, heads,
+                                             msg, sizeof msg)))
+            ctx_ax = ax[i];
         if (!ok) {
             lb_err("spectrum: n = %d: %s", n, msg);
             rc = EX_OSERR;
             goto run_fail;
         }
         spec_ctx ctx = {.run = r, .layer_pos = layer_pos, .tw = tw, .threads = threads,
-                        .real = real, .seeds = seeds};
+                        .real = real, .seeds = seeds, .ax = ctx_ax};
         double t_all = 0;
         for (long s = 0; s < count; s++) {
             lb_windows_fill(&b, win, (size_t)s);
@@ -308,6 +323,11 @@ int lb_cmd_spectrum(int argc, char **argv) {
             for (int j = 0; j < n; j++)
                 if (b.mask[j] != 0) real[ctx.m++] = j;
             ctx.do_proj = s < PS;
+            if (ctx.ax && lb_approx_window(ctx.ax, s, b.mask, msg, sizeof msg)) {
+                lb_progress_done(&pg);
+                lb_err("spectrum: n = %d, sequence %ld: %s", n, s, msg);
+                goto run_fail;
+            }
             double before = r->analysis_s, t0 = lb_now();
             if (lb_encoder_forward(enc, NULL, b.ids, b.token_types, b.mask, spec_cb, &ctx, msg,
                                    sizeof msg)) {
@@ -360,6 +380,10 @@ int lb_cmd_spectrum(int argc, char **argv) {
     }
     rc = lb_spec_out_commit(fo) ? EX_IOERR : EX_OK;
     fo = NULL;
+    if (!rc && ao.draws > 0 && lb_approx_write(ax, nruns, out, argc, argv, msg_w, sizeof msg_w)) {
+        lb_err("spectrum: %s", msg_w);
+        rc = EX_IOERR;
+    }
     if (!rc) printf("wrote %s.csv, %s_summary.csv, %s_projerr.csv, %s.json and more\n", out, out,
                     out, out);
     goto done;
@@ -373,6 +397,7 @@ done:
         free(runs[i].acc), free(runs[i].pe), free((void *)runs[i].ks);
         free((void *)runs[i].policy);
     }
+    for (int i = 0; i < MAX_N_LIST; i++) lb_approx_free(ax[i]);
     free(layers), free(heads), free(layer_pos);
     lb_spec_input_free(&in);
     return rc;

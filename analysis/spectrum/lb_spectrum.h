@@ -318,6 +318,10 @@ int lb_spec_max_n(const lb_config *c);
  * lb_windows_describe. Returns 0 or a sysexits code with the error printed. */
 int lb_spec_windows(lb_windows **out, const lb_spec_input *in, const lb_spec_input_opts *o, int n,
                     long max_count);
+/* The encoder options `dump` and `spectrum` run a model with: full attention, or a
+ * Linformer-trained model's own learned E, F (lb_encoder_opts_for_model). Returns the
+ * columns of the probabilities the encoder hands over: n, or the model's k (P-bar). */
+int lb_spec_probs_cols(lb_encoder_opts *eo, const lb_spec_input *in, int n);
 /* The approximation analysis of one n for `linbench spectrum` (analysis/spectrum/
  * approx.c; *out NULL when it is off and the model holds no learned projections):
  * the held-out windows are clipped to `windows`, the fit windows to what is left.

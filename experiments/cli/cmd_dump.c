@@ -41,7 +41,8 @@ static void dump_cb(void *user, int layer, const float *probs, const float *q, c
 static void dump_usage(FILE *f) {
     fputs("usage: linbench dump --model DIR (--text FILE | --ids FILE) --out FILE.npy [options]\n"
           "Writes P = softmax(QK^T/sqrt(d)) as float32 (S, layers, heads, n, n) to FILE.npy,\n"
-          "with FILE_ids.npy (S, n), FILE_mask.npy (S, n) and FILE.json beside it.\n"
+          "with FILE_ids.npy (S, n), FILE_mask.npy (S, n) and FILE.json beside it. A\n"
+          "Linformer-trained model gives its P-bar (S, layers, heads, n, k) instead.\n"
           "  --n N                sequence length (default min(512, what the positions allow))\n"
           "  --sequences S        how many windows (default 1)\n"
           "  --layers LIST|all    0-based layer subset (default all)\n"
@@ -53,7 +54,7 @@ static void dump_usage(FILE *f) {
 
 static int write_sidecars(const char *stem, int argc, char **argv, const lb_spec_input_opts *o,
                           const lb_windows *win, const int *layers, int nl, const int *heads,
-                          int nh, long S, int n, const int32_t *ids, const float *mask) {
+                          int nh, long S, int n, int cols, const int32_t *ids, const float *mask) {
     char path[4200];
     int64_t shape[2] = {S, n};
     snprintf(path, sizeof path, "%s_ids.npy", stem);
@@ -74,13 +75,16 @@ static int write_sidecars(const char *stem, int argc, char **argv, const lb_spec
     lb_json_str(f, o->ids_path ? o->ids_path : o->text_path);
     fprintf(f, ",\n  \"policy\": ");
     lb_json_str(f, lb_windows_describe(win));
-    fprintf(f, ",\n  \"shape\": [%ld, %d, %d, %d, %d],\n  \"layers\": [", S, nl, nh, n, n);
+    fprintf(f, ",\n  \"shape\": [%ld, %d, %d, %d, %d],\n  \"layers\": [", S, nl, nh, n, cols);
     for (int i = 0; i < nl; i++) fprintf(f, "%s%d", i ? ", " : "", layers[i]);
     fputs("],\n  \"heads\": [", f);
     for (int i = 0; i < nh; i++) fprintf(f, "%s%d", i ? ", " : "", heads[i]);
     fputs("],\n  \"padding\": \"rows and columns with mask 0 are padding; padded keys have "
-          "probability 0\"\n}\n",
-          f);
+          "probability 0\"", f);
+    if (cols != n) /* a Linformer model: P-bar over the k projected keys */
+        fprintf(f, ",\n  \"probs\": \"P-bar = softmax(Q (E K)^T / sqrt(d)), (n, k = %d): the "
+                "learned projection's attention\"", cols);
+    fputs("\n}\n", f);
     return lb_atomic_commit(&a);
 }
 
@@ -147,11 +151,13 @@ int lb_cmd_dump(int argc, char **argv) {
     for (int i = 0; i < nl; i++) layer_on[layers[i]] = 1;
     if ((rc = lb_spec_windows(&win, &in, &o, (int)n, S))) goto done;
     S = (long)lb_windows_count(win);
-    double gib = (double)S * nl * nh * (double)n * n * 4 / (1 << 30);
+    lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = in.forward_threads};
+    int cols = lb_spec_probs_cols(&eo, &in, (int)n); /* k for a Linformer model's P-bar */
+    double gib = (double)S * nl * nh * (double)n * cols * 4 / (1 << 30);
     rc = EX_USAGE;
     if (gib > max_gib) {
-        lb_err("dump: %ld x %d x %d x %ld x %ld floats is %.2f GiB, over --max-gib %g", S, nl, nh,
-               n, n, gib, max_gib);
+        lb_err("dump: %ld x %d x %d x %ld x %d floats is %.2f GiB, over --max-gib %g", S, nl, nh,
+               n, cols, gib, max_gib);
         goto done;
     }
     rc = EX_SOFTWARE;
@@ -163,12 +169,11 @@ int lb_cmd_dump(int argc, char **argv) {
         memcpy(ids + s * n, batch.ids, n * sizeof *ids);
         memcpy(mask + s * n, batch.mask, n * sizeof *mask);
     }
-    lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = in.forward_threads};
     if (lb_encoder_init(&enc, in.model, 1, (int)n, &eo, 1, msg, sizeof msg)) {
         lb_err("dump: %s", msg);
         goto done;
     }
-    int64_t shape[5] = {S, nl, nh, n, n};
+    int64_t shape[5] = {S, nl, nh, n, cols};
     rc = EX_CANTCREAT;
     if (!(w = lb_npy_writer_open(out, LB_NPY_F32, 5, shape))) goto done;
     dump_ctx ctx = {.w = w, .layer_on = layer_on, .heads = heads, .nh = nh, .n = (int)n};
@@ -194,7 +199,8 @@ int lb_cmd_dump(int argc, char **argv) {
     int crc = lb_npy_writer_close(w);
     w = NULL;
     if (crc) goto done;
-    if (write_sidecars(stem, argc, argv, &o, win, layers, nl, heads, nh, S, (int)n, ids, mask)) {
+    if (write_sidecars(stem, argc, argv, &o, win, layers, nl, heads, nh, S, (int)n, cols, ids,
+                       mask)) {
         char p[4200];
         unlink(out); /* all or nothing: a dump without its ids is not usable */
         const char *suf[3] = {"_ids.npy", "_mask.npy", ".json"};
@@ -204,8 +210,8 @@ int lb_cmd_dump(int argc, char **argv) {
         }
         goto done;
     }
-    printf("wrote %s: (%ld, %d, %d, %ld, %ld) float32, %.1f MiB; %.0f tokens/s (forward and "
-           "writing)\n", out, S, nl, nh, n, n, gib * 1024, (double)S * n / t);
+    printf("wrote %s: (%ld, %d, %d, %ld, %d) float32, %.1f MiB; %.0f tokens/s (forward and "
+           "writing)\n", out, S, nl, nh, n, cols, gib * 1024, (double)S * n / t);
     rc = EX_OK;
     goto done;
 oom:

@@ -49,6 +49,10 @@ int lb_report_meta(lb_report *r, const char *const *labels, const char *const *p
  * (PREFIX.json, PREFIX_summary.csv, PREFIX_layers.csv, PREFIX_vs_n.csv,
  * PREFIX_projerr_all.csv; figures next to it from plots/spectrum.sh). */
 int lb_report_spectrum(lb_report *r, const char *prefix, const char *name);
+/* "Approximations on real attention" (report_approx.c) for the spectrum results
+ * prefixes (n) named names: Theorems 1 and 2 as stated, the fitted projection, learned
+ * E, F, every method at matched cost; "not run yet" when no PREFIX_approx_all.csv. */
+int lb_report_approx(lb_report *r, const char *const *prefixes, const char *const *names, int n);
 /* Table 3, time vs n and crossover from a bench folder (summary.csv, table3.csv);
  * figures from plots/bench_plots.sh in figdir. paper may be NULL. */
 int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir);

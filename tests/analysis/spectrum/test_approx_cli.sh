@@ -69,6 +69,14 @@ grep -q ',learned,' "$T/F_approx.csv" && bad "learned rows for a full model" || 
 grep -q ',fitted,fitted,0,16,pv,' "$T/F_approx_all.csv" && ok || bad "no fitted row"
 [ "$(grep -vc '^#' "$T/F_learned_sv.csv")" -eq 1 ] && ok || bad "learned_sv should be a header only"
 
+# The report's section reads both results: tables, verdicts with their rules.
+expect_rc 0 "report" "$LB" report --spectrum "$T/L,$T/F" --corpus-names lin,full --out "$T/R.md"
+grep -q '^## Approximations on real attention' "$T/R.md" && ok || bad "report lacks the section"
+grep -q 'Theorem 1 as stated' "$T/R.md" && grep -q 'k is BELOW the bound' "$T/R.md" && ok ||
+    bad "report lacks Theorem 1's verdict in its form"
+grep -q 'trained Linformer head stays close' "$T/R.md" && ok || bad "report lacks the learned verdict"
+[ "$(grep -c '^\*\*Verdict' "$T/R.md")" -ge 10 ] && ok || bad "too few verdicts"
+
 # Off: no approximation files; bad values refused.
 expect_rc 0 "approximations off" "$LB" spectrum --model "$TOK" "${COMMON[@]}" --n 16 --sequences 2 \
     --approx-draws 0 --layers 0 --out "$T/O"

@@ -58,4 +58,5 @@ if [ "$(echo $ns | wc -w)" -gt 1 ]; then
     draw spectrum_vs_n.gp "${prefix}_spectrum_vs_n" \
         "file='$(esc "${prefix}_vs_n.csv")'; layers='$layers'; controls='$(esc "$controls")'"
 fi
+[ -s "${prefix}_approx_all.csv" ] && bash "$here/approx.sh" "$prefix" "$title" >/dev/null
 echo "spectrum.sh: figures written next to $prefix"

@@ -204,6 +204,130 @@ int lb_projerr_head(lb_pe_ws *w, double *err, const float *P, int ldp, const flo
                     char *msg, size_t msglen);
 
 
+/* ---- approximations of PV on real attention (analysis/spectrum/approx.c) ----
+ *
+ * Every stand-in Ŷ for one head's output PV, on held-out windows, with what it is:
+ *   kind "random"  drawn afresh, D seeded draws per window:
+ *     jl         P Rᵀ R V, R (k,n) N(0, 1/k): Theorem 1's construction as its proof uses it
+ *     thm2       softmax(Q (δR K)ᵀ/√d) (e^{−δ}R V): Theorem 2's E = δR, F = e^{−δ}R
+ *     linf_rand  softmax(Q (R K)ᵀ/√d) (R V): a Linformer head with E = F = R untrained
+ *   kind "fitted"  one projection for all inputs, fitted on training windows:
+ *     fitted     P U Uᵀ V, U (n,k) the top-k eigenvectors of Σ PᵀP over the fit windows
+ *   kind "oracle"  built from this very input's P (no fixed E, F can do it):
+ *     pool       exact block sums of P times block means of V (k contiguous blocks)
+ *     svd        the best rank-k P_k of this P (Eckart–Young) applied to V
+ *   kind "learned" the model's own E, F (Linformer-trained checkpoints):
+ *     learned    P̄ (F V), P̄ the trained head's probabilities; size = the model's k
+ *   kind "exact"   full: P V itself (error 0; its time is the cost reference)
+ * Each error is given in two normalisations: ‖PV − Ŷ‖_F / ‖PV‖_F (Theorem 1's
+ * statement) and ‖PV − Ŷ‖_F / (‖P‖_F ‖V‖_F) (what the JL argument bounds). Only real
+ * query rows count; padded keys and values are zeroed before any projection.
+ * Other efficient attentions are added as rows of the method table in approx.c
+ * (name, kind, a function computing Ŷ from q, k, v at size k): results are data. */
+typedef enum {
+    LB_AX_FULL = 0,
+    LB_AX_JL,
+    LB_AX_THM2,
+    LB_AX_LINF_RAND,
+    LB_AX_FITTED,
+    LB_AX_POOL,
+    LB_AX_SVD,
+    LB_AX_LEARNED,
+    LB_AX_COUNT
+} lb_ax_method;
+enum { LB_AX_NORM_PV = 0, LB_AX_NORM_PFVF = 1, LB_AX_NNORM = 2 };
+#define LB_AX_NEPS 2 /* Theorem 1's event at eps = 0.1 and 0.2 */
+extern const double lb_ax_eps[LB_AX_NEPS];
+const char *lb_ax_name(int method);   /* "full", "jl", "thm2", ... */
+const char *lb_ax_kind(int method);   /* "exact", "random", "fitted", "oracle", "learned" */
+/* 1 when the method computes Ŷ from q, k, v alone (a usable attention), 0 when it
+ * needs P (a probe of P's structure, not something one could run). */
+int lb_ax_is_attention(int method);
+const char *lb_ax_norm_name(int norm); /* "pv", "p_v" */
+
+/* The paper's bound: k >= 5 ln n / (eps² − eps³) (Theorem 1's proof); and the eps it
+ * guarantees at a given k: the root in (0, 2/3] of eps² − eps³ = 5 ln n / k, NaN when
+ * k < 5 ln n · 27/4 (no eps < 1 is guaranteed). */
+double lb_ax_k_bound(int n, double eps);
+double lb_ax_eps_bound(int n, int k);
+/* The expectation of the squared JL error for Gaussian R (k,n) N(0, 1/k), any P, V:
+ * E ‖P RᵀR V − PV‖_F² = (‖P‖_F² ‖V‖_F² + ‖PV‖_F²) / k. Returns the expectation of the
+ * squared relative error (normalised by ‖PV‖_F²): (r² + 1)/k, r = ‖P‖‖V‖ / ‖PV‖. */
+double lb_ax_jl_expected_sq(double np, double nv, double npv, int k);
+/* Two-sided 95% t interval of the mean of w: mean ∓ t_{0.975, n−1} s/√n (NaN when
+ * n < 2). Wilson 95% interval of a proportion s/t (NaN when t = 0). */
+void lb_ci95_mean(const lb_welford *w, double *lo, double *hi);
+void lb_ci95_prop(double s, double t, double *lo, double *hi);
+double lb_t975(double df);
+
+/* y (n,d) = the JL stand-in P Rᵀ(R V) for R = G[0..k) rows · 1/√k; G (>= k, n) N(0,1)
+ * rows; scratch rv (k,d), t (n,d). The oracle tests hold this to numpy. */
+void lb_ax_jl_apply(float *y, float *rv, float *t, const float *P, int ldp, const float *G,
+                    const float *v, int n, int d, int k);
+/* P (n,n) = softmax(q kᵀ/√d) over the keys with keep[j] != 0 (keep NULL: all); q, k
+ * (n,d). A Linformer model's full attention recomputed without projection. */
+void lb_ax_full_probs(float *P, const float *q, const float *k, const unsigned char *keep, int n,
+                      int d);
+/* U (n,n) in place: eigenvectors of the symmetric G (n,n; upper triangle used), in
+ * ascending order of eigenvalue (the top k are the last k columns). 0 or -1 + msg. */
+int lb_ax_fit_eigvecs(float *G, int n, char *msg, size_t msglen);
+/* y (n,d) = P U_k (U_kᵀ V) with U_k the last k columns of U (n,n); scratch pu (n,k),
+ * uv (k,d). */
+void lb_ax_fitted_apply(float *y, float *pu, float *uv, const float *P, int ldp, const float *U,
+                        const float *v, int n, int d, int k);
+
+typedef struct {
+    int draws;         /* D random draws per window (>= 1) */
+    int fit_windows;   /* windows [0, F) fit the projection */
+    int eval_windows;  /* windows [F, F + E) are evaluated */
+    double delta;      /* Theorem 2's δ; NaN = the proof's 2^−n */
+    uint64_t seed;
+} lb_ax_opts;
+
+/* Defaults (20 draws, 16 fit and 4 held-out windows, δ = 2^−n, seed 1); the options
+ * --approx-draws, --fit-sequences, --approx-sequences, --delta (lb_ax_opt: as
+ * lb_spec_input_opt) and their usage lines. */
+void lb_ax_defaults(lb_ax_opts *o);
+int lb_ax_opt(lb_ax_opts *o, const char *name, const char *arg, int *rc);
+void lb_ax_usage(FILE *f);
+
+typedef struct lb_approx lb_approx;
+/* For one n: the selected (layer, head) pairs (model indices), a model that may hold
+ * learned Linformer projections, `threads` workers (thread ids 0 .. threads−1).
+ * ks: 16, 32, ... up to n/2 (n/2 alone when n < 32). 0 or -1 + msg. */
+int lb_approx_init(lb_approx **out, const lb_ax_opts *o, const lb_model *m, int n, int nl,
+                   const int *layers, int nh, const int *heads, int threads, char *msg,
+                   size_t msglen);
+void lb_approx_free(lb_approx *a);
+/* Before window s's forward: mask (n) 1 real / 0 padding (NULL = all real). At the
+ * first evaluation window the fitted projections are solved. 0 or -1 + msg. */
+int lb_approx_window(lb_approx *a, long s, const float *mask, char *msg, size_t msglen);
+/* One head of the current window, from the encoder's callback (thread `tid`):
+ * probs (n, cols) with leading dimension cols — P itself (cols = n) or a Linformer
+ * model's P̄ (cols = k); q, k, v (n, d). On return *P, *ldp are the full P (n, n):
+ * probs itself, or for a Linformer model P recomputed from q, k without projection
+ * (padding keys 0), in a buffer of the thread's that lives until its next call.
+ * Fit windows accumulate PᵀP, evaluation windows measure every method. */
+int lb_approx_head(lb_approx *a, int tid, int li, int hi, const float **P, int *ldp,
+                   const float *probs, int cols, const float *q, const float *k, const float *v,
+                   char *msg, size_t msglen);
+/* Write the results of runs (one lb_approx per n, NULL entries skipped) next to PREFIX:
+ *   PREFIX_approx.csv   n,layer,head,method,kind,attention,size,norm,err_mean,err_lo,
+ *                       err_hi,err_q95,count,time_s,row_entropy,jl_pred
+ *                       (per head; time_s: seconds per application to one head)
+ *   PREFIX_approx_all.csv the same pooled over heads (layer = head = −1), plus
+ *                       k_bound_01, k_bound_02, eps_bound
+ *   PREFIX_theorem.csv  n,layer,head,k,eps,success,trials,p_lo,p_hi (Theorem 1's event
+ *                       ‖P RᵀR w − Pw‖ < eps ‖Pw‖ per column w of V, over draws)
+ *   PREFIX_kfit.csv     eps,norm,n,k_needed_mean,k_needed_max,k_bound, then the fit
+ *                       k = a + b ln n over the analysed n: fit_a, fit_b (NaN < 2 n)
+ *   PREFIX_learned_sv.csv n,layer,head,matrix,index,sigma (learned E, F; n columns)
+ * The files are added to set (the spectrum run's output set, lb_outset.h), so they
+ * appear with the run's other files or not at all. 0 or -1 + msg. */
+typedef struct lb_outset lb_outset;
+int lb_approx_write(lb_outset *set, lb_approx *const *runs, int nruns, const char *prefix, int argc,
+                    char **argv, char *msg, size_t msglen);
+
 /* ---- inputs shared by `linbench dump` and `linbench spectrum` (analysis/spectrum/spec_input.c) ---- */
 
 /* The options both commands take; lb_spec_input_opt consumes one of them. */
@@ -254,6 +378,17 @@ int lb_spec_max_n(const lb_config *c);
  * lb_windows_describe. Returns 0 or a sysexits code with the error printed. */
 int lb_spec_windows(lb_windows **out, const lb_spec_input *in, const lb_spec_input_opts *o, int n,
                     long max_count);
+/* The encoder options `dump` and `spectrum` run a model with: full attention, or a
+ * Linformer-trained model's own learned E, F (lb_encoder_opts_for_model). Returns the
+ * columns of the probabilities the encoder hands over: n, or the model's k (P-bar). */
+int lb_spec_probs_cols(lb_encoder_opts *eo, const lb_spec_input *in, int n);
+/* The approximation analysis of one n for `linbench spectrum` (analysis/spectrum/
+ * approx.c; *out NULL when it is off and the model holds no learned projections):
+ * the held-out windows are clipped to `windows`, the fit windows to what is left.
+ * 0 or -1 + msg. */
+int lb_spec_approx_init(lb_approx **out, const lb_ax_opts *o, const lb_spec_input *in, int n,
+                        long windows, int nl, const int *layers, int nh, const int *heads,
+                        char *msg, size_t msglen);
 /* Parse a --layers/--heads subset ("all" or a list in [0, count)) into sel (count
  * flags) and the ascending list; returns the number selected or -1 (error printed). */
 int lb_spec_subset(int *list, const char *s, int count, const char *what);
@@ -308,6 +443,8 @@ int lb_spec_out_open(lb_spec_out **out, const char *prefix);
 int lb_spec_out_write(lb_spec_out *o, const lb_spec_run *runs, int nruns, const lb_spec_params *p,
                       int argc, char **argv);
 int lb_spec_out_commit(lb_spec_out *o);
+/* The output set o writes into (more members may be added before the commit). */
+lb_outset *lb_spec_out_set(lb_spec_out *o);
 void lb_spec_out_abort(lb_spec_out *o);
 
 /* Chan et al.'s pairwise combination: a += b. */

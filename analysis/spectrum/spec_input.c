@@ -265,3 +265,8 @@ int lb_spec_subset(int *list, const char *s, int count, const char *what) {
     return got < 0 ? -1 : n;
 }
 
+
+int lb_spec_probs_cols(lb_encoder_opts *eo, const lb_spec_input *in, int n) {
+    lb_encoder_opts_for_model(eo, in->model);
+    return eo->method == LB_ATTN_LINFORMER ? eo->k : n;
+}

@@ -51,6 +51,8 @@ int lb_spec_out_open(lb_spec_out **out, const char *prefix) {
     return 0;
 }
 
+lb_outset *lb_spec_out_set(lb_spec_out *o) { return o->set; }
+
 int lb_spec_out_commit(lb_spec_out *o) {
     char msg[1200];
     int rc = lb_outset_commit(o->set, msg, sizeof msg);

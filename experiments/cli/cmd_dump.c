@@ -35,7 +35,7 @@ typedef struct {
     int *layers, *heads, nl, nh;
     char *layer_on; /* (L) */
     long S;
-    int n;
+    int n, cols; /* cols: n, or k for a Linformer model's P-bar */
     int32_t *ids; /* (S, n) */
     float *mask;  /* (S, n) */
     char *npy, *stem;
@@ -68,7 +68,8 @@ static void dump_usage(FILE *f) {
           "Writes P = softmax(QK^T/sqrt(d)) as float32 (S, layers, heads, n, n) to FILE.npy,\n"
           "with FILE_ids.npy (S, n), FILE_mask.npy (S, n) and FILE.json beside it (a folder\n"
           "DIR gives DIR/P.npy ...). The four appear together or not at all; SIGINT/SIGTERM\n"
-          "leave earlier files as they were and exit 130/143.\n"
+          "leave earlier files as they were and exit 130/143. A Linformer-trained model gives\n"
+          "its P-bar (S, layers, heads, n, k) instead.\n"
           "  --n N                sequence length (default: the length of ready sequences in\n"
           "                       --ids, else min(512, what the positions allow))\n"
           "  --sequences S        how many windows (default 1)\n"
@@ -162,10 +163,12 @@ static int dump_validate(dump_run *r, const dump_opts *o) {
     for (int i = 0; i < r->nl; i++) r->layer_on[r->layers[i]] = 1;
     if ((rc = lb_spec_windows(&r->win, &r->in, &o->io, r->n, o->S))) return rc;
     r->S = (long)lb_windows_count(r->win);
-    r->gib = (double)r->S * r->nl * r->nh * (double)r->n * r->n * 4 / (1 << 30);
+    lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = r->in.forward_threads};
+    r->cols = lb_spec_probs_cols(&eo, &r->in, r->n); /* k for a Linformer model's P-bar */
+    r->gib = (double)r->S * r->nl * r->nh * (double)r->n * r->cols * 4 / (1 << 30);
     if (r->gib > o->max_gib) {
         lb_err("dump: %ld x %d x %d x %d x %d floats is %.2f GiB, over --max-gib %g", r->S, r->nl,
-               r->nh, r->n, r->n, r->gib, o->max_gib);
+               r->nh, r->n, r->cols, r->gib, o->max_gib);
         return EX_USAGE;
     }
     return 0;
@@ -200,7 +203,7 @@ static int dump_open(dump_run *r) {
         if (!f) return lb_err("dump: %s", msg), EX_CANTCREAT;
         if (i == 0) r->fp = f;
     }
-    int64_t shape[5] = {r->S, r->nl, r->nh, r->n, r->n};
+    int64_t shape[5] = {r->S, r->nl, r->nh, r->n, r->cols};
     size_t count;
     if (lb_npy_fwrite_header(r->fp, LB_NPY_F32, 5, shape, &count))
         return lb_err("dump: %s: cannot write the header", r->npy), EX_IOERR;
@@ -210,6 +213,7 @@ static int dump_open(dump_run *r) {
 static int dump_forward(dump_run *r, const dump_opts *o) {
     lb_encoder *enc = NULL;
     lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = r->in.forward_threads};
+    lb_spec_probs_cols(&eo, &r->in, r->n); /* a Linformer model runs its own attention */
     char msg[1024];
     int rc = 0;
     if (lb_encoder_init(&enc, r->in.model, 1, r->n, &eo, 1, msg, sizeof msg))
@@ -250,12 +254,16 @@ static void dump_json(FILE *f, const dump_run *r, const dump_opts *o, int argc, 
     fprintf(f, ",\n  \"policy\": ");
     lb_json_str(f, lb_windows_describe(r->win));
     fprintf(f, ",\n  \"shape\": [%ld, %d, %d, %d, %d],\n  \"layers\": [", r->S, r->nl, r->nh,
-            r->n, r->n);
+            r->n, r->cols);
     for (int i = 0; i < r->nl; i++) fprintf(f, "%s%d", i ? ", " : "", r->layers[i]);
     fputs("],\n  \"heads\": [", f);
     for (int i = 0; i < r->nh; i++) fprintf(f, "%s%d", i ? ", " : "", r->heads[i]);
     fputs("],\n  \"padding\": \"rows and columns with mask 0 are padding; padded keys have "
-          "probability 0\"\n}\n",
+          "probability 0\"", f);
+    if (r->cols != r->n) /* a Linformer model: P-bar over the k projected keys */
+        fprintf(f, ",\n  \"probs\": \"P-bar = softmax(Q (E K)^T / sqrt(d)), (n, k = %d): the "
+                "learned projection's attention\"", r->cols);
+    fputs("\n}\n",
           f);
 }
 
@@ -269,7 +277,7 @@ static int dump_write(dump_run *r, const dump_opts *o, int argc, char **argv) {
     r->set = NULL;
     if (rc) return lb_err("dump: %s; earlier files under that name are untouched", msg), EX_IOERR;
     printf("wrote %s: (%ld, %d, %d, %d, %d) float32, %.1f MiB; %.0f tokens/s (forward and "
-           "writing)\n", r->npy, r->S, r->nl, r->nh, r->n, r->n, r->gib * 1024,
+           "writing)\n", r->npy, r->S, r->nl, r->nh, r->n, r->cols, r->gib * 1024,
            (double)r->S * r->n / (r->seconds > 0 ? r->seconds : 1));
     return EX_OK;
 }

@@ -156,6 +156,9 @@ static int body(lb_report *r, const opts *o) {
     }
     for (int i = 0; i < o->nspec; i++)
         if ((rc = lb_report_spectrum(r, o->spec[i], o->names[i], o->ninit ? o->init[i] : NULL, (int)o->boot))) return rc;
+    if ((rc = lb_report_approx(r, (const char *const *)o->spec, (const char *const *)o->names,
+                               o->nspec)))
+        return rc;
     if (o->bench) {
         if ((rc = lb_report_bench(r, o->bench, o->paper, o->figures))) return rc;
     } else {

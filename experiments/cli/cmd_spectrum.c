@@ -36,6 +36,7 @@ typedef struct {
     thread_ws *tw;
     int threads, do_proj, *real, m;
     const uint64_t *seeds; /* (nl, nh, nks) */
+    lb_approx *ax;         /* approximations of PV (approx.c); recomputes a Linformer P */
     int failed;
     char msg[640];
 } spec_ctx;
@@ -65,14 +66,17 @@ static void spec_cb(void *user, int layer, const float *probs, const float *q, c
         size_t off = (size_t)h * n;
         const float *P = probs + off * cols, *qh = q + off * d, *kh = k + off * d,
                     *vh = v + off * d;
-        int ld = cols;
+        int ld = cols, bad = 0;
         char msg[512];
+        if (c->ax)
+            bad = lb_approx_head(c->ax, omp_get_thread_num(), li, hi, &P, &ld, P, cols, qh, kh, vh,
+                                 msg, sizeof msg);
         if (padded) { /* real queries × real keys only (lb_spectrum.h, padding) */
-            gather(w->pg, P, cols, c->real, m, c->real, m);
+            gather(w->pg, P, ld, c->real, m, c->real, m);
             P = w->pg;
             ld = m;
         }
-        int bad = lb_svd_values(w->svd, w->sigma, P, m, m, ld, msg, sizeof msg);
+        if (!bad) bad = lb_svd_values(w->svd, w->sigma, P, m, m, ld, msg, sizeof msg);
         if (!bad) {
             double re = lb_spec_row_entropy(P, m, m, ld);
             lb_spec_acc_add(&r->acc[li * r->nh + hi], w->scratch, w->sigma, m, re);
@@ -153,6 +157,7 @@ static void usage(FILE *f) {
           "                       DIR (existing, or written DIR/) gives DIR/spectrum.csv ...\n",
           f);
     lb_spec_input_usage(f);
+    lb_ax_usage(f);
 }
 
 typedef struct {
@@ -160,6 +165,7 @@ typedef struct {
     const char *out, *ns, *layers_s, *heads_s, *pks;
     long S, PS, index, kl[MAX_K_LIST];
     int nk;
+    lb_ax_opts ao; /* the approximations of PV (analysis/spectrum/approx.c) */
 } spec_opts;
 
 typedef struct {
@@ -173,6 +179,7 @@ typedef struct {
     char *prefix;
     lb_spec_out *fo;
     lb_progress pg;
+    lb_approx *ax[MAX_N_LIST]; /* per n; NULL when not run */
 } spec_state;
 
 /* 0 to go on, -1 after --help, else a sysexits code (error printed). */
@@ -183,6 +190,7 @@ static int spec_parse(spec_opts *o, int argc, char **argv) {
     int rc;
     *o = (spec_opts){.S = 100, .PS = 4};
     lb_spec_input_defaults(&o->io);
+    lb_ax_defaults(&o->ao);
     /* The forward runs on all threads by default (quiet machine, 4 layers, hidden 256,
      * n 512: 12700 tokens/s on 2 threads vs 8100 on 1). On a busy machine spinning
      * OpenMP threads can make it 50 times slower: --forward-threads 1 or
@@ -191,7 +199,7 @@ static int spec_parse(spec_opts *o, int argc, char **argv) {
     for (int i = 1; i < argc;) {
         if ((rc = lb_spec_next_opt(argc, argv, &i, flags, name, sizeof name, &val))) return rc;
         if (!strcmp(name, "help")) return usage(stdout), -1;
-        if (lb_spec_input_opt(&o->io, name, val, &rc)) {
+        if (lb_spec_input_opt(&o->io, name, val, &rc) || lb_ax_opt(&o->ao, name, val, &rc)) {
             if (rc) return rc;
         } else if (!strcmp(name, "out")) o->out = val;
         else if (!strcmp(name, "n")) o->ns = val;
@@ -212,6 +220,7 @@ static int spec_parse(spec_opts *o, int argc, char **argv) {
     if (!o->out || !*o->out) return lb_err("spectrum: --out PREFIX is required"), EX_USAGE;
     if (o->pks && (o->nk = lb_parse_list(o->pks, o->kl, MAX_K_LIST, 1, 1L << 20, "--proj-k")) < 1)
         return EX_USAGE;
+    o->ao.seed = o->io.win.seed; /* each window's R draws follow the window seed */
     return 0;
 }
 
@@ -303,6 +312,10 @@ static int spec_loop(spec_state *st, const spec_opts *o, lb_spec_run *r, spec_ct
         for (int j = 0; j < n; j++)
             if (b->mask[j] != 0) ctx->real[ctx->m++] = j;
         ctx->do_proj = s < o->PS;
+        if (ctx->ax && lb_approx_window(ctx->ax, s, b->mask, msg, sizeof msg)) {
+            lb_progress_done(&st->pg);
+            return lb_err("spectrum: n = %d, sequence %ld: %s", n, s, msg), EX_DATAERR;
+        }
         double before = r->analysis_s, t0 = lb_now();
         if (lb_encoder_forward(enc, NULL, b->ids, b->token_types, b->mask, spec_cb, ctx, msg,
                                sizeof msg)) {
@@ -354,15 +367,20 @@ static int spec_run_n(spec_state *st, const spec_opts *o, int i) {
         r->windows_total = (long)lb_windows_total(win);
         r->policy = strdup(lb_windows_describe(win));
         lb_encoder_opts eo = {.method = LB_ATTN_FULL, .threads = st->in.forward_threads};
+        lb_encoder_opts_for_model(&eo, st->in.model); /* a Linformer model runs its learned E, F */
         if (lb_batch_init(&b, 1, n, msg, sizeof msg) ||
             lb_encoder_init(&enc, st->in.model, 1, n, &eo, 1, msg, sizeof msg) ||
             !(tw = make_ws(st->threads, n, st->d, kmax, r->nks, o->PS > 0))) {
             lb_err("spectrum: n = %d: %s", n, tw || enc ? "out of memory for the analysis "
                    "workspaces" : msg);
             rc = EX_OSERR;
+        } else if (lb_spec_approx_init(&st->ax[i], &o->ao, &st->in, n, (long)lb_windows_count(win),
+                                       st->nl, st->layers, st->nh, st->heads, msg, sizeof msg)) {
+            lb_err("spectrum: n = %d: %s", n, msg);
+            rc = EX_OSERR;
         } else {
             spec_ctx ctx = {.run = r, .layer_pos = st->layer_pos, .tw = tw,
-                            .threads = st->threads, .real = real, .seeds = seeds};
+                            .threads = st->threads, .real = real, .seeds = seeds, .ax = st->ax[i]};
             double t0 = lb_now();
             if (!(rc = spec_loop(st, o, r, &ctx, win, enc, &b)))
                 spec_report_run(r, lb_now() - t0, o->index != 0);
@@ -385,6 +403,10 @@ static int spec_write(spec_state *st, const spec_opts *o, int argc, char **argv)
                         .forward_threads = in->forward_threads, .ready = in->docs.ready_n > 0,
                         .bos = in->bos, .eos = in->eos, .pad = in->pad, .trained = &in->trained};
     if (lb_spec_out_write(st->fo, st->runs, st->nruns, &p, argc, argv)) return EX_IOERR;
+    char msg[1200];
+    if (o->ao.draws > 0 && lb_approx_write(lb_spec_out_set(st->fo), st->ax, st->nruns, st->prefix,
+                                           argc, argv, msg, sizeof msg))
+        return lb_err("spectrum: %s", msg), EX_IOERR;
     int rc = lb_spec_out_commit(st->fo); /* reports a failed write, with its reason */
     st->fo = NULL;
     if (rc) return EX_IOERR;
@@ -400,6 +422,7 @@ static void spec_free(spec_state *st) {
         for (int a = 0; r->acc && a < st->nl * st->nh; a++) lb_spec_acc_free(&r->acc[a]);
         free(r->acc), free(r->pe), free((void *)r->ks), free((void *)r->policy);
     }
+    for (int i = 0; i < MAX_N_LIST; i++) lb_approx_free(st->ax[i]);
     free(st->layers), free(st->heads), free(st->layer_pos), free(st->prefix);
     lb_spec_input_free(&st->in);
 }

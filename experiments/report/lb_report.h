@@ -59,6 +59,10 @@ int lb_report_meta(lb_report *r, const char *const *labels, const char *const *p
  * bootstrap intervals over windows (boot resamples, seeded); verdicts at an n past the
  * model's trained length are LB_OUTSIDE. */
 int lb_report_spectrum(lb_report *r, const char *prefix, const char *name, const char *init, int boot);
+/* "Approximations on real attention" (report_approx.c) for the spectrum results
+ * prefixes (n) named names: Theorems 1 and 2 as stated, the fitted projection, learned
+ * E, F, every method at matched cost; "not run yet" when no PREFIX_approx_all.csv. */
+int lb_report_approx(lb_report *r, const char *const *prefixes, const char *const *names, int n);
 /* Table 3, time vs n and crossover from a bench folder (summary.csv, table3.csv);
  * figures from plots/bench_plots.sh in figdir. paper may be NULL. */
 int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir);

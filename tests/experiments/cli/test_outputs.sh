@@ -40,7 +40,8 @@ mkdir -p "$T/d" "$T/s"
 expect_rc 0 "first dump" "$LB" "${DUMP[@]}" --sequences 3 --out "$T/d/P.npy"
 expect_rc 0 "first spectrum" "$LB" "${SPEC[@]}" --out "$T/s/r"
 D0=$(sums "$T/d") S0=$(sums "$T/s")
-[ "$(ls "$T/d" | wc -l)" -eq 4 ] && [ "$(ls "$T/s" | wc -l)" -eq 9 ] && ok || bad "file counts"
+# spectrum: 7 result files, per-window statistics, controls, and 5 approximation tables
+[ "$(ls "$T/d" | wc -l)" -eq 4 ] && [ "$(ls "$T/s" | wc -l)" -eq 14 ] && ok || bad "file counts"
 
 # ---- a sidecar's name taken by a folder (the rerun used to delete P.npy and more) ----
 mv "$T/d/P_mask.npy" "$T/mask.keep" && mkdir "$T/d/P_mask.npy"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The approximation analysis through the command line: `linbench spectrum` writes its
+# files on a tiny full-attention model; a Linformer checkpoint trained here for a few
+# steps by `linbench train` loads in `dump` (P-bar, (S, L, H, n, k), rows summing to 1)
+# and in `spectrum` (learned E/F singular values, the learned head's error). Bad
+# options are refused before any work. Never asserts on timing values.
+source "$(dirname "$0")/../../lib/lib.sh"
+TOK=results/models/linbench-small
+printf 'the cat sat on the mat and looked at the red door for a while.\n\n' >"$T/one.txt"
+for i in $(seq 1 40); do cat "$T/one.txt"; printf 'a dog ran %d times to the door.\n\n' "$i"; done >"$T/t.txt"
+COMMON=(--text "$T/t.txt" --threads 2 --forward-threads 1 --quiet)
+
+expect_rc 0 "tiny linformer training" "$LB" train --tokenizer "$TOK" --train "$T/t.txt" --valid "$T/t.txt" \
+    --layers 2 --hidden 16 --heads 2 --ffn 32 --n 32 --batch 2 --steps 2 --warmup 1 --eval-every 2 \
+    --eval-batches 1 --threads 2 --no-progress --attention linformer --k 8 --share none --max-pos 40 \
+    --out "$T/lin"
+M="$T/lin/checkpoint-2"
+[ -s "$M/model.safetensors" ] && ok || bad "no linformer checkpoint"
+
+# dump: P-bar of the learned projections.
+expect_rc 0 "dump a linformer checkpoint" "$LB" dump --model "$M" "${COMMON[@]}" --n 32 --sequences 2 \
+    --out "$T/P.npy"
+$PY - "$T/P.npy" "$T/P.json" <<'PY' && ok || bad "P-bar shape or rows"
+import json, sys, numpy as np
+p = np.load(sys.argv[1]); meta = json.load(open(sys.argv[2]))
+assert p.shape == (2, 2, 2, 32, 8), p.shape
+assert meta["shape"] == [2, 2, 2, 32, 8], meta["shape"]
+# float32 softmax rows over 8 keys: 1e-5 leaves ~100 ulp
+assert np.all(np.abs(p.sum(-1) - 1) <= 1e-5), np.abs(p.sum(-1) - 1).max()
+PY
+
+# spectrum on the linformer checkpoint: every file, learned rows, E and F spectra.
+expect_rc 0 "spectrum on a linformer checkpoint" "$LB" spectrum --model "$M" "${COMMON[@]}" --n 16,32 \
+    --sequences 5 --fit-sequences 2 --approx-sequences 3 --approx-draws 4 --out "$T/L"
+for s in _approx.csv _approx_all.csv _theorem.csv _kfit.csv _learned_sv.csv .csv _summary.csv; do
+    [ -s "$T/L$s" ] && ok || bad "spectrum lacks L$s"
+done
+$PY - "$T/L" <<'PY' && ok || bad "linformer spectrum contents"
+import sys, csv, math
+pre = sys.argv[1]
+def rows(s):
+    with open(pre + s) as f:
+        return list(csv.DictReader(l for l in f if not l.startswith("#")))
+a = rows("_approx.csv")
+learned = [r for r in a if r["method"] == "learned"]
+# 2 n x 2 layers x 2 heads x 2 norms, each over 3 held-out windows
+assert len(learned) == 16, len(learned)
+assert all(r["size"] == "8" and r["count"] == "3" and math.isfinite(float(r["err_mean"])) for r in learned)
+full = [r for r in a if r["method"] == "full"]
+# the exact head recomputed twice in float: rounding only
+assert full and all(float(r["err_mean"]) <= 1e-5 for r in full), [r["err_mean"] for r in full]
+jl = [r for r in a if r["method"] == "jl" and r["norm"] == "pv"]
+assert jl and all(r["count"] == "12" for r in jl)  # 3 windows x 4 draws
+assert {r["size"] for r in jl if r["n"] == "32"} == {"16"}  # 16 ... n/2
+sv = rows("_learned_sv.csv")
+# per n: 2 layers x 2 heads x (E, F) x min(k, n) = 8 values
+assert len(sv) == 2 * 2 * 2 * 8 * 2, len(sv)
+for r in sv: assert float(r["sigma"]) > 0
+kf = rows("_kfit.csv")
+assert len(kf) == 2 * 2 * 2 and all(math.isfinite(float(r["fit_b"])) for r in kf)
+th = rows("_theorem.csv")
+assert all(0 <= float(r["p_lo"]) <= float(r["p"]) <= float(r["p_hi"]) <= 1 for r in th)
+PY
+
+# A full-attention model: no learned rows, the fitted projection present.
+expect_rc 0 "spectrum on a full model" "$LB" spectrum --model "$TOK" "${COMMON[@]}" --n 32 --sequences 4 \
+    --fit-sequences 2 --approx-sequences 2 --approx-draws 3 --layers 0 --out "$T/F"
+grep -q ',learned,' "$T/F_approx.csv" && bad "learned rows for a full model" || ok
+grep -q ',fitted,fitted,0,16,pv,' "$T/F_approx_all.csv" && ok || bad "no fitted row"
+[ "$(grep -vc '^#' "$T/F_learned_sv.csv")" -eq 1 ] && ok || bad "learned_sv should be a header only"
+
+# The report's section reads both results: tables, verdicts with their rules.
+expect_rc 0 "report" "$LB" report --spectrum "$T/L,$T/F" --corpus-names lin,full --out "$T/R.md"
+grep -q '^## Approximations on real attention' "$T/R.md" && ok || bad "report lacks the section"
+grep -q 'Theorem 1 as stated' "$T/R.md" && grep -q 'k is BELOW the bound' "$T/R.md" && ok ||
+    bad "report lacks Theorem 1's verdict in its form"
+grep -q 'trained Linformer head stays close' "$T/R.md" && ok || bad "report lacks the learned verdict"
+[ "$(grep -c '^\*\*Verdict' "$T/R.md")" -ge 10 ] && ok || bad "too few verdicts"
+
+# Off: no approximation files; bad values refused.
+expect_rc 0 "approximations off" "$LB" spectrum --model "$TOK" "${COMMON[@]}" --n 16 --sequences 2 \
+    --approx-draws 0 --layers 0 --out "$T/O"
+[ ! -e "$T/O_approx.csv" ] && ok || bad "approx file written with --approx-draws 0"
+expect_rc 64 "negative draws" "$LB" spectrum --model "$TOK" "${COMMON[@]}" --approx-draws -1 --out "$T/X"
+expect_msg "negative draws" "--approx-draws"
+expect_rc 64 "zero held-out windows" "$LB" spectrum --model "$TOK" "${COMMON[@]}" --approx-sequences 0 --out "$T/X"
+[ ! -e "$T/X.csv" ] && ok || bad "a refused run left files"
+finish

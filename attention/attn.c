@@ -73,6 +73,35 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
     return *shared < sh || *per_thread < pt ? -1 : 0;
 }
 
+/* Local, Nyström, Performer, scatterbrain (the formulas are stated in lb_attn.h). */
+int lb_attn_approx_layout(const lb_attn_cfg *cfg, size_t *shared, size_t *per_thread) {
+    size_t n = (size_t)cfg->n, d = (size_t)cfg->d, m = (size_t)cfg->k, a, b, c;
+    int w = cfg->method == LB_ATTN_SCATTERBRAIN ? cfg->window : cfg->k;
+    w = lb_local_clamp(w < 0 ? 0 : w, cfg->n);
+    size_t rows = (size_t)lb_local_rows(w), span = rows + 2 * (size_t)w;
+    if (span > n) span = n;
+    size_t band = rows * span; /* one block's scores */
+    *shared = 0;
+    switch (cfg->method) {
+    case LB_ATTN_LOCAL: *per_thread = band; return 0;
+    case LB_ATTN_NYSTROM: /* F̃ (n×m), B̃ (m×n); Ã, Z and three m×m temporaries; Q̃, K̃, W, Y */
+        if (lb_mul3_size(&a, 2, n, m) || lb_mul3_size(&b, 5, m, m) || lb_mul3_size(&c, 4, m, d))
+            return -1;
+        *per_thread = a + b + c;
+        return *per_thread < a || *per_thread - a < b ? -1 : 0;
+    case LB_ATTN_PERFORMER:
+    case LB_ATTN_SCATTERBRAIN:
+        /* ω (m×d) shared; φ(Q), φ(K) (n×m), Σφ(k)vᵀ (m×d), Σφ(k) and its log (m),
+         * per-row scales (n) */
+        if (lb_mul_size(shared, m, d) || lb_mul3_size(&a, 2, n, m) || lb_mul_size(&b, m, d + 2))
+            return -1;
+        c = cfg->method == LB_ATTN_SCATTERBRAIN ? 2 * band : 0; /* exact and low-rank scores */
+        *per_thread = a + b + n + c;
+        return *per_thread < a ? -1 : 0;
+    default: return -1;
+    }
+}
+
 static int total_floats(const lb_attn_cfg *cfg, int threads, size_t *out) {
     size_t sh, pt, all;
     if (lb_attn_layout(cfg, threads, &sh, &pt)) return -1;

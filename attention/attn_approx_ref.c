@@ -99,6 +99,34 @@ static void pinv_ref(double *Z, const double *A, int m, int iters, double *t) {
     }
 }
 
+/* Landmarks Q̃, K̃ (mm×d) = means of q, k over mm segments of the r real positions:
+ * segment l holds real ranks floor(l·r/mm) .. floor((l+1)·r/mm) − 1. seg (n) is
+ * scratch. Returns mm. */
+static int ref_landmarks(double *qt, double *kt, int *seg, const float *qh, const float *kh,
+                         const float *mb, int n, int d, int mm, int r) {
+    for (int j = 0, rank = 0; j < n; j++) {
+        seg[j] = -1;
+        if (!is_real(mb, j)) continue;
+        for (int l = 0; l < mm; l++)
+            if ((long)l * r / mm <= rank && rank < (long)(l + 1) * r / mm) seg[j] = l;
+        rank++;
+    }
+    for (int l = 0; l < mm; l++) {
+        int cnt = 0;
+        for (int c = 0; c < d; c++) qt[(size_t)l * d + c] = kt[(size_t)l * d + c] = 0;
+        for (int j = 0; j < n; j++) {
+            if (seg[j] != l) continue;
+            cnt++;
+            for (int c = 0; c < d; c++) {
+                qt[(size_t)l * d + c] += qh[(size_t)j * d + c];
+                kt[(size_t)l * d + c] += kh[(size_t)j * d + c];
+            }
+        }
+        for (int c = 0; c < d; c++) qt[(size_t)l * d + c] /= cnt, kt[(size_t)l * d + c] /= cnt;
+    }
+    return mm;
+}
+
 void lb_attn_nystrom_ref(float *out, const float *q, const float *k, const float *v,
                          const float *mask, int B, int H, int n, int d, int m, int iters) {
     size_t M = (size_t)m, N = (size_t)n;
@@ -118,28 +146,7 @@ void lb_attn_nystrom_ref(float *out, const float *q, const float *k, const float
             memset(out + th * n * d, 0, N * d * sizeof *out);
             continue;
         }
-        int mm_ = m < r ? m : r, rank = 0;
-        /* segment of each real position: the l with floor(l·r/m') <= rank < floor((l+1)·r/m') */
-        for (int j = 0; j < n; j++) {
-            seg[j] = -1;
-            if (!is_real(mb, j)) continue;
-            for (int l = 0; l < mm_; l++)
-                if ((long)l * r / mm_ <= rank && rank < (long)(l + 1) * r / mm_) seg[j] = l;
-            rank++;
-        }
-        for (int l = 0; l < mm_; l++) {
-            int cnt = 0;
-            for (int c = 0; c < d; c++) qt[(size_t)l * d + c] = kt[(size_t)l * d + c] = 0;
-            for (int j = 0; j < n; j++) {
-                if (seg[j] != l) continue;
-                cnt++;
-                for (int c = 0; c < d; c++) {
-                    qt[(size_t)l * d + c] += qh[(size_t)j * d + c];
-                    kt[(size_t)l * d + c] += kh[(size_t)j * d + c];
-                }
-            }
-            for (int c = 0; c < d; c++) qt[(size_t)l * d + c] /= cnt, kt[(size_t)l * d + c] /= cnt;
-        }
+        int mm_ = ref_landmarks(qt, kt, seg, qh, kh, mb, n, d, m < r ? m : r, r);
         for (int i = 0; i < n; i++)
             for (int l = 0; l < mm_; l++) {
                 double s = 0;

@@ -23,9 +23,12 @@ static int resolve_threads(const lb_attn_cfg *cfg) {
     return cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
 }
 
-/* Threads that get a workspace slot. */
+static int approx(lb_attn_method m) { return m >= LB_ATTN_LOCAL && m < LB_ATTN_NMETHODS; }
+
+/* Threads that get a workspace slot: those that work on whole heads get no more than
+ * there are heads. */
 static int slots(const lb_attn_cfg *cfg, int threads) {
-    if (cfg->method == LB_ATTN_FULL) {
+    if (cfg->method == LB_ATTN_FULL || approx(cfg->method)) {
         long bh = (long)cfg->B * cfg->H;
         return bh < threads ? (int)bh : threads;
     }
@@ -55,8 +58,11 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
         pt += t;
         break;
     }
+    default:
+        if (lb_attn_approx_layout(cfg, &sh, &pt)) return -1;
+        break;
     }
-    if (cfg->train && cfg->method != LB_ATTN_STREAM) {
+    if (cfg->train && (cfg->method == LB_ATTN_FULL || cfg->method == LB_ATTN_LINFORMER)) {
         /* the backward reuses the same per-thread slots for its own scratch */
         size_t bt;
         if (lb_attn_bwd_per_thread(cfg, &bt)) return -1;
@@ -67,6 +73,35 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
     return *shared < sh || *per_thread < pt ? -1 : 0;
 }
 
+/* Local, Nyström, Performer, scatterbrain (the formulas are stated in lb_attn.h). */
+int lb_attn_approx_layout(const lb_attn_cfg *cfg, size_t *shared, size_t *per_thread) {
+    size_t n = (size_t)cfg->n, d = (size_t)cfg->d, m = (size_t)cfg->k, a, b, c;
+    int w = cfg->method == LB_ATTN_SCATTERBRAIN ? cfg->window : cfg->k;
+    w = lb_local_clamp(w < 0 ? 0 : w, cfg->n);
+    size_t rows = (size_t)lb_local_rows(w), span = rows + 2 * (size_t)w;
+    if (span > n) span = n;
+    size_t band = rows * span; /* one block's scores */
+    *shared = 0;
+    switch (cfg->method) {
+    case LB_ATTN_LOCAL: *per_thread = band; return 0;
+    case LB_ATTN_NYSTROM: /* F̃ (n×m), B̃ (m×n); Ã, Z and three m×m temporaries; Q̃, K̃, W, Y */
+        if (lb_mul3_size(&a, 2, n, m) || lb_mul3_size(&b, 5, m, m) || lb_mul3_size(&c, 4, m, d))
+            return -1;
+        *per_thread = a + b + c;
+        return *per_thread < a || *per_thread - a < b ? -1 : 0;
+    case LB_ATTN_PERFORMER:
+    case LB_ATTN_SCATTERBRAIN:
+        /* ω (m×d) shared; φ(Q), φ(K) (n×m), Σφ(k)vᵀ (m×d), Σφ(k) and its log (m),
+         * per-row scales (n) */
+        if (lb_mul_size(shared, m, d) || lb_mul3_size(&a, 2, n, m) || lb_mul_size(&b, m, d + 2))
+            return -1;
+        c = cfg->method == LB_ATTN_SCATTERBRAIN ? 2 * band : 0; /* exact and low-rank scores */
+        *per_thread = a + b + n + c;
+        return *per_thread < a ? -1 : 0;
+    default: return -1;
+    }
+}
+
 static int total_floats(const lb_attn_cfg *cfg, int threads, size_t *out) {
     size_t sh, pt, all;
     if (lb_attn_layout(cfg, threads, &sh, &pt)) return -1;
@@ -75,9 +110,36 @@ static int total_floats(const lb_attn_cfg *cfg, int threads, size_t *out) {
     return 0;
 }
 
+/* The sizes of local .. scatterbrain. */
+static int check_approx(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
+    const char *what = cfg->method == LB_ATTN_LOCAL     ? "window radius w"
+                       : cfg->method == LB_ATTN_NYSTROM ? "landmarks m"
+                                                        : "random features m";
+    int lo = cfg->method == LB_ATTN_LOCAL ? 0 : 1;
+    int hi = cfg->method == LB_ATTN_LOCAL ? INT_MAX : cfg->method == LB_ATTN_NYSTROM ? cfg->n
+                                                                                     : 65536;
+    if (cfg->k < lo || cfg->k > hi) {
+        if (cfg->method == LB_ATTN_NYSTROM)
+            snprintf(msg, msglen, "k = %d (%s): expected 1 <= m <= n = %d", cfg->k, what, cfg->n);
+        else
+            snprintf(msg, msglen, "k = %d (%s): expected %d <= k <= %d", cfg->k, what, lo, hi);
+        return -1;
+    }
+    if (cfg->method == LB_ATTN_NYSTROM && (cfg->iters < 0 || cfg->iters > 100)) {
+        snprintf(msg, msglen, "iters = %d: expected 0 (the default, 6) to 100", cfg->iters);
+        return -1;
+    }
+    if (cfg->method == LB_ATTN_SCATTERBRAIN && cfg->window < 0) {
+        snprintf(msg, msglen, "window = %d: expected a window radius >= 0", cfg->window);
+        return -1;
+    }
+    return 0;
+}
+
 int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
-    if ((unsigned)cfg->method > LB_ATTN_LINFORMER) {
-        snprintf(msg, msglen, "method = %d: expected full, stream or linformer", (int)cfg->method);
+    if ((unsigned)cfg->method >= LB_ATTN_NMETHODS) {
+        snprintf(msg, msglen, "method = %d: expected full, stream, linformer, local, nystrom, "
+                 "performer or scatterbrain", (int)cfg->method);
         return -1;
     }
     const struct { const char *name; int v; } sz[] = {
@@ -96,11 +158,13 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
         snprintf(msg, msglen, "train = %d: expected 0 or 1", cfg->train);
         return -1;
     }
-    if (cfg->train && cfg->method == LB_ATTN_STREAM) {
-        snprintf(msg, msglen, "train = 1 with stream attention: stream has no backward "
-                 "(train with full or linformer)");
+    if (cfg->train && cfg->method != LB_ATTN_FULL && cfg->method != LB_ATTN_LINFORMER) {
+        snprintf(msg, msglen, "train = 1 with %s attention: %s has no backward "
+                 "(train with full or linformer)", lb_attn_method_name(cfg->method),
+                 lb_attn_method_name(cfg->method));
         return -1;
     }
+    if (approx(cfg->method) && check_approx(cfg, msg, msglen)) return -1;
     if (cfg->method == LB_ATTN_LINFORMER) {
         if (cfg->k < 1 || cfg->k > cfg->n) {
             snprintf(msg, msglen, "k = %d: expected 1 <= k <= n = %d", cfg->k, cfg->n);
@@ -128,7 +192,10 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     int threads = resolve_threads(cfg);
     size_t fl;
     if (total_floats(cfg, threads, &fl) || fl > LB_WS_LIMIT / sizeof(float)) {
-        if (cfg->method == LB_ATTN_LINFORMER)
+        if (approx(cfg->method))
+            snprintf(msg, msglen, "n = %d, k = %d: the %s workspace (%d threads) exceeds 1 TiB",
+                     cfg->n, cfg->k, lb_attn_method_name(cfg->method), threads);
+        else if (cfg->method == LB_ATTN_LINFORMER)
             snprintf(msg, msglen,
                      "n = %d, k = %d: the linformer workspace (n·k scores per thread, %d "
                      "threads, plus B·k·2·H·d projections) exceeds 1 TiB",
@@ -154,11 +221,26 @@ size_t lb_attn_proj_elems(const lb_attn_cfg *cfg) {
     return cfg->share == LB_SHARE_NONE ? e * (size_t)cfg->H : e;
 }
 
+/* (query, key) pairs of centred windows of radius w over n positions. */
+static double window_pairs(int w, int n) {
+    double c = w < 0 ? 0 : lb_local_clamp(w, n);
+    return (double)n * (2 * c + 1) - c * (c + 1);
+}
+
 double lb_attn_flops(const lb_attn_cfg *cfg) {
-    double bh = (double)cfg->B * cfg->H, n = cfg->n, d = cfg->d;
-    if (cfg->method != LB_ATTN_LINFORMER) return 4 * bh * n * n * d;
-    double k = cfg->k;
-    return 4 * bh * n * k * d + 4 * bh * k * n * d;
+    double bh = (double)cfg->B * cfg->H, n = cfg->n, d = cfg->d, k = cfg->k;
+    switch (cfg->method) {
+    case LB_ATTN_LINFORMER: return 4 * bh * n * k * d + 4 * bh * k * n * d;
+    case LB_ATTN_LOCAL: return 4 * bh * window_pairs(cfg->k, cfg->n) * d;
+    case LB_ATTN_NYSTROM: {
+        double it = cfg->iters ? cfg->iters : 6;
+        return bh * (8 * n * k * d + 4 * k * k * d + 8 * it * k * k * k);
+    }
+    case LB_ATTN_PERFORMER: return bh * (8 * n * k * d + 4 * n * k);
+    case LB_ATTN_SCATTERBRAIN:
+        return bh * (8 * n * k * d + 4 * n * k + window_pairs(cfg->window, cfg->n) * (4 * d + 2 * k));
+    default: return 4 * bh * n * n * d;
+    }
 }
 
 int lb_attn_init(lb_attn **out, const lb_attn_cfg *cfg, char *msg, size_t msglen) {
@@ -183,6 +265,12 @@ int lb_attn_init(lb_attn **out, const lb_attn_cfg *cfg, char *msg, size_t msglen
         free(a);
         return -1;
     }
+    if ((cfg->method == LB_ATTN_PERFORMER || cfg->method == LB_ATTN_SCATTERBRAIN) &&
+        lb_attn_performer_features(a->ws, cfg->k, cfg->d, cfg->seed)) {
+        snprintf(msg, msglen, "out of memory drawing the random features");
+        lb_attn_free(a);
+        return -1;
+    }
     *out = a;
     return 0;
 }
@@ -194,6 +282,11 @@ void lb_attn_free(lb_attn *a) {
 }
 
 const lb_attn_cfg *lb_attn_config(const lb_attn *a) { return &a->cfg; }
+
+const float *lb_attn_features(const lb_attn *a) {
+    lb_attn_method m = a->cfg.method;
+    return m == LB_ATTN_PERFORMER || m == LB_ATTN_SCATTERBRAIN ? a->ws : NULL;
+}
 
 int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, const float *q,
                        const float *k, const float *v, const float *E, const float *F,
@@ -209,8 +302,9 @@ int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, c
             snprintf(msg, msglen, "%s is NULL", names[i]);
             return -1;
         }
-    if (a->cfg.method == LB_ATTN_STREAM && probs) {
-        snprintf(msg, msglen, "probs must be NULL for stream attention (it never holds them)");
+    if (a->cfg.method != LB_ATTN_FULL && a->cfg.method != LB_ATTN_LINFORMER && probs) {
+        snprintf(msg, msglen, "probs must be NULL for %s attention (it never holds them)",
+                 lb_attn_method_name(a->cfg.method));
         return -1;
     }
     if (a->cfg.method == LB_ATTN_LINFORMER) {
@@ -239,6 +333,10 @@ void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const
     case LB_ATTN_FULL: lb_attn_full_run(a, out, probs, q, k, v, mask); break;
     case LB_ATTN_STREAM: lb_attn_stream_run(a, out, q, k, v, mask); break;
     case LB_ATTN_LINFORMER: lb_attn_linformer_run(a, out, probs, q, k, v, mask, E, F); break;
+    case LB_ATTN_LOCAL: lb_attn_local_run(a, out, q, k, v, mask); break;
+    case LB_ATTN_NYSTROM: lb_attn_nystrom_run(a, out, q, k, v, mask); break;
+    case LB_ATTN_PERFORMER: lb_attn_performer_run(a, out, q, k, v, mask); break;
+    case LB_ATTN_SCATTERBRAIN: lb_attn_scatterbrain_run(a, out, q, k, v, mask); break;
     }
 }
 

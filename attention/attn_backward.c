@@ -127,8 +127,9 @@ static int check_bwd(const lb_attn *a, float *dq, float *dk, float *dv, float *d
         snprintf(msg, len, "attention handle is NULL (lb_attn_init failed?)");
         return -1;
     }
-    if (a->cfg.method == LB_ATTN_STREAM) {
-        snprintf(msg, len, "stream attention has no backward (train with full or linformer)");
+    if (a->cfg.method != LB_ATTN_FULL && a->cfg.method != LB_ATTN_LINFORMER) {
+        snprintf(msg, len, "%s attention has no backward (train with full or linformer)",
+                 lb_attn_method_name(a->cfg.method));
         return -1;
     }
     if (!a->cfg.train) {

@@ -33,6 +33,14 @@ int lb_stream_fused_tile(float *o, float *ws, const float *q, const float *k, co
  * copy of K|V is O(chunk), not O(n). */
 #define LB_LIN_CHUNK 512
 
+/* Local attention (and scatterbrain's window) takes queries in blocks of this many
+ * rows: about w, so that the block's key range (rows + 2w) wastes at most ~1.5×
+ * beside the 2w+1 keys of a window, within 32..128 so sgemm has rows to work on. */
+static inline int lb_local_rows(int w) { return w < 32 ? 32 : w > 128 ? 128 : w; }
+
+/* The window radius that matters: min(w, n − 1) (w >= n − 1 sees every key). */
+static inline int lb_local_clamp(int w, int n) { return w < n - 1 ? w : n - 1; }
+
 /* Below this many flops a call runs on one thread: starting a team and its barriers
  * cost more than the work (and far more when the cores are oversubscribed and the
  * waiting threads spin). 1 MFLOP is ~10 µs of sgemm. */
@@ -68,6 +76,35 @@ void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, 
                         const float *mask);
 void lb_attn_linformer_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,
                            const float *v, const float *mask, const float *E, const float *F);
+
+void lb_attn_local_run(lb_attn *a, float *out, const float *q, const float *k, const float *v,
+                       const float *mask);
+void lb_attn_nystrom_run(lb_attn *a, float *out, const float *q, const float *k,
+                         const float *v, const float *mask);
+void lb_attn_performer_run(lb_attn *a, float *out, const float *q, const float *k,
+                           const float *v, const float *mask);
+void lb_attn_scatterbrain_run(lb_attn *a, float *out, const float *q, const float *k,
+                              const float *v, const float *mask);
+
+/* Floats of per-thread workspace of the approximate methods (local .. scatterbrain),
+ * and of the shared part (the features ω); -1 on size_t overflow. */
+int lb_attn_approx_layout(const lb_attn_cfg *cfg, size_t *shared, size_t *per_thread);
+
+/* Performer's positive features of rows x (r,d) into phi (r,m): phi_il =
+ * exp(t_il − c), t_il = ω_lᵀx_i/d^¼ − ‖x_i‖²/(2√d), for rows with mask[i] != 0 (mask
+ * NULL = all real); other rows are 0. per_row = 0 (keys): c = max of t over all real
+ * rows and l, returned in cmax[0]. per_row = 1 (queries): c_i per row, returned in
+ * cmax[i]: max_l t_il, or with lks (m) = log Σ_j φ(k_j) given, max(max_l (t_il +
+ * lks_l), max_l t_il − 80), which makes the row's normaliser φ(q_i)ᵀΣφ(k) >= 1
+ * (no division by an underflowed sum) while no feature exceeds e^80. Returns the
+ * number of real rows. */
+int lb_performer_phi(float *phi, float *cmax, const float *x, const float *mask,
+                     const float *omega, const float *lks, int r, int m, int d, int per_row);
+
+/* Stabilised Σ_j φ(k_j) v_jᵀ into kv (m,d) and Σ_j φ(k_j) into ksum (m), over the
+ * first ext rows of phik (ext,m) and v (ext,d). */
+void lb_performer_kv(float *kv, float *ksum, const float *phik, const float *v, int ext, int m,
+                     int d);
 
 /* Keys that matter for one batch element: 1 + the index of the last real key (0 when
  * every key is padding); keys past it are all padding. mask is (n) or NULL. */

@@ -2,15 +2,16 @@
 
 #include "lb_attn.h"
 
-static const char *const method_names[] = {"full", "stream", "linformer"};
+static const char *const method_names[] = {"full",    "stream",    "linformer",   "local",
+                                            "nystrom", "performer", "scatterbrain"};
 static const char *const share_names[] = {"none", "headwise", "kv", "layerwise"};
 
 const char *lb_attn_method_name(lb_attn_method m) {
-    return (unsigned)m < 3 ? method_names[m] : "?";
+    return (unsigned)m < LB_ATTN_NMETHODS ? method_names[m] : "?";
 }
 
 int lb_attn_method_parse(const char *s, lb_attn_method *out) {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < LB_ATTN_NMETHODS; i++)
         if (!strcmp(s, method_names[i])) {
             *out = (lb_attn_method)i;
             return 0;

@@ -15,7 +15,11 @@
 const char lb_bench_flops_text[] =
     "flops per call count 2 per multiply-add of the matrix products only (softmax, "
     "LayerNorm, GELU not counted). layer: full/stream 4*B*H*n^2*d; linformer "
-    "4*B*H*n*k*d (attention over k) + 4*B*H*k*n*d (E*K, F*V). table3 encoder: per layer "
+    "4*B*H*n*k*d (attention over k) + 4*B*H*k*n*d (E*K, F*V); with k = w = m and "
+    "W = n(2c+1) - c(c+1), c = min(k, n-1), the (query, key) pairs of a centred window: "
+    "local 4*B*H*W*d; nystrom B*H*(8*n*m*d + 4*m^2*d + 8*6*m^3) (6 pseudo-inverse "
+    "iterations); performer B*H*(8*n*m*d + 4*n*m); scatterbrain performer's + "
+    "B*H*W*(4*d + 2*m). table3 encoder: per layer "
     "8*B*n*h^2 (Q,K,V,output dense) + 4*B*n*h*I (FFN) + the attention's count with "
     "h = hidden, I = intermediate. GFLOP/s = flops / median seconds / 1e9";
 const char lb_bench_mem_text[] =

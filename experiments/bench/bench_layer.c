@@ -89,15 +89,19 @@ static float layer_run(void *ctx, int i) {
 static void layer_release(void *ctx, int i) { slot_release(&((layer_ctx *)ctx)->sl[i]); }
 static const lb_bench_ops layer_ops = {layer_start, layer_run, layer_release};
 
+/* Methods sized by the -k grid: Linformer's k and the approximations' w or m (k = m
+ * = w; scatterbrain takes k for both its features and its window radius). */
+static int sized(int m) { return m == LB_ATTN_LINFORMER || m >= LB_ATTN_LOCAL; }
+
 static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, int n,
                       int d, int H, int B, int t, lb_rng *rng) {
     int first = set->len;
     /* the points of the group */
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < LB_ATTN_NMETHODS; m++) {
         if (!(o->methods & (1 << m))) continue;
-        int nk = m == LB_ATTN_LINFORMER ? o->k.len : 1;
+        int nk = sized(m) ? o->k.len : 1;
         for (int i = 0; i < nk; i++) {
-            int kk = m == LB_ATTN_LINFORMER ? (int)o->k.v[i] : 0;
+            int kk = sized(m) ? (int)o->k.v[i] : 0;
             if (kk > n) continue; /* k > n: no such cell (the paper leaves it empty) */
             lb_bench_point *p = lb_bench_add(set);
             if (!p) return;
@@ -119,7 +123,8 @@ static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *pr
         lb_bench_point *p = &set->pts[first + i];
         sl[i].p = p;
         sl[i].cfg = (lb_attn_cfg){.method = p->method, .B = B, .H = H, .n = n, .d = d,
-                                  .k = p->k ? p->k : 1, .share = p->share, .threads = t};
+                                  .k = p->k ? p->k : 1, .share = p->share, .threads = t,
+                                  .window = p->k, .seed = o->seed};
         char msg[160];
         p->io_bytes = io;
         p->flops = lb_attn_flops(&sl[i].cfg);
@@ -192,14 +197,14 @@ double lb_bench_layer_work(const lb_bench_opts *o) {
             for (int hi = 0; hi < o->heads.len; hi++)
                 for (int bi = 0; bi < o->batch.len; bi++)
                     for (int ni = 0; ni < o->n.len; ni++)
-                        for (int m = 0; m < 3; m++) {
+                        for (int m = 0; m < LB_ATTN_NMETHODS; m++) {
                             if (!(o->methods & (1 << m))) continue;
-                            int nk = m == LB_ATTN_LINFORMER ? o->k.len : 1;
+                            int nk = sized(m) ? o->k.len : 1;
                             for (int i = 0; i < nk; i++) {
+                                int kk = sized(m) ? (int)o->k.v[i] : 1;
                                 lb_attn_cfg c = {.method = (lb_attn_method)m, .B = (int)o->batch.v[bi],
                                                  .H = (int)o->heads.v[hi], .n = (int)o->n.v[ni],
-                                                 .d = (int)o->d.v[di],
-                                                 .k = m == LB_ATTN_LINFORMER ? (int)o->k.v[i] : 1,
+                                                 .d = (int)o->d.v[di], .k = kk, .window = kk,
                                                  .share = o->share};
                                 if (c.k <= c.n) w += lb_attn_flops(&c) * calls;
                             }

@@ -189,7 +189,7 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
     json_list(f, "threads", &o->threads), json_list(f, "table3_n", &o->t3_n);
     json_list(f, "table3_k", &o->t3_k), json_list(f, "table3_layers", &o->layers);
     fprintf(f, "    \"methods\": [");
-    for (int i = 0, c = 0; i < 3; i++)
+    for (int i = 0, c = 0; i < LB_ATTN_NMETHODS; i++)
         if (o->methods & (1 << i)) fprintf(f, "%s\"%s\"", c++ ? ", " : "", lb_attn_method_name((lb_attn_method)i));
     fprintf(f, "],\n    \"share\": \"%s\",\n    \"table3_share\": \"%s\",\n", lb_share_name(o->share),
             lb_share_name(o->t3_share));

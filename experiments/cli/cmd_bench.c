@@ -18,17 +18,22 @@
 static void usage(FILE *f) {
     fprintf(f,
         "usage: linbench bench [OPTIONS]\n"
-        "Time full (materialised), streaming and Linformer attention; write raw samples,\n"
+        "Time full (materialised), streaming and Linformer attention (and on request the\n"
+        "local, Nystrom, Performer and scatterbrain approximations); write raw samples,\n"
         "per-point statistics and run metadata under --out.\n\n"
         "  --preset NAME     quick (seconds, for tests), default (~10 min), paper (the\n"
         "                    paper's grid n = 512..65536, k = 128..2048; hours)\n"
         "  --protocol P      layer, table3 or both (default: both)\n"
         "layer protocol (one attention layer):\n"
         "  -n, --n LIST      sequence lengths, e.g. 512,1024,4096 (1k = 1024)\n"
-        "  -k, --k LIST      Linformer projected lengths (cells with k > n are skipped)\n"
+        "  -k, --k LIST      Linformer projected lengths, and the approximations' sizes\n"
+        "                    (k = window radius w = landmarks/features m; cells with\n"
+        "                    k > n are skipped)\n"
         "  -d, --d LIST      head dimensions          --heads LIST   heads\n"
         "  --batch LIST      batch sizes              --threads LIST worker threads\n"
-        "  --methods LIST    of full,stream,linformer (default: all three)\n"
+        "  --methods LIST    of full,stream,linformer,local,nystrom,performer,scatterbrain\n"
+        "                    (default: full,stream,linformer; table3 runs only those\n"
+        "                    three: the encoder has no other)\n"
         "  --share NAME      Linformer sharing none|headwise|kv|layerwise (default kv)\n"
         "table3 protocol (whole RoBERTa-base-shaped encoder, largest batch under --budget):\n"
         "  --t3-n LIST, --t3-k LIST   the grid (default: the layer lists)\n"
@@ -133,7 +138,8 @@ static int parse_size(const char *s, double *out, const char *what) {
 static int parse_methods(const char *s, int *mask) {
     char buf[256];
     if (!*s || strlen(s) >= sizeof buf) {
-        lb_err("bench: --methods: expected a list of full,stream,linformer");
+        lb_err("bench: --methods: expected a list of full,stream,linformer,local,nystrom,"
+               "performer,scatterbrain");
         return -1;
     }
     strcpy(buf, s);
@@ -143,7 +149,8 @@ static int parse_methods(const char *s, int *mask) {
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), count++) {
         lb_attn_method m;
         if (lb_attn_method_parse(t, &m)) {
-            lb_err("bench: --methods: unknown method '%s'; expected full, stream or linformer", t);
+            lb_err("bench: --methods: unknown method '%s'; expected full, stream, linformer, local, "
+                   "nystrom, performer or scatterbrain", t);
             return -1;
         }
         *mask |= 1 << m;
@@ -262,9 +269,11 @@ static int validate(const lb_bench_opts *o) {
         return -1;
     }
     int lin = o->methods & (1 << LB_ATTN_LINFORMER);
-    if ((o->protocols & LB_PROTO_LAYER) && lin && list_max(&o->k) > list_max(&o->n)) {
-        lb_err("bench: --k: k = %ld exceeds every n (largest n = %ld); Linformer needs k <= n",
-               list_max(&o->k), list_max(&o->n));
+    int sized = o->methods & ~(1 << LB_ATTN_FULL | 1 << LB_ATTN_STREAM); /* use the k grid */
+    int t3 = o->methods & (1 << LB_ATTN_FULL | 1 << LB_ATTN_STREAM | 1 << LB_ATTN_LINFORMER);
+    if ((o->protocols & LB_PROTO_LAYER) && sized && list_max(&o->k) > list_max(&o->n)) {
+        lb_err("bench: --k: k = %ld exceeds every n (largest n = %ld); cells with k > n are "
+               "skipped, so none would run", list_max(&o->k), list_max(&o->n));
         return -1;
     }
     if ((o->protocols & LB_PROTO_TABLE3) && lin && list_max(&o->t3_k) > list_max(&o->t3_n)) {
@@ -278,7 +287,7 @@ static int validate(const lb_bench_opts *o) {
             for (int di = 0; di < o->d.len; di++)
                 for (int hi = 0; hi < o->heads.len; hi++)
                     for (int bi = 0; bi < o->batch.len; bi++)
-                        for (int m = 0; m < 3; m++) {
+                        for (int m = 0; m < LB_ATTN_NMETHODS; m++) {
                             if (!(o->methods & (1 << m))) continue;
                             lb_attn_cfg c = {.method = (lb_attn_method)m, .B = (int)o->batch.v[bi],
                                              .H = (int)o->heads.v[hi], .n = (int)o->n.v[ni],
@@ -296,7 +305,7 @@ static int validate(const lb_bench_opts *o) {
             return -1;
         }
     }
-    if (o->protocols & LB_PROTO_TABLE3) {
+    if ((o->protocols & LB_PROTO_TABLE3) && t3) {
         lb_config c;
         lb_config_roberta_base(&c);
         double need = INFINITY;

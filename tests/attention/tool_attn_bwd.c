@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
         return EX_USAGE;
     }
     lb_attn_cfg c = {lin ? LB_ATTN_LINFORMER : LB_ATTN_FULL, B, H, n, d, lin ? kp : 0,
-                     LB_SHARE_NONE, (int)v[6], 1};
+                     LB_SHARE_NONE, (int)v[6], 1, 0, 0, 0};
     if (lin && lb_share_parse(argv[7], &c.share)) {
         lb_err("unknown sharing mode \"%s\"", argv[7]);
         return EX_USAGE;

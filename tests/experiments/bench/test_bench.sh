@@ -81,6 +81,25 @@ assert len(t3) == 1 and t3[0]["k"] == "16", t3
 assert len(j["crossovers"]) == 4, j["crossovers"]
 PYEOF
 grep -q "^# git_commit" "$T/q/bench.csv" && ok || bad "quick: no metadata comments in bench.csv"
+# the approximations: layer protocol only, sized by the same -k grid (k = w = m)
+expect_rc 0 "bench quick, approximations" "$LB" bench --preset quick --protocol layer \
+    --methods full,local,nystrom,performer,scatterbrain --out "$T/qa" --no-progress
+$PY - "$T/qa" <<'PYEOF' && ok || bad "quick approximations: wrong points or flop counts"
+import json, sys
+pts = json.load(open(sys.argv[1] + "/bench.json"))["points"]
+# n = 64, 96: full + 4 methods x k = 16, 32
+assert len(pts) == 18 and all(p["status"] == "ok" for p in pts), [(p["method"], p["status"]) for p in pts]
+B, H, d = 1, 2, 16
+for p in pts:
+    n, k, m = p["n"], p["k"], p["method"]
+    c = min(k, n - 1)
+    W = n * (2 * c + 1) - c * (c + 1)
+    want = {"full": 4 * B * H * n * n * d, "local": 4 * B * H * W * d,
+            "nystrom": B * H * (8 * n * k * d + 4 * k * k * d + 48 * k ** 3),
+            "performer": B * H * (8 * n * k * d + 4 * n * k),
+            "scatterbrain": B * H * (8 * n * k * d + 4 * n * k + W * (4 * d + 2 * k))}[m]
+    assert abs(p["flops"] - want) <= 1e-9 * want, (m, n, k, p["flops"], want)
+PYEOF
 expect_rc 0 "quick compared with itself" "$LB" compare "$T/q" "$T/q"
 expect_rc 0 "bench --help" "$LB" bench --help
 grep -q -- "--preset" "$T/out" && ok || bad "bench --help does not list --preset"
@@ -101,6 +120,7 @@ badarg "n = 0" --n 0
 badarg "n = -1" --n -1
 badarg "malformed list" --n 12,,4
 badarg "unknown method" --methods full,fast
+badarg "k > n, approximations" --methods local,performer --protocol layer --n 64 --k 65
 badarg "budget too small" --budget 1K
 badarg "t3 budget too small" --protocol table3 --t3-budget 64K
 badarg "bad size" --budget lots

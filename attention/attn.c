@@ -42,6 +42,10 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
         /* scores Br×Bc, running max and sum; the output rows are the accumulator */
         pt = (size_t)LB_STREAM_BR * LB_STREAM_BC + 2 * LB_STREAM_BR;
         break;
+    case LB_ATTN_MATERIALISE: /* the (B,H,n,n) scores and probabilities, both held */
+        if (lb_mul3_size(&sh, (size_t)cfg->B * (size_t)cfg->H, n, n) || lb_mul_size(&sh, sh, 2))
+            return -1;
+        break;
     case LB_ATTN_LINFORMER: {
         size_t kp = (size_t)cfg->k, hd2 = 2 * (size_t)cfg->H * d;
         /* projected K̄|V̄ of every batch element: B × k × 2Hd */
@@ -56,7 +60,7 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
         break;
     }
     }
-    if (cfg->train && cfg->method != LB_ATTN_STREAM) {
+    if (cfg->train && cfg->method != LB_ATTN_STREAM && cfg->method != LB_ATTN_MATERIALISE) {
         /* the backward reuses the same per-thread slots for its own scratch */
         size_t bt;
         if (lb_attn_bwd_per_thread(cfg, &bt)) return -1;
@@ -76,8 +80,9 @@ static int total_floats(const lb_attn_cfg *cfg, int threads, size_t *out) {
 }
 
 int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
-    if ((unsigned)cfg->method > LB_ATTN_LINFORMER) {
-        snprintf(msg, msglen, "method = %d: expected full, stream or linformer", (int)cfg->method);
+    if ((unsigned)cfg->method > LB_ATTN_MATERIALISE) {
+        snprintf(msg, msglen, "method = %d: expected full, stream, linformer or materialise",
+                 (int)cfg->method);
         return -1;
     }
     const struct { const char *name; int v; } sz[] = {
@@ -99,6 +104,11 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     if (cfg->train && cfg->method == LB_ATTN_STREAM) {
         snprintf(msg, msglen, "train = 1 with stream attention: stream has no backward "
                  "(train with full or linformer)");
+        return -1;
+    }
+    if (cfg->train && cfg->method == LB_ATTN_MATERIALISE) {
+        snprintf(msg, msglen, "train = 1 with materialise attention: it is the forward-only "
+                 "inference baseline (train with full or linformer)");
         return -1;
     }
     if (cfg->method == LB_ATTN_LINFORMER) {
@@ -133,6 +143,9 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
                      "n = %d, k = %d: the linformer workspace (n·k scores per thread, %d "
                      "threads, plus B·k·2·H·d projections) exceeds 1 TiB",
                      cfg->n, cfg->k, threads);
+        else if (cfg->method == LB_ATTN_MATERIALISE)
+            snprintf(msg, msglen, "B = %d, n = %d: the materialise workspace (2·B·H·n² floats: "
+                     "scores and probabilities) exceeds 1 TiB", cfg->B, cfg->n);
         else
             snprintf(msg, msglen, "n = %d: the %s workspace (%s per thread, %d threads) "
                      "exceeds 1 TiB", cfg->n, lb_attn_method_name(cfg->method),
@@ -239,6 +252,7 @@ void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const
     case LB_ATTN_FULL: lb_attn_full_run(a, out, probs, q, k, v, mask); break;
     case LB_ATTN_STREAM: lb_attn_stream_run(a, out, q, k, v, mask); break;
     case LB_ATTN_LINFORMER: lb_attn_linformer_run(a, out, probs, q, k, v, mask, E, F); break;
+    case LB_ATTN_MATERIALISE: lb_attn_materialise_run(a, out, probs, q, k, v, mask); break;
     }
 }
 

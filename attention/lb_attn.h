@@ -13,6 +13,10 @@
  *                        queries over the k projected keys. Cost O(n k d).
  *                        Workspace: B·k·2Hd projected keys/values, plus per thread
  *                        n×k scores and a 512-row chunk of packed keys.
+ *   materialise          as PyTorch/HuggingFace attention did in 2020 (the paper's
+ *                        Table 3 baseline): the whole (B,H,n,n) score tensor, then a
+ *                        second (B,H,n,n) probability tensor, then O = P V. Workspace
+ *                        2·B·H·n² floats; forward only (train = 1 is refused).
  *
  * Padding: mask is (B,n) with 1 for a real key and 0 for a padding key, or NULL when
  * every key is real. Full/stream: padding keys get probability exactly 0 (as
@@ -46,7 +50,10 @@
 
 #include <stddef.h>
 
-typedef enum { LB_ATTN_FULL = 0, LB_ATTN_STREAM = 1, LB_ATTN_LINFORMER = 2 } lb_attn_method;
+typedef enum {
+    LB_ATTN_FULL = 0, LB_ATTN_STREAM = 1, LB_ATTN_LINFORMER = 2,
+    LB_ATTN_MATERIALISE = 3, /* the 2020 baseline: (B,H,n,n) scores and probs held whole */
+} lb_attn_method;
 typedef enum {
     LB_SHARE_NONE = 0,
     LB_SHARE_HEADWISE = 1,
@@ -65,7 +72,8 @@ typedef struct {
 
 typedef struct lb_attn lb_attn; /* opaque: a copy of the cfg plus its workspace */
 
-/* Names for the command line and result files: "full", "stream", "linformer";
+/* Names for the command line and result files: "full", "stream", "linformer",
+ * "materialise";
  * "none", "headwise", "kv", "layerwise". Parse returns -1 for an unknown name. */
 const char *lb_attn_method_name(lb_attn_method m);
 int lb_attn_method_parse(const char *s, lb_attn_method *out);
@@ -114,7 +122,8 @@ int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, c
  * lb_attn per concurrent caller.
  * out is (B,H,n,d); q, k, v are (B,H,n,d); mask is (B,n) or NULL; E, F as described
  * above (NULL for full/stream); probs, when not NULL, receives the attention
- * probabilities: (B,H,n,n) for full, (B,H,n,k) for linformer; stream must get NULL. */
+ * probabilities: (B,H,n,n) for full and materialise, (B,H,n,k) for linformer; stream
+ * must get NULL. */
 void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const float *k,
                      const float *v, const float *mask, const float *E, const float *F);
 
@@ -150,6 +159,9 @@ void lb_attn_stream_ref(float *out, const float *q, const float *k, const float 
 void lb_attn_linformer_ref(float *out, float *probs, const float *q, const float *k,
                            const float *v, const float *mask, const float *E, const float *F,
                            int B, int H, int n, int d, int kp, lb_share share);
+/* The materialising definition: all scores, then all probabilities, then P·V. */
+void lb_attn_materialise_ref(float *out, float *probs, const float *q, const float *k,
+                             const float *v, const float *mask, int B, int H, int n, int d);
 
 /* Scalar references of lb_attn_backward, all in double (probabilities recomputed in
  * double from q, k, v rather than taken from a forward). Same conventions: dq, dk, dv

@@ -2,15 +2,19 @@
 
 #include "lb_attn.h"
 
-static const char *const method_names[] = {"full", "stream", "linformer"};
+static const char *const method_names[] = {
+    "full", "stream", "linformer",
+    "materialise",
+};
+#define NMETHODS ((int)(sizeof method_names / sizeof method_names[0]))
 static const char *const share_names[] = {"none", "headwise", "kv", "layerwise"};
 
 const char *lb_attn_method_name(lb_attn_method m) {
-    return (unsigned)m < 3 ? method_names[m] : "?";
+    return (unsigned)m < (unsigned)NMETHODS ? method_names[m] : "?";
 }
 
 int lb_attn_method_parse(const char *s, lb_attn_method *out) {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < NMETHODS; i++)
         if (!strcmp(s, method_names[i])) {
             *out = (lb_attn_method)i;
             return 0;

@@ -47,6 +47,13 @@ has "$R" "Figure 3" "| far trains nearly on par with standard (Figure 3) | does 
 has "$R" "Figure 3" "gap +3.0%"
 has "$R" "Figure 3" "gap +30.0%"
 has "$R" "figures absent" "not drawn yet, expected"
+# Table 3: the paper's baseline (materialise) in its own table, the modern ones beside
+has "$R" "Table 3" "largest batch materialise / Linformer"
+has "$R" "Table 3" "| 64 | 16 | full |"
+has "$R" "Table 3" "| 64 | 16 | stream |"
+has "$R" "Table 3" "predicted compute ratio"
+has "$R" "Table 3" "Encoder layers here: 1 (one layer"
+has "$R" "Table 3" "over materialise attention grows with n"
 lacks "$R" "full report" "not run yet"
 ls "$T/res" | grep -q tmp && bad "temp file left next to REPORT.md" || ok
 # a figure that exists is linked relative to the report, and the link resolves

@@ -23,7 +23,7 @@ static int resolve_threads(const lb_attn_cfg *cfg) {
     return cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
 }
 
-static int approx(lb_attn_method m) { return m >= LB_ATTN_LOCAL && m < LB_ATTN_NMETHODS; }
+static int approx(lb_attn_method m) { return m >= LB_ATTN_LOCAL && m <= LB_ATTN_SCATTERBRAIN; }
 
 /* Threads that get a workspace slot: those that work on whole heads get no more than
  * there are heads. */
@@ -44,6 +44,10 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
     case LB_ATTN_STREAM:
         /* scores Br×Bc, running max and sum; the output rows are the accumulator */
         pt = (size_t)LB_STREAM_BR * LB_STREAM_BC + 2 * LB_STREAM_BR;
+        break;
+    case LB_ATTN_MATERIALISE: /* the (B,H,n,n) scores and probabilities, both held */
+        if (lb_mul3_size(&sh, (size_t)cfg->B * (size_t)cfg->H, n, n) || lb_mul_size(&sh, sh, 2))
+            return -1;
         break;
     case LB_ATTN_LINFORMER: {
         size_t kp = (size_t)cfg->k, hd2 = 2 * (size_t)cfg->H * d;
@@ -139,7 +143,7 @@ static int check_approx(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
 int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     if ((unsigned)cfg->method >= LB_ATTN_NMETHODS) {
         snprintf(msg, msglen, "method = %d: expected full, stream, linformer, local, nystrom, "
-                 "performer or scatterbrain", (int)cfg->method);
+                 "performer, scatterbrain or materialise", (int)cfg->method);
         return -1;
     }
     const struct { const char *name; int v; } sz[] = {
@@ -165,6 +169,11 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
         return -1;
     }
     if (approx(cfg->method) && check_approx(cfg, msg, msglen)) return -1;
+    if (cfg->train && cfg->method == LB_ATTN_MATERIALISE) {
+        snprintf(msg, msglen, "train = 1 with materialise attention: it is the forward-only "
+                 "inference baseline (train with full or linformer)");
+        return -1;
+    }
     if (cfg->method == LB_ATTN_LINFORMER) {
         if (cfg->k < 1 || cfg->k > cfg->n) {
             snprintf(msg, msglen, "k = %d: expected 1 <= k <= n = %d", cfg->k, cfg->n);
@@ -200,6 +209,9 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
                      "n = %d, k = %d: the linformer workspace (n·k scores per thread, %d "
                      "threads, plus B·k·2·H·d projections) exceeds 1 TiB",
                      cfg->n, cfg->k, threads);
+        else if (cfg->method == LB_ATTN_MATERIALISE)
+            snprintf(msg, msglen, "B = %d, n = %d: the materialise workspace (2·B·H·n² floats: "
+                     "scores and probabilities) exceeds 1 TiB", cfg->B, cfg->n);
         else
             snprintf(msg, msglen, "n = %d: the %s workspace (%s per thread, %d threads) "
                      "exceeds 1 TiB", cfg->n, lb_attn_method_name(cfg->method),
@@ -302,7 +314,8 @@ int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, c
             snprintf(msg, msglen, "%s is NULL", names[i]);
             return -1;
         }
-    if (a->cfg.method != LB_ATTN_FULL && a->cfg.method != LB_ATTN_LINFORMER && probs) {
+    if (a->cfg.method != LB_ATTN_FULL && a->cfg.method != LB_ATTN_LINFORMER &&
+        a->cfg.method != LB_ATTN_MATERIALISE && probs) {
         snprintf(msg, msglen, "probs must be NULL for %s attention (it never holds them)",
                  lb_attn_method_name(a->cfg.method));
         return -1;
@@ -337,6 +350,7 @@ void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const
     case LB_ATTN_NYSTROM: lb_attn_nystrom_run(a, out, q, k, v, mask); break;
     case LB_ATTN_PERFORMER: lb_attn_performer_run(a, out, q, k, v, mask); break;
     case LB_ATTN_SCATTERBRAIN: lb_attn_scatterbrain_run(a, out, q, k, v, mask); break;
+    case LB_ATTN_MATERIALISE: lb_attn_materialise_run(a, out, probs, q, k, v, mask); break;
     }
 }
 

@@ -74,6 +74,8 @@ void lb_attn_full_run(lb_attn *a, float *out, float *probs, const float *q, cons
                       const float *v, const float *mask);
 void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, const float *v,
                         const float *mask);
+void lb_attn_materialise_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,
+                             const float *v, const float *mask);
 void lb_attn_linformer_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,
                            const float *v, const float *mask, const float *E, const float *F);
 

@@ -13,6 +13,10 @@
  *                        queries over the k projected keys. Cost O(n k d).
  *                        Workspace: B·k·2Hd projected keys/values, plus per thread
  *                        n×k scores and a 512-row chunk of packed keys.
+ *   materialise          as PyTorch/HuggingFace attention did in 2020 (the paper's
+ *                        Table 3 baseline): the whole (B,H,n,n) score tensor, then a
+ *                        second (B,H,n,n) probability tensor, then O = P V. Workspace
+ *                        2·B·H·n² floats; forward only (train = 1 is refused).
  *
  *   local                sliding window, CENTRED: query i attends to the real keys j
  *                        with |i − j| <= w (w = cfg.k >= 0, at most 2w+1 keys; w >= n−1
@@ -101,9 +105,10 @@ typedef enum {
     LB_ATTN_LOCAL = 3,       /* k = window radius w */
     LB_ATTN_NYSTROM = 4,     /* k = landmarks m */
     LB_ATTN_PERFORMER = 5,   /* k = random features m */
-    LB_ATTN_SCATTERBRAIN = 6 /* k = random features m, window = radius w */
+    LB_ATTN_SCATTERBRAIN = 6, /* k = random features m, window = radius w */
+    LB_ATTN_MATERIALISE = 7   /* the 2020 baseline: (B,H,n,n) scores and probs held whole */
 } lb_attn_method;
-#define LB_ATTN_NMETHODS 7 /* methods are 0 .. LB_ATTN_NMETHODS − 1 */
+#define LB_ATTN_NMETHODS 8 /* methods are 0 .. LB_ATTN_NMETHODS − 1 */
 typedef enum {
     LB_SHARE_NONE = 0,
     LB_SHARE_HEADWISE = 1,
@@ -129,7 +134,7 @@ typedef struct {
 typedef struct lb_attn lb_attn; /* opaque: a copy of the cfg plus its workspace */
 
 /* Names for the command line and result files: "full", "stream", "linformer",
- * "local", "nystrom", "performer", "scatterbrain";
+ * "local", "nystrom", "performer", "scatterbrain", "materialise";
  * "none", "headwise", "kv", "layerwise". Parse returns -1 for an unknown name. */
 const char *lb_attn_method_name(lb_attn_method m);
 int lb_attn_method_parse(const char *s, lb_attn_method *out);
@@ -200,8 +205,8 @@ int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, c
  * lb_attn per concurrent caller.
  * out is (B,H,n,d); q, k, v are (B,H,n,d); mask is (B,n) or NULL; E, F as described
  * above (NULL for the other methods); probs, when not NULL, receives the attention
- * probabilities: (B,H,n,n) for full, (B,H,n,k) for linformer; the other methods must
- * get NULL. */
+ * probabilities: (B,H,n,n) for full and materialise, (B,H,n,k) for linformer; the
+ * other methods must get NULL. */
 void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const float *k,
                      const float *v, const float *mask, const float *E, const float *F);
 
@@ -237,6 +242,9 @@ void lb_attn_stream_ref(float *out, const float *q, const float *k, const float 
 void lb_attn_linformer_ref(float *out, float *probs, const float *q, const float *k,
                            const float *v, const float *mask, const float *E, const float *F,
                            int B, int H, int n, int d, int kp, lb_share share);
+/* The materialising definition: all scores, then all probabilities, then P·V. */
+void lb_attn_materialise_ref(float *out, float *probs, const float *q, const float *k,
+                             const float *v, const float *mask, int B, int H, int n, int d);
 
 /* Scalar references of the approximate methods, same conventions (out (B,H,n,d),
  * q, k, v (B,H,n,d), mask (B,n) or NULL), in double with the C library's exp. w is

@@ -2,8 +2,8 @@
 
 #include "lb_attn.h"
 
-static const char *const method_names[] = {"full",    "stream",    "linformer",   "local",
-                                            "nystrom", "performer", "scatterbrain"};
+static const char *const method_names[LB_ATTN_NMETHODS] = {
+    "full", "stream", "linformer", "local", "nystrom", "performer", "scatterbrain", "materialise"};
 static const char *const share_names[] = {"none", "headwise", "kv", "layerwise"};
 
 const char *lb_attn_method_name(lb_attn_method m) {

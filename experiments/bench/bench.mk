@@ -2,6 +2,10 @@
 #   make bench        default preset (layer protocol + a small Table 3 grid, ~10 min
 #                     here) into $(BENCH_OUT), then the plots into plots/out
 #   make bench-paper  the paper's grid (n = 512..65536, k = 128..2048; hours)
+#   make bench-table3-paper  Table 3 as the paper ran it (12 layers, the V100's budget, every
+#                     cell that fits; ~4-6 h on 2 cores, quiet): one part per n, each
+#                     skipped once done (resumable), merged into $(T3P_OUT)
+#   make bench-plan   the cells, batches and estimated time of the default and paper presets
 #   make bench-check  benchmark this tree into $(BENCH_OUT) and compare it with the
 #                     committed results/baseline (exit 1 on a regression)
 #   make plots        redraw plots/out from $(BENCH_OUT)
@@ -10,7 +14,29 @@ BENCH_OUT  ?= results/latest
 BENCH_ARGS ?=
 PLOTS_OUT  ?= plots/out
 
-.PHONY: bench-paper bench-check bench-ab
+.PHONY: bench-paper bench-check bench-ab bench-table3-paper bench-plan
+
+T3P_OUT ?= results/paper-table3
+T3P_N   ?= 512 1024 2048 4096 8192 16384 32768 65536
+T3P_PARTS = $(foreach n,$(T3P_N),$(T3P_OUT)/parts/n$(n)/bench.json)
+
+bench-table3-paper: $(T3P_OUT)/table3.csv
+	bash plots/bench_plots.sh $(T3P_OUT) plots/out-paper-table3 >/dev/null
+
+$(T3P_OUT)/table3.csv: $(T3P_PARTS) experiments/bench/bench_merge.py
+	/usr/bin/python3 experiments/bench/bench_merge.py $(T3P_OUT) $(T3P_PARTS:/bench.json=)
+
+# One n of the paper preset; bench writes its files atomically and elapsed_s comes last,
+# so an interrupted part is run again from its start and a finished one never.
+$(T3P_OUT)/parts/n%/bench.json: | $(BUILD)/linbench
+	@mkdir -p $(@D)
+	@t0=$$(date +%s); OMP_WAIT_POLICY=passive $(BUILD)/linbench bench --preset paper --protocol table3 \
+	  --t3-n $* --no-progress --out $(@D) $(BENCH_ARGS) >$(@D)/stdout.txt || exit $$?; \
+	 echo $$(( $$(date +%s) - t0 )) >$(@D)/elapsed_s; echo "bench-table3-paper: n = $* done in $$(cat $(@D)/elapsed_s) s"
+
+bench-plan: $(BUILD)/linbench
+	$(BUILD)/linbench bench --preset default --plan
+	$(BUILD)/linbench bench --preset paper --plan
 
 bench:
 	@bash experiments/deps.sh

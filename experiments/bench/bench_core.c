@@ -28,11 +28,18 @@ const char lb_bench_mem_text[] =
     "before: io_bytes). layer mem_saved = (io_bytes + peak_extra of full) / (io_bytes + "
     "peak_extra of the method), same n, d, H, B, threads";
 const char lb_bench_t3_text[] =
-    "table3: batch = largest B with lb_encoder_bytes(B) <= budget (weights excluded, "
-    "held once); time_saved = Transformer (full) seconds per sequence / Linformer "
-    "seconds per sequence, each at its own largest batch; memory_saved = Transformer "
-    "peak memory per sequence / Linformer peak memory per sequence, each at its own "
-    "largest batch (peak = measured peak_extra of encoder init + one forward, / B)";
+    "table3: whole encoder forward (RoBERTa-base shape, random weights, the layers listed); "
+    "batch_fit = largest B with lb_encoder_bytes(B) <= budget (weights excluded, held once), "
+    "found exactly; the forward is timed at batch_timed = batch_fit capped by --max-batch and "
+    "--t3-time-tokens / n (>= 1). Per cell (n, k) and baseline (materialise: (B,H,n,n) scores "
+    "and probs held, the paper's 2020 baseline; full: one n x n block per thread; stream: "
+    "online softmax): time_saved = baseline seconds per sequence / Linformer seconds per "
+    "sequence (the paper's inference speed-up); predicted_compute = baseline flops per "
+    "sequence / Linformer flops per sequence; time_over_compute = their quotient (1: the "
+    "saving is the arithmetic saved); memory_saved_batch = Linformer batch_fit / baseline "
+    "batch_fit (the paper's definition); memory_saved_peak = baseline peak bytes per sequence "
+    "/ Linformer peak bytes per sequence (peak = measured peak_extra of encoder init + one "
+    "forward at the timed batch, / batch_timed)";
 
 lb_bench_point *lb_bench_add(lb_bench_set *s) {
     if (s->len == s->cap) {

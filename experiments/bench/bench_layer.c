@@ -97,7 +97,7 @@ static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *pr
                       int d, int H, int B, int t, lb_rng *rng) {
     int first = set->len;
     /* the points of the group */
-    for (int m = 0; m < LB_ATTN_NMETHODS; m++) {
+    for (int m = 0; lb_bench_method_known(m); m++) {
         if (!(o->methods & (1 << m))) continue;
         int nk = sized(m) ? o->k.len : 1;
         for (int i = 0; i < nk; i++) {
@@ -197,7 +197,7 @@ double lb_bench_layer_work(const lb_bench_opts *o) {
             for (int hi = 0; hi < o->heads.len; hi++)
                 for (int bi = 0; bi < o->batch.len; bi++)
                     for (int ni = 0; ni < o->n.len; ni++)
-                        for (int m = 0; m < LB_ATTN_NMETHODS; m++) {
+                        for (int m = 0; lb_bench_method_known(m); m++) {
                             if (!(o->methods & (1 << m))) continue;
                             int nk = sized(m) ? o->k.len : 1;
                             for (int i = 0; i < nk; i++) {

@@ -99,41 +99,6 @@ static int write_summary(const lb_bench_set *s, FILE *f) {
     return EX_OK;
 }
 
-/* Memory saved if the Transformer materialised scores and probabilities for all
- * heads of a sequence (8·H·n² bytes more per sequence). */
-static double mat_saved(const lb_bench_point *fu, const lb_bench_point *p) {
-    if (!fu || fu->status != LB_PT_OK || p->status != LB_PT_OK || !fu->B || !p->B || !p->peak_extra)
-        return NAN;
-    double full = (double)fu->peak_extra / fu->B + 8.0 * p->H * (double)p->n * p->n;
-    return full / ((double)p->peak_extra / p->B);
-}
-
-static int write_table3(const lb_bench_set *s, FILE *f, const char *paper) {
-    fprintf(f, "# %s\n# paper_*: Wang et al. 2020, Table 3 (V100 16 GB); NaN: not measured\n",
-            lb_bench_t3_text);
-    fprintf(f, "# memory_saved_if_materialised_x: analytic, as memory_saved_x but the Transformer "
-               "also holding a (H,n,n) float score and probability tensor per sequence "
-               "(+ 8*H*n^2 bytes), as PyTorch/HuggingFace attention does; our full kernel keeps "
-               "one n x n block per thread instead\n");
-    fprintf(f, "n,k,layers,batch_full,batch_linformer,time_saved_x,memory_saved_x,"
-               "paper_time_saved_x,paper_memory_saved_x,status,memory_saved_if_materialised_x\n");
-    for (int i = 0; i < s->len; i++) {
-        const lb_bench_point *p = &s->pts[i];
-        if (p->proto != LB_PROTO_TABLE3 || p->method != LB_ATTN_LINFORMER) continue;
-        const lb_bench_point *fu = full_of(s, p, LB_ATTN_FULL);
-        double pt, pm;
-        lb_bench_paper_cell(paper, p->n, p->k, &pt, &pm);
-        const char *st = p->status != LB_PT_OK ? status_name(p->status)
-                         : !fu || fu->status != LB_PT_OK ? "full_nofit" : "ok";
-        fprintf(f, "%d,%d,%d,%d,%d", p->n, p->k, p->layers, fu ? fu->B : 0, p->B);
-        csv_num(f, p->speedup), csv_num(f, p->mem_saved), csv_num(f, pt), csv_num(f, pm);
-        fprintf(f, ",%s", st);
-        csv_num(f, mat_saved(fu, p));
-        fprintf(f, "\n");
-    }
-    return EX_OK;
-}
-
 /* Smallest n of the layer grid where Linformer(k) beats `variant`; 0 if none. */
 static int crossover(const lb_bench_set *s, const lb_bench_point *lin, lb_attn_method variant) {
     int best = 0;
@@ -189,15 +154,21 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
     json_list(f, "threads", &o->threads), json_list(f, "table3_n", &o->t3_n);
     json_list(f, "table3_k", &o->t3_k), json_list(f, "table3_layers", &o->layers);
     fprintf(f, "    \"methods\": [");
-    for (int i = 0, c = 0; i < LB_ATTN_NMETHODS; i++)
+    for (int i = 0, c = 0; lb_bench_method_known(i); i++)
         if (o->methods & (1 << i)) fprintf(f, "%s\"%s\"", c++ ? ", " : "", lb_attn_method_name((lb_attn_method)i));
     fprintf(f, "],\n    \"share\": \"%s\",\n    \"table3_share\": \"%s\",\n", lb_share_name(o->share),
             lb_share_name(o->t3_share));
     fprintf(f, "    \"table3_threads\": %d,\n    \"reps\": %d,\n    \"warmup\": %d,\n    "
                "\"sgemm_reps\": %d,\n    \"max_batch\": %ld,\n    \"budget_bytes\": %.0f,\n    "
-               "\"seed\": %llu\n  },\n",
+               "\"seed\": %llu,\n",
             o->t3_threads, o->reps, o->warmup > 1 ? o->warmup : 1, o->sgemm_reps, o->max_batch,
             o->budget, (unsigned long long)o->seed);
+    fprintf(f, "    \"table3_budget_bytes\": %.0f,\n    \"table3_budget_note\": ", o->t3_budget);
+    lb_json_str(f, o->t3_budget_note ? o->t3_budget_note : "--t3-budget");
+    fprintf(f, ",\n    \"table3_time_tokens\": %ld,\n    \"table3_methods\": [", o->t3_tokens);
+    for (int i = 0, c = 0; lb_bench_method_known(i); i++)
+        if (o->t3_methods & (1 << i)) fprintf(f, "%s\"%s\"", c++ ? ", " : "", lb_attn_method_name((lb_attn_method)i));
+    fprintf(f, "]\n  },\n");
     fprintf(f, "  \"definitions\": {\n    \"flops\": ");
     lb_json_str(f, lb_bench_flops_text);
     fprintf(f, ",\n    \"memory\": ");
@@ -214,9 +185,9 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
         const lb_bench_point *p = &s->pts[i];
         fprintf(f, "    {\"protocol\": \"%s\", \"method\": \"%s\", \"share\": \"%s\", \"n\": %d, "
                    "\"k\": %d, \"d\": %d, \"heads\": %d, \"batch\": %d, \"layers\": %d, "
-                   "\"threads\": %d, \"status\": \"%s\", \"note\": ",
+                   "\"threads\": %d, \"batch_fit\": %d, \"status\": \"%s\", \"note\": ",
                 proto_name(p->proto), lb_attn_method_name(p->method), lb_share_name(p->share), p->n,
-                p->k, p->d, p->H, p->B, p->layers, p->threads, status_name(p->status));
+                p->k, p->d, p->H, p->B, p->layers, p->threads, p->B_fit, status_name(p->status));
         lb_json_str(f, p->note);
         fprintf(f, ", ");
         json_num(f, "median_s", p->median), fprintf(f, ", ");
@@ -288,7 +259,7 @@ int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, int argc, ch
     write_raw(set, f[0], &m, argc, argv);
     write_summary(set, f[1]);
     write_json(set, o, f[2], &m, argc, argv);
-    if (f[3]) write_table3(set, f[3], o->paper);
+    if (f[3]) lb_bench_write_table3(set, f[3], o->paper);
     if (lb_outset_commit(out, msg, sizeof msg))
         return lb_err("bench: %s; earlier results in %s are untouched", msg, o->out_dir), EX_IOERR;
     return EX_OK;
@@ -350,27 +321,7 @@ void lb_bench_print(FILE *f, const lb_bench_set *s, const lb_bench_opts *o) {
             }
         }
     }
-    if (any_t3) {
-        fprintf(f, "\ntable3 protocol: %s\n", lb_bench_t3_text);
-        fprintf(f, "(mem_x_mat: memory saved if the Transformer also held (H,n,n) scores and probs "
-                   "per sequence, analytic +8*H*n^2 bytes, as HuggingFace does)\n");
-        fprintf(f, "%-9s %5s %6s %3s %5s %10s %12s %12s %9s %7s %9s %7s %9s\n", "method", "k", "n", "L", "B",
-                "median_s", "ms_per_seq", "MiB_per_seq", "time_x", "paper", "memory_x", "paper", "mem_x_mat");
-        for (int i = 0; i < s->len; i++) {
-            const lb_bench_point *p = &s->pts[i];
-            if (p->proto != LB_PROTO_TABLE3) continue;
-            fprintf(f, "%-9s %5d %6d %3d %5d ", lb_attn_method_name(p->method), p->k, p->n, p->layers, p->B);
-            if (p->status != LB_PT_OK) {
-                fprintf(f, "%s: %s\n", status_name(p->status), p->note);
-                continue;
-            }
-            double pt = NAN, pm = NAN;
-            if (p->method == LB_ATTN_LINFORMER) lb_bench_paper_cell(o->paper, p->n, p->k, &pt, &pm);
-            double mx = p->method == LB_ATTN_LINFORMER ? mat_saved(full_of(s, p, LB_ATTN_FULL), p) : NAN;
-            fprintf(f, "%10.3f %12.2f %12.2f %9.2f %7.2g %9.2f %7.2g %9.2f\n", p->median,
-                    1e3 * p->median / p->B, mib(p->peak_extra) / p->B, p->speedup, pt, p->mem_saved, pm, mx);
-        }
-    }
+    if (any_t3) lb_bench_print_table3(f, s, o);
     int few = o->reps < 9;
     if (few) fprintf(f, "\nwarning: %d repetitions; `linbench compare` needs >= 9 to flag changes reliably\n", o->reps);
 }

@@ -1,6 +1,11 @@
 /* The paper's Table 3 protocol: a whole encoder forward (RoBERTa-base shape, random
- * weights, the number of layers from the list) with the attention kernel plugged in,
- * at the largest batch whose analytic memory (lb_encoder_bytes) fits the budget. */
+ * weights, the number of layers from the list) with the attention kernel plugged in.
+ * Each configuration's largest batch under the budget (lb_encoder_bytes, exact) gives
+ * the paper's memory saving (ratio of the largest batches); the forward is timed at
+ * that batch, or at fewer sequences when --t3-time-tokens / --max-batch cap it, and
+ * the time and peak memory per sequence come from that run. Linformer is compared
+ * with every baseline measured: materialise (the paper's 2020 baseline), full and
+ * stream (memory-efficient). */
 #include <malloc.h>
 #include <math.h>
 #include <omp.h>
@@ -24,14 +29,24 @@ static double mem_available(void) {
     return kb * 1024;
 }
 
+int lb_bench_method_known(int m) {
+    return m >= 0 && m < 31 && strcmp(lb_attn_method_name((lb_attn_method)m), "?") != 0;
+}
+
+int lb_bench_t3_timed(const lb_bench_opts *o, int b_fit, int n) {
+    long b = b_fit;
+    if (o->max_batch > 0 && b > o->max_batch) b = o->max_batch;
+    if (o->t3_tokens > 0 && b > o->t3_tokens / n) b = o->t3_tokens / n > 0 ? o->t3_tokens / n : 1;
+    return b_fit > 0 ? (int)b : 0;
+}
+
 static double encoder_flops(const lb_config *c, int B, int n, const lb_attn_cfg *ac) {
     double h = c->hidden, tok = (double)B * n;
     return c->layers * (8 * tok * h * h + 4 * tok * h * c->intermediate + lb_attn_flops(ac));
 }
 
-/* Largest B in [1, cap] with lb_encoder_bytes <= budget, or 0. */
-static int largest_batch(const lb_config *c, int n, const lb_encoder_opts *eo, double budget,
-                         long cap) {
+int lb_bench_t3_batch(const lb_config *c, int n, const lb_encoder_opts *eo, double budget,
+                      long cap) {
     if ((double)lb_encoder_bytes(c, 1, n, eo, 0) > budget) return 0;
     long lo = 1, hi = 2;
     long top = cap > 0 ? cap : (1L << 20);
@@ -110,12 +125,12 @@ static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, 
                   int n, int threads, lb_rng *rng) {
     const lb_config *c = lb_model_config(m);
     int first = set->len;
-    for (int meth = 0; meth < 3; meth++) {
-        if (!(o->methods & (1 << meth))) continue;
+    for (int meth = 0; lb_bench_method_known(meth); meth++) {
+        if (!(o->t3_methods & (1 << meth))) continue;
         int nk = meth == LB_ATTN_LINFORMER ? o->t3_k.len : 1;
         for (int i = 0; i < nk; i++) {
             int kk = meth == LB_ATTN_LINFORMER ? (int)o->t3_k.v[i] : 0;
-            if (kk > n) continue;
+            if (kk >= n) continue; /* the paper measured k < n only: k = n saves nothing */
             lb_bench_point *p = lb_bench_add(set);
             if (!p) return;
             p->proto = LB_PROTO_TABLE3;
@@ -134,7 +149,8 @@ static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, 
         sl[i].p = p;
         sl[i].eo = (lb_encoder_opts){.method = p->method, .k = p->k ? p->k : 1, .share = p->share,
                                      .threads = threads, .seed = o->seed + 17};
-        p->B = largest_batch(c, n, &sl[i].eo, o->t3_budget, o->max_batch);
+        p->B_fit = lb_bench_t3_batch(c, n, &sl[i].eo, o->t3_budget, 0);
+        p->B = lb_bench_t3_timed(o, p->B_fit, n);
         if (p->B == 0) {
             p->status = LB_PT_NOFIT;
             snprintf(p->note, sizeof p->note, "one sequence needs %.3g GiB > budget %.3g GiB",
@@ -143,6 +159,14 @@ static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, 
             continue;
         }
         p->analytic = lb_encoder_bytes(c, p->B, n, &sl[i].eo, 0);
+        double avail = mem_available();
+        if (avail > 0 && (double)p->analytic > 0.9 * avail) {
+            p->status = LB_PT_NOFIT;
+            snprintf(p->note, sizeof p->note, "the timed batch %d needs %.3g GiB > 90%% of this "
+                     "machine's available %.3g GiB", p->B, p->analytic / 1073741824.0,
+                     avail / 1073741824.0);
+            continue;
+        }
         lb_attn_cfg ac = {.method = p->method, .B = p->B, .H = c->heads, .n = n, .d = p->d,
                           .k = sl[i].eo.k, .share = p->share, .threads = threads};
         p->flops = encoder_flops(c, p->B, n, &ac);
@@ -190,14 +214,14 @@ double lb_bench_table3_work(const lb_bench_opts *o) {
         lb_config c;
         t3_config(&c, o, o->layers.v[li]);
         for (int ni = 0; ni < o->t3_n.len; ni++)
-            for (int meth = 0; meth < 3; meth++) {
-                if (!(o->methods & (1 << meth))) continue;
+            for (int meth = 0; lb_bench_method_known(meth); meth++) {
+                if (!(o->t3_methods & (1 << meth))) continue;
                 int nk = meth == LB_ATTN_LINFORMER ? o->t3_k.len : 1;
                 for (int i = 0; i < nk; i++) {
                     int n = (int)o->t3_n.v[ni], kk = meth == LB_ATTN_LINFORMER ? (int)o->t3_k.v[i] : 1;
-                    if (kk > n) continue;
+                    if (kk >= n) continue;
                     lb_encoder_opts eo = {.method = (lb_attn_method)meth, .k = kk, .share = o->t3_share};
-                    int B = largest_batch(&c, n, &eo, o->t3_budget, o->max_batch);
+                    int B = lb_bench_t3_timed(o, lb_bench_t3_batch(&c, n, &eo, o->t3_budget, 0), n);
                     lb_attn_cfg ac = {.method = eo.method, .B = B, .H = c.heads, .n = n,
                                       .d = c.hidden / c.heads, .k = kk, .share = eo.share};
                     if (B > 0) w += encoder_flops(&c, B, n, &ac) * calls;
@@ -205,4 +229,162 @@ double lb_bench_table3_work(const lb_bench_opts *o) {
             }
     }
     return w;
+}
+
+/* ---- Table 3 outputs: one row per (n, k, baseline) ---------------------------------- */
+
+static const lb_attn_method T3_BASELINES[] = {LB_ATTN_MATERIALISE, LB_ATTN_FULL, LB_ATTN_STREAM};
+#define T3_NBASE ((int)(sizeof T3_BASELINES / sizeof T3_BASELINES[0]))
+
+static const lb_bench_point *t3_base(const lb_bench_set *s, const lb_bench_point *p,
+                                     lb_attn_method m) {
+    for (int i = 0; i < s->len; i++) {
+        const lb_bench_point *f = &s->pts[i];
+        if (f->proto == LB_PROTO_TABLE3 && f->method == m && f->n == p->n && f->d == p->d &&
+            f->H == p->H && f->layers == p->layers && f->threads == p->threads)
+            return f;
+    }
+    return NULL;
+}
+
+typedef struct {
+    double time_x, mem_batch_x, compute_x, mem_peak_x, peak_base, peak_lin;
+    const char *status;
+    char note[200];
+} t3_row;
+
+static double per_seq(double x, int B) { return B > 0 ? x / B : NAN; }
+
+/* The ratios of Linformer point p against baseline point b (either may not have run). */
+static void t3_compare(t3_row *r, const lb_bench_point *b, const lb_bench_point *p) {
+    r->time_x = r->mem_batch_x = r->compute_x = r->mem_peak_x = NAN;
+    r->peak_base = r->peak_lin = NAN;
+    r->note[0] = 0;
+    if (b->B_fit > 0 && p->B_fit > 0) r->mem_batch_x = (double)p->B_fit / b->B_fit;
+    if (b->status == LB_PT_OK) r->peak_base = per_seq((double)b->peak_extra, b->B);
+    if (p->status == LB_PT_OK) r->peak_lin = per_seq((double)p->peak_extra, p->B);
+    if (p->status != LB_PT_OK || b->status != LB_PT_OK) {
+        const lb_bench_point *x = p->status != LB_PT_OK ? p : b;
+        r->status = x->status == LB_PT_NOFIT ? (x == p ? "linformer_nofit" : "baseline_nofit")
+                                             : (x == p ? "linformer_failed" : "baseline_failed");
+        snprintf(r->note, sizeof r->note, "%s: %s", lb_attn_method_name(x->method), x->note);
+        return;
+    }
+    r->status = "ok";
+    r->time_x = per_seq(b->median, b->B) / per_seq(p->median, p->B);
+    r->compute_x = per_seq(b->flops, b->B) / per_seq(p->flops, p->B);
+    r->mem_peak_x = r->peak_base / r->peak_lin;
+}
+
+static void t3_num(FILE *f, double x) {
+    if (isfinite(x)) fprintf(f, ",%.9g", x);
+    else fprintf(f, ",NaN");
+}
+
+int lb_bench_write_table3(const lb_bench_set *s, FILE *f, const char *paper) {
+    fprintf(f, "# %s\n# paper_*: Wang et al. 2020, Table 3 (V100 16 GB, baseline: materialising "
+               "attention); NaN: not measured or not in the paper\n", lb_bench_t3_text);
+    fprintf(f, "n,k,layers,baseline,time_saved_x,memory_saved_batch_x,predicted_compute_x,"
+               "memory_saved_peak_x,paper_time_saved_x,paper_memory_saved_x,status,"
+               "batch_fit_baseline,batch_fit_linformer,batch_timed_baseline,batch_timed_linformer,"
+               "peak_bytes_per_seq_baseline,peak_bytes_per_seq_linformer,time_over_compute,note\n");
+    for (int i = 0; i < s->len; i++) {
+        const lb_bench_point *p = &s->pts[i];
+        if (p->proto != LB_PROTO_TABLE3 || p->method != LB_ATTN_LINFORMER) continue;
+        double pt, pm;
+        lb_bench_paper_cell(paper, p->n, p->k, &pt, &pm);
+        for (int j = 0; j < T3_NBASE; j++) {
+            const lb_bench_point *b = t3_base(s, p, T3_BASELINES[j]);
+            if (!b) continue;
+            t3_row r;
+            t3_compare(&r, b, p);
+            fprintf(f, "%d,%d,%d,%s", p->n, p->k, p->layers, lb_attn_method_name(b->method));
+            t3_num(f, r.time_x), t3_num(f, r.mem_batch_x), t3_num(f, r.compute_x);
+            t3_num(f, r.mem_peak_x), t3_num(f, pt), t3_num(f, pm);
+            fprintf(f, ",%s,%d,%d,%d,%d", r.status, b->B_fit, p->B_fit, b->B, p->B);
+            t3_num(f, r.peak_base), t3_num(f, r.peak_lin), t3_num(f, r.time_x / r.compute_x);
+            fputc(',', f);
+            for (const char *c = r.note; *c; c++) fputc(*c == ',' || *c == '\n' ? ';' : *c, f);
+            fputc('\n', f);
+        }
+    }
+    return EX_OK; /* write errors are reported by the output set's commit */
+}
+
+void lb_bench_print_table3(FILE *f, const lb_bench_set *s, const lb_bench_opts *o) {
+    fprintf(f, "\ntable3 protocol: %s\n", lb_bench_t3_text);
+    fprintf(f, "%-11s %5s %6s %3s %6s %5s %10s %12s %12s\n", "method", "k", "n", "L", "B_fit",
+            "B", "median_s", "ms_per_seq", "MiB_per_seq");
+    for (int i = 0; i < s->len; i++) {
+        const lb_bench_point *p = &s->pts[i];
+        if (p->proto != LB_PROTO_TABLE3) continue;
+        fprintf(f, "%-11s %5d %6d %3d %6d %5d ", lb_attn_method_name(p->method), p->k, p->n,
+                p->layers, p->B_fit, p->B);
+        if (p->status != LB_PT_OK) {
+            fprintf(f, "%s: %s\n", p->status == LB_PT_NOFIT ? "nofit" : "failed", p->note);
+            continue;
+        }
+        fprintf(f, "%10.3f %12.2f %12.2f\n", p->median, 1e3 * p->median / p->B,
+                (double)p->peak_extra / p->B / 1048576.0);
+    }
+    fprintf(f, "\nLinformer vs each baseline (time: per sequence; compute: predicted flops ratio; "
+               "mem_batch: largest-batch ratio, the paper's; mem_peak: peak bytes per sequence)\n");
+    fprintf(f, "%6s %5s %-11s %8s %8s %7s %9s %8s %7s  %s\n", "n", "k", "baseline", "time_x",
+            "compute", "paper", "mem_batch", "mem_peak", "paper", "status");
+    for (int i = 0; i < s->len; i++) {
+        const lb_bench_point *p = &s->pts[i];
+        if (p->proto != LB_PROTO_TABLE3 || p->method != LB_ATTN_LINFORMER) continue;
+        double pt, pm;
+        lb_bench_paper_cell(o->paper, p->n, p->k, &pt, &pm);
+        for (int j = 0; j < T3_NBASE; j++) {
+            const lb_bench_point *b = t3_base(s, p, T3_BASELINES[j]);
+            if (!b) continue;
+            t3_row r;
+            t3_compare(&r, b, p);
+            fprintf(f, "%6d %5d %-11s %8.2f %8.2f %7.2g %9.2f %8.2f %7.2g  %s%s%s\n", p->n, p->k,
+                    lb_attn_method_name(b->method), r.time_x, r.compute_x, pt, r.mem_batch_x,
+                    r.mem_peak_x, pm, r.status, r.note[0] ? ": " : "", r.note);
+        }
+    }
+}
+
+double lb_bench_table3_plan(FILE *f, const lb_bench_opts *o) {
+    double total = 0;
+    int calls = o->reps + (o->warmup > 1 ? o->warmup : 1);
+    fprintf(f, "table3 plan: budget %.4g GiB (%s), timed batch <= %ld tokens%s, %d calls a "
+               "point, at %.0f GFLOP/s\n", o->t3_budget / 1073741824.0,
+            o->t3_budget_note ? o->t3_budget_note : "--t3-budget", o->t3_tokens,
+            o->t3_tokens ? "" : " (no cap)", calls, o->plan_gflops);
+    fprintf(f, "%3s %6s %-11s %5s %7s %6s %12s %10s\n", "L", "n", "method", "k", "B_fit", "B",
+            "GFLOP/call", "est_s");
+    for (int li = 0; li < o->layers.len; li++) {
+        lb_config c;
+        t3_config(&c, o, o->layers.v[li]);
+        for (int ni = 0; ni < o->t3_n.len; ni++)
+            for (int meth = 0; lb_bench_method_known(meth); meth++) {
+                if (!(o->t3_methods & (1 << meth))) continue;
+                int nk = meth == LB_ATTN_LINFORMER ? o->t3_k.len : 1;
+                for (int i = 0; i < nk; i++) {
+                    int n = (int)o->t3_n.v[ni], kk = meth == LB_ATTN_LINFORMER ? (int)o->t3_k.v[i] : 1;
+                    if (meth == LB_ATTN_LINFORMER && kk >= n) continue;
+                    lb_encoder_opts eo = {.method = (lb_attn_method)meth, .k = kk, .share = o->t3_share};
+                    int bf = lb_bench_t3_batch(&c, n, &eo, o->t3_budget, 0);
+                    int B = lb_bench_t3_timed(o, bf, n);
+                    fprintf(f, "%3d %6d %-11s %5d %7d %6d ", c.layers, n,
+                            lb_attn_method_name(eo.method), meth == LB_ATTN_LINFORMER ? kk : 0, bf, B);
+                    if (!B) {
+                        fprintf(f, "does not fit: one sequence needs %.3g GiB\n",
+                                lb_encoder_bytes(&c, 1, n, &eo, 0) / 1073741824.0);
+                        continue;
+                    }
+                    lb_attn_cfg ac = {.method = eo.method, .B = B, .H = c.heads, .n = n,
+                                      .d = c.hidden / c.heads, .k = kk, .share = eo.share};
+                    double fl = encoder_flops(&c, B, n, &ac), sec = fl * calls / (o->plan_gflops * 1e9);
+                    total += sec;
+                    fprintf(f, "%12.1f %10.1f\n", fl / 1e9, sec);
+                }
+            }
+    }
+    fprintf(f, "estimated total: %.0f s (%.1f h)\n", total, total / 3600);
+    return total;
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "lb_attn.h"
+#include "lb_model.h"
 #include "lb_progress.h"
 
 #define LB_BENCH_MAXLIST 64
@@ -32,12 +33,17 @@ typedef struct {
     int protocols;          /* bit set of lb_bench_proto */
     lb_list n, k, d, heads, batch, threads; /* layer protocol grid */
     lb_list t3_n, t3_k, layers;             /* table3 grid: n, k, encoder layers */
+    int t3_methods;         /* table3 bit set: baselines and linformer */
+    long t3_tokens;         /* table3: time at most this many tokens B·n (>= 1 sequence); 0 = none */
+    const char *t3_budget_note; /* where t3_budget comes from (written to bench.json) */
+    int plan;               /* print the table3 cells, batches and estimated time; run nothing */
+    double plan_gflops;     /* the rate the plan's estimate assumes */
     int methods;            /* bit set: 1 << LB_ATTN_FULL | ... */
     lb_share share;         /* Linformer sharing in the layer protocol */
     lb_share t3_share;      /* and in table3 (the paper: layerwise) */
     int t3_threads;         /* threads of the encoder (0 = all) */
     int reps, warmup, sgemm_reps;
-    long max_batch;         /* table3 cap on the batch (0 = none) */
+    long max_batch;         /* table3 cap on the timed batch (0 = none) */
     double budget;          /* bytes: per-point analytic memory limit (layer) */
     double t3_budget;       /* bytes: encoder memory limit that sets the table3 batch */
     uint64_t seed;
@@ -56,6 +62,7 @@ typedef struct {
     lb_attn_method method;
     lb_share share;
     int n, k, d, H, B, layers, threads; /* k = 0 for full/stream; B chosen for table3 */
+    int B_fit;                 /* table3: largest batch under the budget (B = timed batch) */
     lb_pt_status status;
     char note[160];            /* why it does not fit / failed */
     double *samples;           /* seconds per call, reps of them */
@@ -115,6 +122,23 @@ void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room,
  * Progress goes to prog (may be NULL). */
 int lb_bench_layer(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog);
 int lb_bench_table3(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog);
+/* Table 3 bookkeeping. The largest B in [1, cap] (cap 0: 2^20) whose analytic encoder
+ * memory lb_encoder_bytes(c, B, n, eo) is <= budget, found exactly; 0 when one sequence
+ * does not fit. The batch that is timed: b_fit capped by o->max_batch and by
+ * o->t3_tokens / n (at least 1); 0 when b_fit is 0. */
+int lb_bench_t3_batch(const lb_config *c, int n, const lb_encoder_opts *eo, double budget, long cap);
+int lb_bench_t3_timed(const lb_bench_opts *o, int b_fit, int n);
+/* Is m a method lb_attn knows (has a name)? Loops over methods stop at the first not. */
+int lb_bench_method_known(int m);
+/* table3.csv: one row per (n, k, baseline) — see lb_bench_t3_text. Returns 0 or a
+ * sysexits code. */
+int lb_bench_write_table3(const lb_bench_set *s, FILE *f, const char *paper);
+/* The Table 3 tables on stdout (per point, then per cell and baseline). */
+void lb_bench_print_table3(FILE *f, const lb_bench_set *s, const lb_bench_opts *o);
+/* The cells the table3 protocol would run: largest and timed batch, flops per call,
+ * and the time it would take at o->plan_gflops. Returns the estimated seconds. */
+double lb_bench_table3_plan(FILE *f, const lb_bench_opts *o);
+
 /* Estimated work units (flops × calls) of each protocol, for the progress bar. */
 double lb_bench_layer_work(const lb_bench_opts *o);
 double lb_bench_table3_work(const lb_bench_opts *o);

@@ -21,8 +21,12 @@ static void usage(FILE *f) {
         "Time full (materialised), streaming and Linformer attention (and on request the\n"
         "local, Nystrom, Performer and scatterbrain approximations); write raw samples,\n"
         "per-point statistics and run metadata under --out.\n\n"
-        "  --preset NAME     quick (seconds, for tests), default (~10 min), paper (the\n"
-        "                    paper's grid n = 512..65536, k = 128..2048; hours)\n"
+        "  --preset NAME     quick (seconds, for tests), default (~10 min: the layer grid\n"
+        "                    and the paper's Table 3 cells up to n = 8192 with ONE encoder\n"
+        "                    layer), paper (the paper's grid n = 512..65536, k = 128..2048,\n"
+        "                    12 layers; days: make bench-table3-paper runs it resumably)\n"
+        "                    default and paper size the batch by the paper's V100: 16 GiB\n"
+        "                    less the 12-layer RoBERTa-base fp32 weights\n"
         "  --protocol P      layer, table3 or both (default: both)\n"
         "layer protocol (one attention layer):\n"
         "  -n, --n LIST      sequence lengths, e.g. 512,1024,4096 (1k = 1024)\n"
@@ -39,9 +43,15 @@ static void usage(FILE *f) {
         "  --t3-n LIST, --t3-k LIST   the grid (default: the layer lists)\n"
         "  --layers LIST     encoder layers (default 12)\n"
         "  --t3-share NAME   Linformer sharing (default layerwise, as the paper)\n"
-        "  --t3-threads N    threads (default: all)   --max-batch N  cap on the batch\n"
-        "  --t3-budget SIZE  encoder memory (weights excluded) that sets the batch\n"
-        "                    (default: --budget)\n"
+        "  --t3-methods LIST baselines and linformer (default materialise,full,stream,linformer;\n"
+        "                    materialise keeps the (B,H,n,n) scores and probs, as in 2020)\n"
+        "  --t3-threads N    threads (default: all)   --max-batch N  cap on the timed batch\n"
+        "  --t3-budget SIZE  encoder memory (weights excluded) that sets the largest batch\n"
+        "                    (default: the preset's, or --budget when given)\n"
+        "  --t3-time-tokens N  time at most N tokens (batch <= N / n, >= 1); the memory\n"
+        "                    saving still uses the largest batch (0 = time that batch)\n"
+        "  --plan            print the table3 cells, batches and estimated time; run nothing\n"
+        "  --plan-gflops R   the rate the plan assumes (default 150, 2 cores measured ~170)\n"
         "common:\n"
         "  --budget SIZE     memory per point, e.g. 512M, 16G (default 4G); points above\n"
         "                    it are reported as not fitting\n"
@@ -58,6 +68,11 @@ static void usage(FILE *f) {
         "exit: 0 done; 64 bad arguments; 70 a kernel failed; 73/74 cannot write results\n");
 }
 
+/* Tokens of the timed batch: enough rows (B·n) for the GEMMs to run at their full
+ * rate, so the time per sequence no longer depends on the batch. */
+#define T3_DEFAULT_TOKENS 4096
+#define T3_PAPER_TOKENS 8192
+
 static void list_set(lb_list *l, const long *v, int len) {
     l->len = len;
     for (int i = 0; i < len; i++) l->v[i] = v[i];
@@ -68,9 +83,21 @@ static void list_set(lb_list *l, const long *v, int len) {
         list_set(l, tmp_, (int)(sizeof tmp_ / sizeof tmp_[0]));             \
     } while (0)
 
+/* The memory the paper's 16 GB V100 leaves for activations: 16 GiB less the fp32
+ * weights of the 12-layer RoBERTa-base (held once; the budget excludes weights). */
+static double v100_budget(void) {
+    lb_config c;
+    lb_config_roberta_base(&c);
+    return 16.0 * 1073741824.0 - (double)lb_model_bytes(&c);
+}
+static const char V100_NOTE[] = "the paper's 16 GB V100: 16 GiB less the fp32 weights of the "
+                                "12-layer RoBERTa-base";
+
 static int apply_preset(lb_bench_opts *o, const char *name) {
     int all = 1 << LB_ATTN_FULL | 1 << LB_ATTN_STREAM | 1 << LB_ATTN_LINFORMER;
     o->methods = all;
+    o->t3_methods = all | 1 << LB_ATTN_MATERIALISE;
+    o->plan_gflops = 150;
     o->protocols = LB_PROTO_LAYER | LB_PROTO_TABLE3;
     LIST(&o->d, 64);
     LIST(&o->heads, 12);
@@ -88,22 +115,30 @@ static int apply_preset(lb_bench_opts *o, const char *name) {
         LIST(&o->layers, 1);
         o->reps = 3, o->warmup = 1, o->sgemm_reps = 1;
         o->budget = o->t3_budget = 256.0 * 1048576;
+        o->t3_budget_note = "the quick preset: 256 MiB";
         o->max_batch = 2;
     } else if (!strcmp(name, "default")) {
         LIST(&o->n, 256, 512, 1024, 2048, 4096, 8192, 16384);
         LIST(&o->k, 64, 128, 256);
-        LIST(&o->t3_n, 512, 1024, 2048);
-        LIST(&o->t3_k, 128, 256);
+        /* the paper's cells whose one-layer forwards fit ~5 min (make bench-plan) */
+        LIST(&o->t3_n, 512, 1024, 2048, 4096, 8192);
+        LIST(&o->t3_k, 128, 256, 512, 1024, 2048);
         LIST(&o->layers, 1);
         o->budget = 3.0 * 1073741824.0;
-        o->t3_budget = 256.0 * 1048576;
+        o->t3_budget = v100_budget();
+        o->t3_budget_note = V100_NOTE;
+        o->t3_tokens = T3_DEFAULT_TOKENS;
     } else if (!strcmp(name, "paper")) {
         LIST(&o->n, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536);
         LIST(&o->k, 128, 256, 512, 1024, 2048);
         LIST(&o->t3_n, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536);
         LIST(&o->t3_k, 128, 256, 512, 1024, 2048);
         LIST(&o->layers, 12);
-        o->budget = o->t3_budget = 16.0 * 1073741824.0; /* the paper's V100 */
+        o->budget = 16.0 * 1073741824.0; /* the paper's V100 */
+        o->t3_budget = v100_budget();
+        o->t3_budget_note = V100_NOTE;
+        o->t3_tokens = T3_PAPER_TOKENS;
+        o->reps = 3, o->warmup = 1; /* a forward is minutes at long n: 4 calls a point */
     } else {
         lb_err("bench: --preset: unknown preset '%s'; expected quick, default or paper", name);
         return -1;
@@ -135,11 +170,11 @@ static int parse_size(const char *s, double *out, const char *what) {
     return 0;
 }
 
-static int parse_methods(const char *s, int *mask) {
+static int parse_methods(const char *s, int *mask, const char *what) {
     char buf[256];
     if (!*s || strlen(s) >= sizeof buf) {
-        lb_err("bench: --methods: expected a list of full,stream,linformer,local,nystrom,"
-               "performer,scatterbrain");
+        lb_err("bench: %s: expected a list of full,stream,linformer,local,nystrom,performer,"
+               "scatterbrain,materialise", what);
         return -1;
     }
     strcpy(buf, s);
@@ -149,15 +184,15 @@ static int parse_methods(const char *s, int *mask) {
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), count++) {
         lb_attn_method m;
         if (lb_attn_method_parse(t, &m)) {
-            lb_err("bench: --methods: unknown method '%s'; expected full, stream, linformer, local, "
-                   "nystrom, performer or scatterbrain", t);
+            lb_err("bench: %s: unknown method '%s'; expected full, stream, linformer, local, "
+                   "nystrom, performer, scatterbrain or materialise", what, t);
             return -1;
         }
         *mask |= 1 << m;
     }
     /* strtok skips empty items; refuse them like lb_parse_list does */
     if (strstr(s, ",,") || s[0] == ',' || s[strlen(s) - 1] == ',' || !count) {
-        lb_err("bench: --methods: empty item in '%s'", s);
+        lb_err("bench: %s: empty item in '%s'", what, s);
         return -1;
     }
     return 0;
@@ -173,7 +208,7 @@ static long list_max(const lb_list *l) {
 enum {
     O_HEADS = 256, O_BATCH, O_THREADS, O_METHODS, O_SHARE, O_T3N, O_T3K, O_LAYERS, O_T3SHARE,
     O_T3THREADS, O_MAXB, O_BUDGET, O_T3BUDGET, O_REPS, O_WARMUP, O_SGEMM, O_SEED, O_OUT, O_PAPER,
-    O_NOPROG, O_PRESET, O_PROTO
+    O_NOPROG, O_PRESET, O_PROTO, O_T3METHODS, O_T3TOKENS, O_PLAN, O_PLANRATE
 };
 
 static const struct option longopts[] = {
@@ -190,6 +225,8 @@ static const struct option longopts[] = {
     {"sgemm-reps", required_argument, 0, O_SGEMM}, {"seed", required_argument, 0, O_SEED},
     {"out", required_argument, 0, O_OUT}, {"paper", required_argument, 0, O_PAPER},
     {"no-progress", no_argument, 0, O_NOPROG}, {"quiet", no_argument, 0, 'q'},
+    {"t3-methods", required_argument, 0, O_T3METHODS}, {"t3-time-tokens", required_argument, 0, O_T3TOKENS},
+    {"plan", no_argument, 0, O_PLAN}, {"plan-gflops", required_argument, 0, O_PLANRATE},
     {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
 
 static int parse_list(lb_list *l, const char *s, long lo, long hi, const char *what) {
@@ -201,7 +238,7 @@ static int parse_list(lb_list *l, const char *s, long lo, long hi, const char *w
 
 /* Second pass over argv: every option except --preset, over the preset's values. */
 static int parse_args(lb_bench_opts *o, int argc, char **argv, int *t3n_set, int *t3k_set,
-                      int *t3b_set) {
+                      int *t3b_set, int *t3m_set) {
     int c;
     long v;
     optind = 0;
@@ -224,7 +261,11 @@ static int parse_args(lb_bench_opts *o, int argc, char **argv, int *t3n_set, int
         case O_HEADS: bad = parse_list(&o->heads, optarg, 1, 1024, "--heads"); break;
         case O_BATCH: bad = parse_list(&o->batch, optarg, 1, 1L << 16, "--batch"); break;
         case O_THREADS: bad = parse_list(&o->threads, optarg, 1, 1024, "--threads"); break;
-        case O_METHODS: bad = parse_methods(optarg, &o->methods); break;
+        case O_METHODS: bad = parse_methods(optarg, &o->methods, "--methods"); break;
+        case O_T3METHODS: bad = parse_methods(optarg, &o->t3_methods, "--t3-methods"), *t3m_set = 1; break;
+        case O_T3TOKENS: bad = lb_parse_long(optarg, &v, 0, 1L << 30, "--t3-time-tokens"), o->t3_tokens = v; break;
+        case O_PLAN: o->plan = 1; break;
+        case O_PLANRATE: bad = lb_parse_long(optarg, &v, 1, 1000000, "--plan-gflops"), o->plan_gflops = (double)v; break;
         case O_SHARE:
         case O_T3SHARE:
             if (lb_share_parse(optarg, c == O_SHARE ? &o->share : &o->t3_share)) {
@@ -264,21 +305,31 @@ static int parse_args(lb_bench_opts *o, int argc, char **argv, int *t3n_set, int
 /* Refuse what cannot make sense before anything runs: k above every n, a budget
  * that no point of the grid fits in. */
 static int validate(const lb_bench_opts *o) {
-    if (!o->methods) {
+    if (!o->methods || !o->t3_methods) {
         lb_err("bench: --methods: no method selected");
         return -1;
     }
-    int lin = o->methods & (1 << LB_ATTN_LINFORMER);
-    int sized = o->methods & ~(1 << LB_ATTN_FULL | 1 << LB_ATTN_STREAM); /* use the k grid */
+    int t3ok = 1 << LB_ATTN_FULL | 1 << LB_ATTN_STREAM | 1 << LB_ATTN_LINFORMER | 1 << LB_ATTN_MATERIALISE;
+    if ((o->protocols & LB_PROTO_TABLE3) && (o->t3_methods & ~t3ok)) {
+        lb_err("bench: --t3-methods: the Table 3 encoder runs full, stream, linformer or materialise "
+               "attention only");
+        return -1;
+    }
+    /* methods sized by the k grid: all but full, stream and materialise */
+    int sized = o->methods & ~(1 << LB_ATTN_FULL | 1 << LB_ATTN_STREAM | 1 << LB_ATTN_MATERIALISE);
     int t3 = o->methods & (1 << LB_ATTN_FULL | 1 << LB_ATTN_STREAM | 1 << LB_ATTN_LINFORMER);
     if ((o->protocols & LB_PROTO_LAYER) && sized && list_max(&o->k) > list_max(&o->n)) {
         lb_err("bench: --k: k = %ld exceeds every n (largest n = %ld); cells with k > n are "
                "skipped, so none would run", list_max(&o->k), list_max(&o->n));
         return -1;
     }
-    if ((o->protocols & LB_PROTO_TABLE3) && lin && list_max(&o->t3_k) > list_max(&o->t3_n)) {
-        lb_err("bench: --t3-k: k = %ld exceeds every table3 n (largest n = %ld)", list_max(&o->t3_k),
-               list_max(&o->t3_n));
+    long kmin = o->t3_k.len ? o->t3_k.v[0] : 0;
+    for (int i = 0; i < o->t3_k.len; i++)
+        if (o->t3_k.v[i] < kmin) kmin = o->t3_k.v[i];
+    if ((o->protocols & LB_PROTO_TABLE3) && (o->t3_methods & (1 << LB_ATTN_LINFORMER)) &&
+        kmin >= list_max(&o->t3_n)) {
+        lb_err("bench: --t3-k: no k is below any table3 n (k = %ld, largest n = %ld); Table 3 "
+               "measures k < n", kmin, list_max(&o->t3_n));
         return -1;
     }
     if (o->protocols & LB_PROTO_LAYER) {
@@ -287,7 +338,7 @@ static int validate(const lb_bench_opts *o) {
             for (int di = 0; di < o->d.len; di++)
                 for (int hi = 0; hi < o->heads.len; hi++)
                     for (int bi = 0; bi < o->batch.len; bi++)
-                        for (int m = 0; m < LB_ATTN_NMETHODS; m++) {
+                        for (int m = 0; lb_bench_method_known(m); m++) {
                             if (!(o->methods & (1 << m))) continue;
                             lb_attn_cfg c = {.method = (lb_attn_method)m, .B = (int)o->batch.v[bi],
                                              .H = (int)o->heads.v[hi], .n = (int)o->n.v[ni],
@@ -311,8 +362,8 @@ static int validate(const lb_bench_opts *o) {
         double need = INFINITY;
         for (int li = 0; li < o->layers.len; li++)
             for (int ni = 0; ni < o->t3_n.len; ni++)
-                for (int m = 0; m < 3; m++) {
-                    if (!(o->methods & (1 << m))) continue;
+                for (int m = 0; lb_bench_method_known(m); m++) {
+                    if (!(o->t3_methods & (1 << m))) continue;
                     c.layers = (int)o->layers.v[li];
                     lb_encoder_opts eo = {.method = (lb_attn_method)m, .k = 1, .share = o->t3_share};
                     double b = (double)lb_encoder_bytes(&c, 1, (int)o->t3_n.v[ni], &eo, 0);
@@ -346,15 +397,21 @@ int lb_cmd_bench(int argc, char **argv) {
     o.out_dir = "results/latest";
     o.paper = "results/paper/linformer_table3.csv";
     lb_list n0 = o.n, k0 = o.k;
-    int t3n_set = 0, t3k_set = 0, t3b_set = 0;
+    int t3n_set = 0, t3k_set = 0, t3b_set = 0, t3m_set = 0, m0 = o.methods;
     double b0 = o.budget;
-    int rc = parse_args(&o, argc, argv, &t3n_set, &t3k_set, &t3b_set);
+    int rc = parse_args(&o, argc, argv, &t3n_set, &t3k_set, &t3b_set, &t3m_set);
     if (rc) return rc > 0 ? EX_OK : EX_USAGE;
     /* table3 follows the layer lists unless given its own (or the preset has its own) */
     if (!t3n_set && (o.t3_n.len == 0 || memcmp(&n0, &o.n, sizeof n0))) o.t3_n = o.n;
     if (!t3k_set && (o.t3_k.len == 0 || memcmp(&k0, &o.k, sizeof k0))) o.t3_k = o.k;
-    if (!t3b_set && o.budget != b0) o.t3_budget = o.budget;
+    if (!t3b_set && o.budget != b0) o.t3_budget = o.budget, o.t3_budget_note = "--budget";
+    if (t3b_set) o.t3_budget_note = "--t3-budget";
+    if (!t3m_set && o.methods != m0) o.t3_methods = o.methods; /* --methods alone: both protocols */
     if (validate(&o)) return EX_USAGE;
+    if (o.plan) {
+        lb_bench_table3_plan(stdout, &o);
+        return EX_OK;
+    }
     if (o.reps < 9)
         fprintf(stderr, "linbench: bench: warning: %d repetitions (< 9): `linbench compare` cannot "
                         "flag changes reliably on these results\n", o.reps);

@@ -32,12 +32,14 @@ REPRO_WITH_BENCH   ?= 1
 REPRO_FIG          ?= $(PLOTS_OUT)
 REPRO_PAPER        ?= results/paper/linformer_table3.csv
 REPRO_REPORT       ?= results/REPORT.md
-# Figure 3: training logs as LABEL=FILE, the reference (standard attention) first; only the
-# ones present are used. The runs of one Figure 3 set (make fig3-small, then make fig3: the
-# first folder holding fig3-standard/log.csv), else the default model's own log.
-REPRO_FIG3_DIR     ?= $(firstword $(foreach d,results/fig3-small results,$(if $(wildcard $(d)/fig3-standard/log.csv),$(d))))
+# Figure 3: training logs as LABEL=FILE (LABEL = ARM-sSEED), the reference (standard
+# attention) first; only the ones present are used. The runs of one Figure 3 set (make fig3
+# into results/fig3; else the older single-seed results/fig3-small), else the default
+# model's own log.
+REPRO_FIG3_DIR     ?= $(firstword $(foreach d,results/fig3 results/fig3-small,$(if $(wildcard $(d)/fig3-standard-s*/log.csv $(d)/fig3-standard/log.csv),$(d))))
 repro_fig3_labels   = $(patsubst $(REPRO_FIG3_DIR)/fig3-%/log.csv,%,$(sort $(wildcard $(REPRO_FIG3_DIR)/fig3-*/log.csv)))
-REPRO_TRAIN_LOGS   ?= $(if $(REPRO_FIG3_DIR),$(foreach l,standard $(filter-out standard,$(repro_fig3_labels)),$(l)=$(REPRO_FIG3_DIR)/fig3-$(l)/log.csv),standard=$(TRAIN_OUT)/log.csv)
+repro_fig3_std      = $(filter standard standard-s%,$(repro_fig3_labels))
+REPRO_TRAIN_LOGS   ?= $(if $(REPRO_FIG3_DIR),$(foreach l,$(repro_fig3_std) $(filter-out $(repro_fig3_std),$(repro_fig3_labels)),$(l)=$(REPRO_FIG3_DIR)/fig3-$(l)/log.csv),standard=$(TRAIN_OUT)/log.csv)
 
 REPRO_LB       = $(BUILD)/linbench
 REPRO_GP       = $(shell command -v gnuplot || command -v gnuplot-nox)
@@ -52,7 +54,7 @@ REPRO_LOG_FILES = $(foreach l,$(REPRO_LOGS_OK),$(lastword $(subst =, ,$(l))))
 REPRO_INPUTS   = $(addsuffix .json,$(REPRO_PREFIXES)) $(addsuffix .json,$(REPRO_INITS)) \
                  $(addsuffix .figures,$(REPRO_PREFIXES)) \
                  $(if $(REPRO_WITH_BENCH),$(REPRO_BENCH)/bench.json $(REPRO_FIG)/.bench-figures) \
-                 $(if $(REPRO_LOG_FILES),$(REPRO_FIG)/fig3_valid_ppl.png)
+                 $(if $(REPRO_LOG_FILES),$(REPRO_FIG)/.fig3-figures)
 REPRO_BENCH_ARG = $(if $(REPRO_WITH_BENCH),--bench $(REPRO_BENCH),$(if $(wildcard $(REPRO_BENCH)/bench.json),--bench $(REPRO_BENCH)))
 
 .PHONY: reproduce reproduce-steps reproduce-paper reproduce-user reproduce-report
@@ -67,7 +69,7 @@ REPRO_STEP_LINES = $(call repro_step,1,build,$(REPRO_LB)) \
       $(call repro_step,1,figures of $(c),$(REPRO_SPEC)/$(c).figures)) \
     $(if $(REPRO_WITH_BENCH),$(call repro_step,$(if $(filter paper,$(REPRO_PRESET)),300,10),bench $(REPRO_PRESET),$(REPRO_BENCH)/bench.json) \
       $(call repro_step,1,bench figures,$(REPRO_FIG)/.bench-figures)) \
-    $(if $(REPRO_LOG_FILES),$(call repro_step,1,Figure 3,$(REPRO_FIG)/fig3_valid_ppl.png)) \
+    $(if $(REPRO_LOG_FILES),$(call repro_step,1,Figure 3,$(REPRO_FIG)/.fig3-figures)) \
     $(call repro_step,1,report,$(REPRO_REPORT))
 
 reproduce:
@@ -129,17 +131,13 @@ $(REPRO_FIG)/.bench-figures: $(REPRO_BENCH)/bench.json
 	 bash plots/bench_plots.sh $(REPRO_BENCH) "$$t" $(REPRO_PAPER) >/dev/null && \
 	 for f in "$$t"/*.png "$$t"/*.svg; do [ -e "$$f" ] && mv -f "$$f" "$(@D)"/; done; touch "$@"
 
-# Figure 3: validation perplexity (column 8 of the training log) against the step.
-$(REPRO_FIG)/fig3_valid_ppl.png: $(REPRO_LOG_FILES)
+# Figure 3: the three panels with seed bands (plots/fig3.sh) from the Figure 3 set; the
+# default model's log alone has no arms to draw.
+$(REPRO_FIG)/.fig3-figures: $(REPRO_LOG_FILES)
 	@mkdir -p $(@D)
-	@[ -n "$(REPRO_GP)" ] || { echo "reproduce: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 69; }
-	@t=$$(mktemp "$(@D)/.fig3.XXXXXX.png") && trap 'rm -f "$$t"' EXIT && \
-	 "$(REPRO_GP)" -e "set terminal pngcairo size 900,560; set output '$$t'; set datafile separator ','; \
-	   set key top right; set logscale y; set xlabel 'step'; set ylabel 'validation perplexity'; \
-	   set title 'Figure 3: masked-LM validation perplexity'; \
-	   files='$(REPRO_LOG_FILES)'; titles='$(foreach l,$(REPRO_LOGS_OK),$(firstword $(subst =, ,$(l))))'; \
-	   plot for [i=1:words(files)] word(files, i) every ::1 using 1:8 with linespoints title word(titles, i)" \
-	   </dev/null && mv -f "$$t" "$@"
+	@if [ -n "$(REPRO_FIG3_DIR)" ]; then \
+	   bash plots/fig3.sh $(REPRO_FIG3_DIR) $(REPRO_FIG) $(FIG3_SHARE) $(FIG3_SHARE_K) $(FIG3_N) || exit $$?; \
+	 else echo "reproduce: no Figure 3 set (make fig3); the report lists the logs only"; fi; touch $@
 
 $(REPRO_REPORT): $(REPRO_INPUTS) $(REPRO_LOG_FILES) | $(REPRO_LB)
 	$(REPRO_LB) report $(REPRO_BENCH_ARG) --spectrum $(call repro_join,$(REPRO_PREFIXES)) \

@@ -407,8 +407,8 @@ static void test_bad_configs(void) {
     LB_CHECK(init_fails(c, "d (head dimension) = -5"), "d < 0 rejected");
     c = good, c.threads = -1;
     LB_CHECK(init_fails(c, "threads = -1"), "threads < 0 rejected");
-    c = good, c.method = (lb_attn_method)7;
-    LB_CHECK(init_fails(c, "method = 7"), "unknown method rejected");
+    c = good, c.method = (lb_attn_method)LB_ATTN_NMETHODS;
+    LB_CHECK(init_fails(c, "method = 8"), "unknown method rejected");
     c = good, c.share = (lb_share)9;
     LB_CHECK(init_fails(c, "share = 9"), "unknown share rejected");
     c = good, c.method = LB_ATTN_FULL, c.n = 1 << 20;

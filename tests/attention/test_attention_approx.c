@@ -408,7 +408,7 @@ static void test_configs(void) {
     lb_attn_cfg c, g = {.method = LB_ATTN_LOCAL, .B = 2, .H = 3, .n = 50, .d = 8, .k = 4,
                         .threads = 2};
     const char *names[4] = {"local", "nystrom", "performer", "scatterbrain"};
-    for (lb_attn_method m = LB_ATTN_LOCAL; m < LB_ATTN_NMETHODS; m++) {
+    for (lb_attn_method m = LB_ATTN_LOCAL; m <= LB_ATTN_SCATTERBRAIN; m++) {
         lb_attn_method p;
         LB_CHECK(!strcmp(lb_attn_method_name(m), names[m - LB_ATTN_LOCAL]) &&
                      !lb_attn_method_parse(names[m - LB_ATTN_LOCAL], &p) && p == m,

@@ -62,22 +62,37 @@ for f in bench.csv summary.csv table3.csv bench.json; do
     [ -s "$T/q/$f" ] && ok || bad "quick: $f missing"
 done
 # quick: layer n = 64,96 with full, stream, linformer k = 16,32 (8 points) and table3
-# n = 64 with full, stream, linformer k = 16 (3 points); 3 repetitions each.
+# n = 64 with full, stream, linformer k = 16, materialise (4 points); 3 repetitions each.
 $PY - "$T/q" <<'PYEOF' && ok || bad "quick: result files do not parse or have the wrong rows"
 import csv, json, sys
 d = sys.argv[1]
 j = json.load(open(d + "/bench.json"))
 assert "git_commit" in j["meta"] and j["params"]["reps"] == 3, j["params"]
 pts = j["points"]
-assert len(pts) == 11, len(pts)
+assert len(pts) == 12, len(pts)
+p = j["params"]
+assert p["table3_budget_bytes"] == 256 * 2**20 and p["table3_budget_note"], p
+assert p["table3_methods"] == ["full", "stream", "linformer", "materialise"], p
+t3p = [x for x in pts if x["protocol"] == "table3"]
+assert all(x["batch_fit"] >= x["batch"] >= 1 for x in t3p), t3p
 assert all(p["status"] == "ok" and len(p["samples_s"]) == 3 for p in pts), pts
 rows = [r for r in csv.DictReader(l for l in open(d + "/bench.csv") if not l.startswith("#"))]
-assert len(rows) == 33, len(rows)
+assert len(rows) == 36, len(rows)
 assert all(float(r["seconds"]) > 0 for r in rows)
 summ = [r for r in csv.DictReader(l for l in open(d + "/summary.csv") if not l.startswith("#"))]
-assert len(summ) == 11 and {r["method"] for r in summ} == {"full", "stream", "linformer"}
+assert len(summ) == 12 and {r["method"] for r in summ} == {"full", "stream", "linformer", "materialise"}
 t3 = [r for r in csv.DictReader(l for l in open(d + "/table3.csv") if not l.startswith("#"))]
-assert len(t3) == 1 and t3[0]["k"] == "16", t3
+# one row per baseline; the ratios follow from the points' batches and times
+assert [r["baseline"] for r in t3] == ["materialise", "full", "stream"], t3
+by = {(x["method"]): x for x in t3p}
+for r in t3:
+    b, l = by[r["baseline"]], by["linformer"]
+    assert r["status"] == "ok" and r["k"] == "16", r
+    assert abs(float(r["memory_saved_batch_x"]) - l["batch_fit"] / b["batch_fit"]) < 1e-6, r
+    want = (b["median_s"] / b["batch"]) / (l["median_s"] / l["batch"])
+    assert abs(float(r["time_saved_x"]) / want - 1) < 1e-6, (r, want)
+    want = (b["flops"] / b["batch"]) / (l["flops"] / l["batch"])
+    assert abs(float(r["predicted_compute_x"]) / want - 1) < 1e-6, (r, want)
 assert len(j["crossovers"]) == 4, j["crossovers"]
 PYEOF
 grep -q "^# git_commit" "$T/q/bench.csv" && ok || bad "quick: no metadata comments in bench.csv"
@@ -104,6 +119,10 @@ expect_rc 0 "quick compared with itself" "$LB" compare "$T/q" "$T/q"
 expect_rc 0 "bench --help" "$LB" bench --help
 grep -q -- "--preset" "$T/out" && ok || bad "bench --help does not list --preset"
 expect_rc 0 "bench --version" "$LB" bench --version
+# --plan: the cells and batches without running; a cell that cannot fit says why
+expect_rc 0 "bench --plan" "$LB" bench --preset paper --plan
+grep -q "materialise .*does not fit: one sequence needs" "$T/out" && ok || bad "plan: no unfit materialise cell"
+grep -q "estimated total" "$T/out" && ok || bad "plan: no estimate"
 
 # --- bench: bad arguments -> message, non-zero exit, no output folder ------------
 badarg() { # name, args...
@@ -121,6 +140,8 @@ badarg "n = -1" --n -1
 badarg "malformed list" --n 12,,4
 badarg "unknown method" --methods full,fast
 badarg "k > n, approximations" --methods local,performer --protocol layer --n 64 --k 65
+badarg "unknown t3 method" --t3-methods materialise,fast
+badarg "t3 k not below n" --protocol table3 --t3-n 64 --t3-k 64
 badarg "budget too small" --budget 1K
 badarg "t3 budget too small" --protocol table3 --t3-budget 64K
 badarg "bad size" --budget lots

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -222,48 +223,57 @@ static float run_chains(int bits, long iters) {
     return bits == 512 ? fma512_chains(iters) : fma256_chains(iters);
 }
 
-/* Seconds of one trial: every thread runs iters iterations between two barriers. */
-static double trial(int bits, int threads, long iters, volatile float *sink) {
-    double t0 = 0, t1 = 0;
+static double thread_cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One trial: every thread runs iters iterations, all started together (so that the
+ * all-core clock applies). Each thread's rate is taken over its own CPU time, not the
+ * wall clock: on a shared machine a preempted thread would otherwise measure the
+ * scheduler, and a peak should say what the hardware does while it runs. Returns the
+ * sum of the threads' rates (GFLOP/s) and the slowest thread's CPU seconds in *tmax. */
+static double trial(int bits, int threads, long iters, volatile float *sink, double *tmax) {
+    double sum = 0, worst = 0;
+    double flops = iter_flops(bits) * (double)iters;
 #ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) reduction(+ : sum) reduction(max : worst)
+#endif
     {
+#ifdef _OPENMP
 #pragma omp barrier
-#pragma omp master
-        t0 = lb_now();
+#endif
+        double t0 = thread_cpu_seconds();
         float x = run_chains(bits, iters);
-#pragma omp barrier
-#pragma omp master
-        t1 = lb_now();
+        double t = thread_cpu_seconds() - t0;
+        sum += t > 0 ? flops / t / 1e9 : 0;
+        worst = t;
+#ifdef _OPENMP
 #pragma omp atomic
+#endif
         *sink += x;
     }
-#else
-    (void)threads;
-    t0 = lb_now();
-    *sink += run_chains(bits, iters);
-    t1 = lb_now();
+#ifndef _OPENMP
+    sum *= threads; /* one thread stands for all: no OpenMP, no parallel measurement */
 #endif
-    return t1 - t0;
+    *tmax = worst;
+    return sum;
 }
 
 double lb_fma_peak(int bits, int threads, double seconds) {
     if (threads < 1 || (bits != 256 && bits != 512)) return NAN;
     if (bits == 256 ? !lb_cpu_has_fma256() : !lb_cpu_has_fma512()) return NAN;
     volatile float sink = 0;
-    long iters = 1 << 12;
-    double t;
-    /* calibrate: grow until one trial takes at least a millisecond */
-    while ((t = trial(bits, threads, iters, &sink)) < 1e-3 && iters < (1L << 40)) iters *= 2;
-    const int trials = 5;
-    double per = seconds / trials;
+    long iters = 1 << 14;
+    double t = 0;
+    /* grow until one trial takes a few milliseconds of CPU time per thread */
+    while (trial(bits, threads, iters, &sink, &t), t < 2e-3 && iters < (1L << 40)) iters *= 4;
+    double per = fmax(seconds / 5, 2e-3);
     if (t > 0 && per > t) iters = (long)((double)iters * per / t);
     double best = 0;
-    for (int i = 0; i < trials; i++) {
-        t = trial(bits, threads, iters, &sink);
-        double rate = threads * iter_flops(bits) * (double)iters / t / 1e9;
-        if (t > 0 && rate > best) best = rate; /* the best trial: the one least disturbed */
-    }
+    for (int i = 0; i < 5; i++) /* the best trial: the one least disturbed */
+        best = fmax(best, trial(bits, threads, iters, &sink, &t));
     return best > 0 ? best : NAN;
 }
 

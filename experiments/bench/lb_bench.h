@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "lb_attn.h"
+#include "lb_meta.h"
 #include "lb_progress.h"
 
 #define LB_BENCH_MAXLIST 64
@@ -46,6 +47,13 @@ typedef struct {
     const char *out_dir;
     const char *preset;
     const char *paper;      /* the paper's Table 3 CSV shown beside ours (may be missing) */
+    double peak_seconds;    /* time for each FMA peak measurement (per width, thread count) */
+    /* TEST ONLY (LB_BENCH_TEST_SLOWDOWN=method:factor): every timed call of that
+     * method is stretched to factor × its time by spinning, so that the A/B tooling's
+     * power can be measured against a known slowdown. Never set in real runs; results
+     * taken with it say so in bench.json and bench.csv. */
+    int slow_method;        /* -1 none */
+    double slow_factor;
 } lb_bench_opts;
 
 typedef enum { LB_PT_OK = 0, LB_PT_NOFIT = 1, LB_PT_FAIL = 2 } lb_pt_status;
@@ -64,6 +72,8 @@ typedef struct {
     double flops;              /* per call (formula in lb_bench_flops_text) */
     double gflops;             /* flops / median */
     double sgemm_gflops;       /* reference rate of this group (layer), NaN if none */
+    double peak_gflops;        /* FP32 FMA peak at this point's threads, same run; NaN if none */
+    double slowdown;           /* test only: > 1 stretches each timed call (see opts) */
     size_t peak_extra;         /* measured: VmHWM after init + one call − RSS before */
     size_t analytic;           /* analytic bytes of what the point allocates */
     size_t io_bytes;           /* inputs/outputs allocated before (layer: q,k,v,out) */
@@ -81,6 +91,7 @@ typedef struct {
 extern const char lb_bench_flops_text[];
 extern const char lb_bench_mem_text[];
 extern const char lb_bench_t3_text[];
+extern const char lb_bench_peak_text[];
 
 /* Append a zeroed point (NaN statistics) and return it, or NULL when out of memory. */
 lb_bench_point *lb_bench_add(lb_bench_set *s);
@@ -122,10 +133,23 @@ double lb_bench_table3_work(const lb_bench_opts *o);
 /* Speed-up and memory-saved ratios against the full-attention point of each group. */
 void lb_bench_ratios(lb_bench_set *set);
 
+/* The FMA peak of every thread count the protocols use, measured into m->fp (before
+ * the timing, in the same run). Returns 0, or -1 when there are too many counts. */
+int lb_bench_measure_peaks(lb_meta *m, const lb_bench_opts *o);
+/* Each point's peak_gflops from the fingerprint's peaks at its thread count. */
+void lb_bench_set_peaks(lb_bench_set *set, const lb_fingerprint *fp);
+/* The test-only slowdown from LB_BENCH_TEST_SLOWDOWN ("method:factor", factor in
+ * [1, 10]); unset gives method -1. Returns 0, or -1 with msg on a malformed value. */
+int lb_bench_test_slowdown(const char *env, int *method, double *factor, char *msg, size_t msglen);
+
+/* Mark points of the test-only slowed method (o->slow_method) before timing them. */
+void lb_bench_mark_slow(lb_bench_point *pts, int np, const lb_bench_opts *o);
+
 /* Outputs into o->out_dir (atomically): bench.csv (raw samples), summary.csv
- * (one row per point), table3.csv (grid beside the paper) and bench.json.
- * Returns 0 or a sysexits code. */
-int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, int argc, char **argv);
+ * (one row per point), table3.csv (grid beside the paper) and bench.json, with the
+ * run metadata m (its fingerprint and peaks). Returns 0 or a sysexits code. */
+int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, const lb_meta *m, int argc,
+                   char **argv);
 /* The paper's Table 3 (n,k,time_saved_x,memory_saved_x) from path; missing file or
  * cell gives NaN. Returns the value for (n, k) in *time and *mem. */
 void lb_bench_paper_cell(const char *path, int n, int k, double *time, double *mem);

@@ -79,7 +79,26 @@ assert len(summ) == 11 and {r["method"] for r in summ} == {"full", "stream", "li
 t3 = [r for r in csv.DictReader(l for l in open(d + "/table3.csv") if not l.startswith("#"))]
 assert len(t3) == 1 and t3[0]["k"] == "16", t3
 assert len(j["crossovers"]) == 4, j["crossovers"]
+# the fingerprint: cpuid facts and the FMA peak at the run's thread count (2 here, from
+# the preset's omp threads), with every point's frac_peak = gflops / peak_gflops
+fp = j["meta"]["fingerprint"]
+for key in ("vendor", "family", "model", "stepping", "flags", "microcode", "l1d_kib", "l3_kib",
+            "cores", "threads", "mem_mib", "kernel", "blas_core", "blas_threads", "compiler", "cflags", "id"):
+    assert key in fp, key
+ts = {p["threads"] for p in pts}
+peaks = {e["threads"]: e for e in fp["fma_peak"]}
+assert ts <= set(peaks), (ts, peaks)
+for p in pts:
+    e = peaks[p["threads"]]
+    best = max(x for x in (e["fma256_gflops"], e["fma512_gflops"]) if x is not None)
+    assert best > 0 and abs(p["peak_gflops"] - best) <= 1e-6 * best, (p, e)
+    assert abs(p["frac_peak"] - p["gflops"] / p["peak_gflops"]) <= 1e-6 * p["frac_peak"], p
+for r in summ:
+    assert abs(float(r["frac_peak"]) - float(r["gflops"]) / float(r["peak_gflops"])) <= 1e-6 * float(r["frac_peak"]), r
+assert j["params"]["test_slowdown"] is None
+assert len(j["sgemm_rates"]) == 2 and all(r["gflops"] > 0 for r in j["sgemm_rates"]), j["sgemm_rates"]
 PYEOF
+grep -q "^# fingerprint: [0-9a-f]\{16\}$" "$T/q/bench.csv" && ok || bad "quick: no fingerprint comment in bench.csv"
 grep -q "^# git_commit" "$T/q/bench.csv" && ok || bad "quick: no metadata comments in bench.csv"
 expect_rc 0 "quick compared with itself" "$LB" compare "$T/q" "$T/q"
 expect_rc 0 "bench --help" "$LB" bench --help
@@ -109,6 +128,18 @@ badarg "unknown share" --share diagonal
 badarg "zero reps" --reps 0
 badarg "unknown option" --frobnicate
 badarg "stray argument" extra
+export LB_BENCH_TEST_SLOWDOWN=fast:2; badarg "test slowdown: unknown method"
+export LB_BENCH_TEST_SLOWDOWN=full:0.5; badarg "test slowdown: factor below 1"
+export LB_BENCH_TEST_SLOWDOWN=full; badarg "test slowdown: no factor"
+# the test-only knob: recorded wherever the results go, so they are never taken for real
+export LB_BENCH_TEST_SLOWDOWN=stream:1.5
+expect_rc 0 "bench with the test-only slowdown" "$LB" bench --preset quick --protocol layer --out "$T/slow" --no-progress -q
+unset LB_BENCH_TEST_SLOWDOWN
+expect_msg "test slowdown announced" "TEST ONLY"
+grep -q "^# TEST ONLY: .*stream" "$T/slow/bench.csv" && ok || bad "slowdown not noted in bench.csv"
+grep -q "^# TEST ONLY" "$T/slow/summary.csv" && ok || bad "slowdown not noted in summary.csv"
+$PY -c 'import json,sys; t=json.load(open(sys.argv[1]))["params"]["test_slowdown"]; assert t=={"method":"stream","factor":1.5}, t' \
+    "$T/slow/bench.json" && ok || bad "slowdown not in bench.json params"
 
 echo "test_bench.sh: $pass passed, $fail failed"
 finish

@@ -157,3 +157,48 @@ void lb_bench_paper_cell(const char *path, int n, int k, double *time, double *m
 void lb_bench_print(FILE *f, const lb_bench_set *set, const lb_bench_opts *o);
 
 #endif
+
+/* --- results read back: `linbench compare`, `linbench history` (bench_compare.c) --- */
+
+/* The raw samples of one point: every bench.csv row with the same columns apart from
+ * rep and seconds. */
+typedef struct {
+    char *key;     /* those columns joined by commas */
+    int threads;   /* the threads column, -1 when there is none */
+    double *s;
+    int len, cap;
+} lb_point_samples;
+
+typedef struct {
+    lb_point_samples *g;
+    int len, cap;
+    char *header;  /* the key columns' names joined by commas */
+    int has_fp;    /* 1 when bench.json beside the samples holds a fingerprint */
+    lb_fingerprint fp;
+    char fp_note[160]; /* why there is none: no bench.json, written before fingerprints */
+} lb_results;
+
+/* Read a bench.csv (a file, or a folder holding one) and the fingerprint of the
+ * bench.json beside it. Returns 0, or a sysexits code (EX_NOINPUT, EX_DATAERR) with
+ * msg naming the file, line and field. */
+int lb_results_read(lb_results *r, const char *arg, char *msg, size_t msglen);
+void lb_results_free(lb_results *r);
+const lb_point_samples *lb_results_find(const lb_results *r, const char *key);
+
+/* The verdict of one point under compare's rule (the asv rule): a regression when
+ * median(new)/median(base) > factor and the two-sided Mann–Whitney U test rejects at
+ * alpha; an improvement when the ratio < 1/factor and the test rejects. Samples are
+ * multiplied by their side's scale first (1, or the run's FMA peak for a machine-
+ * relative comparison: time × peak is the time in units of the machine's speed). */
+typedef enum { LB_SAME = 0, LB_REGRESSION = 1, LB_IMPROVED = -1 } lb_verdict;
+typedef struct {
+    double base_med, new_med, ratio, p;
+    lb_verdict verdict;
+} lb_judgement;
+int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, const double *cand,
+                   int nn, double nscale, double factor, double alpha);
+/* The smallest p-value the U test can return for samples of n1 and n2 (completely
+ * separated samples without ties): a comparison with min_p >= alpha cannot flag. */
+double lb_bench_min_p(int n1, int n2);
+/* The smallest m such that m samples a side can reach p < alpha. */
+int lb_bench_samples_needed(double alpha);

@@ -28,12 +28,23 @@ bench-check: $(BUILD)/linbench
 
 bench-compare: bench-check
 
-# Interleaved A/B against a commit: make bench-ab BASE=HEAD~1 [AB_ROUNDS=3] [AB_ARGS='-n 1024 -k 128']
+# Interleaved A/B against a commit: make bench-ab BASE=HEAD~1 [AB_ROUNDS=4] [AB_ARGS='-n 1024 -k 128']
+# (AB_ROUNDS even: the order base-new, new-base is balanced over pairs of rounds)
 BASE      ?= HEAD
-AB_ROUNDS ?= 3
+AB_ROUNDS ?= 4
 AB_ARGS   ?= --protocol layer
 bench-ab: $(BUILD)/linbench
 	BUILD=$(BUILD) bash experiments/bench/bench_ab.sh $(BASE) $(AB_ROUNDS) -- $(AB_ARGS)
+
+# The A/B's false-alarm rate (CAL_AA A/A comparisons) and power (CAL_INJ comparisons with
+# the test-only slowdown CAL_SLOW) on this machine: about 8 hours at the defaults, on a
+# quiet machine; results/ab-calibration/summary.txt.
+CAL_AA   ?= 20
+CAL_INJ  ?= 20
+CAL_SLOW ?= linformer:1.15
+.PHONY: bench-ab-calibrate
+bench-ab-calibrate: $(BUILD)/linbench
+	BUILD=$(BUILD) AB_ROUNDS=$(AB_ROUNDS) CAL_SLOW=$(CAL_SLOW) bash experiments/bench/bench_calibrate.sh $(CAL_AA) $(CAL_INJ) -- $(AB_ARGS)
 
 plots:
 	bash plots/bench_plots.sh $(BENCH_OUT) $(PLOTS_OUT)

@@ -202,3 +202,41 @@ int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, c
 double lb_bench_min_p(int n1, int n2);
 /* The smallest m such that m samples a side can reach p < alpha. */
 int lb_bench_samples_needed(double alpha);
+
+/* --- the history store: one bench run per commit (bench_history.c) ---
+ * STORE/index.csv (seq,commit,dirty,date,fingerprint,dir; one row per run, oldest
+ * first) and STORE/runs/NNNN-COMMIT12/{bench.csv,bench.json} (the raw samples and the
+ * metadata with the fingerprint, as bench wrote them). */
+typedef struct {
+    int seq;
+    char commit[48];
+    int dirty;
+    char date[32];
+    char fpid[24];       /* the fingerprint id: runs are judged only against the same id */
+    lb_results res;
+} lb_history_run;
+
+typedef struct {
+    lb_history_run *run;
+    int len;
+} lb_history;
+
+/* Append the bench results in result_dir to the store (created if needed). A run of a
+ * dirty tree, or without a fingerprint, is refused unless allow_dirty (for the first).
+ * Returns 0 (the run's folder in added), or a sysexits code with msg. */
+int lb_history_add(const char *store, const char *result_dir, int allow_dirty, char *added,
+                   size_t addedlen, char *msg, size_t msglen);
+/* Load every run of the store. Returns 0 or a sysexits code with msg. */
+int lb_history_load(lb_history *h, const char *store, char *msg, size_t msglen);
+void lb_history_free(lb_history *h);
+
+/* Per point (those whose key contains `match`, all when NULL) and run: median, quartiles
+ * and the change from the previous run of the same fingerprint under compare's rule
+ * (regression, improved, same, underpowered, other_machine for a run whose previous one
+ * was on another machine, first). Writes csv_path (one row per point and run) and
+ * dat_path (gnuplot: one block per point: seq, median, q1, q3, change as -1/0/1,
+ * commit label), and one line per flagged change on report. Returns 0 or a sysexits
+ * code with msg; *npoints the points written, *nflagged the regressions. */
+int lb_history_write(const lb_history *h, const char *match, double factor, double alpha,
+                     const char *csv_path, const char *dat_path, FILE *report, int *npoints,
+                     int *nflagged, char *msg, size_t msglen);

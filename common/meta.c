@@ -158,7 +158,7 @@ void lb_meta_write_comments(FILE *f, const lb_meta *m, int argc, char **argv) {
     fprintf(f, "# omp_threads: %d\n# lapack: %s\n# kernel: %s\n# date: %s\n", m->omp_threads,
             m->lapack_version, m->kernel, m->date);
     const lb_fingerprint *fp = &m->fp;
-    fprintf(f, "# fingerprint: %016llx\n# cpu: %s family %d model %d stepping %d microcode %s; %s\n",
+    fprintf(f, "# fingerprint: %016llx\n# cpuid: %s family %d model %d stepping %d microcode %s; %s\n",
             (unsigned long long)lb_fingerprint_id(fp), fp->vendor, fp->family, fp->model,
             fp->stepping, fp->microcode, fp->flags);
     fprintf(f, "# caches: L1d %ld KiB, L1i %ld KiB, L2 %ld KiB, L3 %ld KiB; %d cores, %d threads "

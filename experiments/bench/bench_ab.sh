@@ -23,7 +23,8 @@
 # (a folder that keeps builds by commit across calls, for the bisection); AB_NEW_ENV
 # (assignments for NEW's runs only, e.g. LB_BENCH_TEST_SLOWDOWN=linformer:1.15, test only);
 # AB_OUT (compare's verdicts as CSV); AB_KEEP (a folder to keep the pooled results in);
-# AB_COMPARE (extra compare options, e.g. --alpha 0.01); AB_REPS (repetitions per run, 3).
+# AB_COMPARE (extra compare options, e.g. --alpha 0.01); AB_REPS (repetitions per run, 3;
+# set them here, not with --reps among the bench options, or the power check miscounts).
 # Exit status: that of `linbench compare` (0 nothing regressed, 1 regressed, 3 other
 # machine, 4 too few samples, 64/65/66 input).
 set -euo pipefail

@@ -93,18 +93,21 @@ static int read_index(const char *path, char **rows, int *next, char *msg, size_
     static const char *const COLS[] = {"seq", "commit", "dirty", "date", "fingerprint", "dir"};
     if (!rc && (rc = lb_table_cols(&t, c, COLS, 6))) lb_table_free(&t);
     if (rc) return lb_fail(msg, msglen, "%s: not a history index (" INDEX_HEAD ")", path), rc;
-    size_t cap = 256 * (t.nrow + 1), len = 0;
-    char *b = *rows = calloc(1, cap);
-    for (size_t i = 0; b && i < t.nrow; i++) {
+    size_t len = 0;
+    FILE *m = open_memstream(rows, &len); /* rows of any length */
+    for (size_t i = 0; m && i < t.nrow; i++) {
         double s = lb_table_num(&t, i, c[0]);
         if (s >= *next) *next = (int)s + 1;
-        len += (size_t)snprintf(b + len, cap - len, "%s,%s,%s,%s,%s,%s\n", lb_table_str(&t, i, c[0]),
-                                lb_table_str(&t, i, c[1]), lb_table_str(&t, i, c[2]),
-                                lb_table_str(&t, i, c[3]), lb_table_str(&t, i, c[4]),
-                                lb_table_str(&t, i, c[5]));
+        fprintf(m, "%s,%s,%s,%s,%s,%s\n", lb_table_str(&t, i, c[0]), lb_table_str(&t, i, c[1]),
+                lb_table_str(&t, i, c[2]), lb_table_str(&t, i, c[3]), lb_table_str(&t, i, c[4]),
+                lb_table_str(&t, i, c[5]));
     }
     lb_table_free(&t);
-    if (!b) return lb_fail(msg, msglen, "out of memory"), EX_OSERR;
+    if (!m || fclose(m)) {
+        if (m) free(*rows);
+        *rows = NULL;
+        return lb_fail(msg, msglen, "out of memory"), EX_OSERR;
+    }
     return 0;
 }
 

@@ -1,7 +1,9 @@
 #include "lb_meta.h"
 #include "lb_util.h"
 
+#include <cjson/cJSON.h>
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -16,6 +18,8 @@
 /* LAPACK's own version query (Fortran symbol). */
 extern void ilaver_(int *major, int *minor, int *patch);
 extern char *openblas_get_corename(void);
+
+const char *lb_meta_cflags(void) { return LB_CFLAGS; }
 
 static void copy(char *dst, size_t len, const char *src) {
     snprintf(dst, len, "%s", src && *src ? src : "unknown");
@@ -74,6 +78,7 @@ void lb_meta_collect(lb_meta *m) {
     strftime(m->date, sizeof m->date, "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (gethostname(m->hostname, sizeof m->hostname) != 0) copy(m->hostname, sizeof m->hostname, NULL);
     m->hostname[sizeof m->hostname - 1] = 0;
+    lb_fingerprint_collect(&m->fp);
 }
 
 void lb_json_str(FILE *f, const char *s) {
@@ -95,6 +100,22 @@ static void kv(FILE *f, int indent, const char *k, const char *v, int last) {
     fputs(": ", f);
     lb_json_str(f, v);
     fputs(last ? "\n" : ",\n", f);
+}
+
+/* "fingerprint": {...}, printed by cJSON and re-indented to sit inside "meta". */
+static void write_fingerprint(FILE *f, const lb_fingerprint *fp, int indent) {
+    cJSON *o = lb_fingerprint_to_json(fp);
+    char *s = o ? cJSON_Print(o) : NULL;
+    fprintf(f, "%*s\"fingerprint\": ", indent, "");
+    if (!s) fputs("null", f);
+    for (const char *p = s; p && *p; p++) {
+        if (*p == '\t') fputs("  ", f);
+        else fputc(*p, f);
+        if (*p == '\n') fprintf(f, "%*s", indent, "");
+    }
+    fputs(",\n", f);
+    cJSON_free(s);
+    cJSON_Delete(o);
 }
 
 void lb_meta_write_json(FILE *f, const lb_meta *m, int argc, char **argv, int indent) {
@@ -119,6 +140,7 @@ void lb_meta_write_json(FILE *f, const lb_meta *m, int argc, char **argv, int in
     kv(f, indent, "kernel", m->kernel, 0);
     kv(f, indent, "hostname", m->hostname, 0);
     kv(f, indent, "date", m->date, 0);
+    write_fingerprint(f, &m->fp, indent + 2);
     fprintf(f, "%*s\"command\": [", indent + 2, "");
     for (int i = 0; i < argc; i++) {
         if (i) fputs(", ", f);
@@ -135,6 +157,17 @@ void lb_meta_write_comments(FILE *f, const lb_meta *m, int argc, char **argv) {
             m->blas_core, m->blas_threads, getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "");
     fprintf(f, "# omp_threads: %d\n# lapack: %s\n# kernel: %s\n# date: %s\n", m->omp_threads,
             m->lapack_version, m->kernel, m->date);
+    const lb_fingerprint *fp = &m->fp;
+    fprintf(f, "# fingerprint: %016llx\n# cpuid: %s family %d model %d stepping %d microcode %s; %s\n",
+            (unsigned long long)lb_fingerprint_id(fp), fp->vendor, fp->family, fp->model,
+            fp->stepping, fp->microcode, fp->flags);
+    fprintf(f, "# caches: L1d %ld KiB, L1i %ld KiB, L2 %ld KiB, L3 %ld KiB; %d cores, %d threads "
+               "(%d allowed); memory %ld MiB\n",
+            fp->l1d_kib, fp->l1i_kib, fp->l2_kib, fp->l3_kib, fp->cores, fp->threads,
+            fp->cpus_allowed, fp->mem_mib);
+    for (int i = 0; i < fp->npeak; i++)
+        fprintf(f, "# fma_peak: %d threads: 256-bit %.1f GFLOP/s, 512-bit %.1f GFLOP/s\n",
+                fp->peak[i].threads, fp->peak[i].fma256_gflops, fp->peak[i].fma512_gflops);
     fputs("# command:", f);
     for (int i = 0; i < argc; i++) fprintf(f, " %s", argv[i]);
     fputc('\n', f);

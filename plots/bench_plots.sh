@@ -13,21 +13,29 @@ GP=$(command -v gnuplot || command -v gnuplot-nox || true)
 [ -f "$res/summary.csv" ] || { echo "bench_plots: $res/summary.csv not found; run linbench bench first" >&2; exit 66; }
 mkdir -p "$out"
 [ -f "$paper" ] || paper=""
+# summ AWK_PROGRAM: run awk over summary.csv's data rows with every column reachable by
+# its header name, c["median_s"], so that added columns never shift what is read.
+summ() {
+    awk -F, -v OFS=, "!/^#/ && !h { for (i = 1; i <= NF; i++) c[\$i] = i; h = 1; next } !/^#/ { $1 }" "$res/summary.csv"
+}
 # layer groups (d,H,B,threads) and the Linformer k values present
-groups=$(awk -F, '!/^#/ && $1=="layer" {print $6","$7","$8","$10}' "$res/summary.csv" | sort -u)
-ks=$(awk -F, '!/^#/ && $1=="layer" && $2=="linformer" {print $5}' "$res/summary.csv" | sort -n -u | tr '\n' ' ')
+key='$c["d"]","$c["heads"]","$c["batch"]","$c["threads"]'
+groups=$(summ 'if ($c["protocol"] == "layer") print '"$key" | sort -u)
+ks=$(summ 'if ($c["protocol"] == "layer" && $c["method"] == "linformer") print $c["k"]' | sort -n -u | tr '\n' ' ')
 for g in $groups; do
     tag=$(echo "$g" | tr , _)
     # one block per series, in a fixed order: full, stream, then Linformer by k
+    # columns n, median seconds, fraction of the FMA peak
     dat="$out/.time_$tag.dat" titles=""
     : >"$dat"
     for series in full:0 stream:0 $(for k in $ks; do echo "linformer:$k"; done); do
         m=${series%%:*} k=${series#*:}
-        awk -F, -v g="$g" -v m="$m" -v k="$k" '!/^#/ && $1=="layer" && $2==m && $5==k && $11=="ok" &&
-            ($6","$7","$8","$10)==g {print $4, $13}' "$res/summary.csv" | sort -n >"$dat.one"
+        summ 'if ($c["protocol"] == "layer" && $c["method"] == "'"$m"'" && $c["k"] == '"$k"' &&
+            $c["status"] == "ok" && '"$key"' == "'"$g"'") print $c["n"] " " $c["median_s"] " " $c["frac_peak"]' |
+            sort -n >"$dat.one"
         [ -s "$dat.one" ] || continue
         case $m in full) t="full (materialised)";; stream) t="stream (online softmax)";; *) t="linformer k=$k";; esac
-        { echo "\"$t\" ms"; cat "$dat.one"; printf '\n\n'; } >>"$dat"
+        { echo "\"$t\" ms frac"; cat "$dat.one"; printf '\n\n'; } >>"$dat"
         titles="$titles $m"
     done
     rm -f "$dat.one"
@@ -35,12 +43,15 @@ for g in $groups; do
         for ext in png svg; do
             "$GP" -e "dat='$dat'; kinds='$titles'; out='$out/time_vs_n_$tag.$ext'; ext='$ext'; grp='$g'" \
                 plots/bench_time.gp </dev/null
+            "$GP" -e "dat='$dat'; kinds='$titles'; out='$out/peak_vs_n_$tag.$ext'; ext='$ext'; grp='$g'" \
+                plots/bench_peak.gp </dev/null
         done
     fi
     rm -f "$dat"
     # the layer grid: Linformer rows of this group, speed-up and memory saved vs full
-    awk -F, -v g="$g" '!/^#/ && $1=="layer" && $2=="linformer" && $11=="ok" && ($6","$7","$8","$10)==g {print $4","$5","$24","$25}' \
-        "$res/summary.csv" >"$out/.layer_grid_$tag.csv"
+    summ 'if ($c["protocol"] == "layer" && $c["method"] == "linformer" && $c["status"] == "ok" &&
+        '"$key"' == "'"$g"'") print $c["n"], $c["k"], $c["speedup_vs_full"], $c["mem_saved_vs_full"]' \
+        >"$out/.layer_grid_$tag.csv"
     if [ -s "$out/.layer_grid_$tag.csv" ]; then
         for ext in png svg; do
             "$GP" -e "data='$out/.layer_grid_$tag.csv'; paper=''; out='$out/layer_grid_$tag.$ext'; ext='$ext'; title_s='One attention layer ($g): Linformer vs full'; cn=1; ck=2; ct=3; cm=4; filter=0" \

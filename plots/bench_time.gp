@@ -1,6 +1,7 @@
 # Time per call vs n (log-log), layer protocol: each full-attention variant and
 # Linformer at each k. Variables (gnuplot -e): dat (one block per series, separated
-# by two blank lines, a quoted title line, then columns n and median seconds;
+# by two blank lines, a quoted title line, then columns n, median seconds (and the
+# fraction of peak, unused here);
 # written by bench_plots.sh from summary.csv), kinds (the series' methods, one
 # word each), out (file),
 # ext ("png" or "svg"), grp (the group "d,H,B,threads" drawn).

@@ -1,46 +1,144 @@
 #!/usr/bin/env bash
-# Interleaved A/B benchmark: builds BASE_REV in a temporary git worktree, then runs the base
-# and the current build/linbench alternately, ROUNDS times each (the order swaps every
-# round), pools each side's raw samples and hands them to `linbench compare`. A slow spell
-# of the machine then lands on both sides instead of on one whole run, which is what makes
-# a one-run-against-one-run comparison cry wolf on short points (README, Tracking regressions).
-#   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 3)
-# Exit status: that of `linbench compare` (0 nothing regressed, 1 regressed, 64/65/66 input).
+# Interleaved A/B benchmark of two versions of linbench on this machine:
+#   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 4)
+# BASE is the commit BASE_REV; NEW is the working tree as it is (uncommitted and untracked
+# files included), or the commit AB_NEW_REV. The two runs alternate ROUNDS times each and
+# each side's raw samples are pooled and handed to `linbench compare`.
+#
+# What keeps an A/A run (BASE = NEW) from showing a one-sided shift:
+#   - identical builds: both sides are built the same way from a snapshot of their sources
+#     in two temporary worktrees whose paths have the same length, into fresh build folders
+#     by the same make command line (not NEW from whatever build/ happens to hold);
+#   - counterbalanced order: rounds go base-new, new-base, base-new, new-base, ... and ROUNDS
+#     must be even, so that both sides have the same mean position in the sequence: a drift
+#     of the machine (another job ramping up, heat) and a "second in the pair" effect (the
+#     memory a just-finished run left behind) cancel. With an odd count one side runs
+#     second more often: an A/A run with 3 rounds showed NEW slower on 12 of 12 points;
+#   - a discarded warm-up run of each side first, so that the first run of the session
+#     (cold page cache, libraries, CPU power state, huge pages) is not a sample.
+# Before building anything it checks that ROUNDS x reps samples a side can reach compare's
+# alpha at all (otherwise it stops with exit 4, saying how many rounds are needed).
+#
+# Environment: BUILD_JOBS (make -j, default 2); AB_NEW_REV (NEW from a commit); AB_CACHE
+# (a folder that keeps builds by commit across calls, for the bisection); AB_NEW_ENV
+# (assignments for NEW's runs only, e.g. LB_BENCH_TEST_SLOWDOWN=linformer:1.15, test only);
+# AB_OUT (compare's verdicts as CSV); AB_KEEP (a folder to keep the pooled results in);
+# AB_COMPARE (extra compare options, e.g. --alpha 0.01); AB_REPS (repetitions per run, 3;
+# set them here, not with --reps among the bench options, or the power check miscounts).
+# Exit status: that of `linbench compare` (0 nothing regressed, 1 regressed, 3 other
+# machine, 4 too few samples, 64/65/66 input).
 set -euo pipefail
 usage() { echo "usage: experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]" >&2; exit 64; }
 [ $# -ge 1 ] || usage
 rev=$1; shift
-rounds=3
+rounds=4
 if [ $# -ge 1 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
 [ $# -ge 1 ] && { [ "$1" = "--" ] || usage; shift; }
 case $rounds in '' | *[!0-9]* | 0) echo "bench_ab.sh: ROUNDS must be a positive integer" >&2; exit 64 ;; esac
+if [ $((rounds % 2)) -ne 0 ]; then
+    echo "bench_ab.sh: ROUNDS must be even ($rounds given): the order base-new, new-base is only balanced over pairs of rounds" >&2
+    exit 64
+fi
+reps=${AB_REPS:-3}
+case $reps in '' | *[!0-9]* | 0) echo "bench_ab.sh: AB_REPS must be a positive integer" >&2; exit 64 ;; esac
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-new=$PWD/$BUILD/linbench
-[ -x "$new" ] || { echo "bench_ab.sh: $new missing: run make first" >&2; exit 66; }
+root=$PWD
 git rev-parse --verify -q "$rev^{commit}" >/dev/null || { echo "bench_ab.sh: '$rev' is not a commit" >&2; exit 64; }
+if [ -n "${AB_NEW_REV:-}" ]; then
+    git rev-parse --verify -q "$AB_NEW_REV^{commit}" >/dev/null || { echo "bench_ab.sh: AB_NEW_REV '$AB_NEW_REV' is not a commit" >&2; exit 64; }
+fi
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 t=$(mktemp -d)
-cleanup() { git worktree remove --force "$t/base" >/dev/null 2>&1 || true; rm -rf "$t"; }
+cleanup() {
+    for w in a b; do git -C "$root" worktree remove --force "$t/$w" >/dev/null 2>&1 || true; done
+    rm -rf "$t"
+}
 trap cleanup EXIT
-git worktree add -q --detach "$t/base" "$rev"
-make -s -C "$t/base" BUILD=build-ab -j2 build-ab/linbench >/dev/null
-base=$t/base/build-ab/linbench
-args=(--reps 3 --no-progress -q "$@")
+
+# The linbench of this tree, to check the power and to compare (any build will do: it
+# only reads files).
+cmp=$root/${BUILD:-build}/linbench
+[ -x "$cmp" ] || { echo "bench_ab.sh: $cmp missing: run make first" >&2; exit 66; }
+read -r -a cmp_opts <<<"${AB_COMPARE:-}"
+
+# Power: ROUNDS x reps samples a side, completely separated; compare says whether that
+# can reach alpha (exit 4 and the samples needed if not).
+mkdir -p "$t/pa" "$t/pb"
+{ echo "p,rep,seconds"; for i in $(seq 1 $((rounds * reps))); do echo "x,$i,$i"; done; } >"$t/pa/s.csv"
+{ echo "p,rep,seconds"; for i in $(seq 1 $((rounds * reps))); do echo "x,$i,$((100000 + i))"; done; } >"$t/pb/s.csv"
+set +e
+"$cmp" compare -q "${cmp_opts[@]}" "$t/pa/s.csv" "$t/pb/s.csv" >/dev/null 2>"$t/power"
+prc=$?
+set -e
+if [ "$prc" -eq 4 ]; then
+    need=$(grep -o 'at least [0-9]*' "$t/power" | grep -o '[0-9]*$')
+    r=$(( (need + reps - 1) / reps )); r=$(( r + r % 2 ))
+    echo "bench_ab.sh: refused: $rounds rounds x $reps reps = $((rounds * reps)) samples a side cannot reach compare's alpha; it needs $need: use ROUNDS=$r (AB_ROUNDS=$r)" >&2
+    exit 4
+fi
+
+# snapshot: the working tree (tracked changes and untracked, not ignored, files) as a
+# commit object, through a temporary index; the real index and tree are not touched.
+snapshot() {
+    cp "$(git rev-parse --git-path index)" "$t/index" 2>/dev/null || true
+    GIT_INDEX_FILE=$t/index git add -A
+    local tree
+    tree=$(GIT_INDEX_FILE=$t/index git write-tree)
+    if [ "$tree" = "$(git rev-parse 'HEAD^{tree}')" ]; then git rev-parse HEAD; return; fi
+    GIT_AUTHOR_NAME=bench-ab GIT_AUTHOR_EMAIL=bench-ab@localhost GIT_COMMITTER_NAME=bench-ab \
+        GIT_COMMITTER_EMAIL=bench-ab@localhost git commit-tree "$tree" -p HEAD -m "bench-ab snapshot"
+}
+
+# build SHA DIR: the linbench of commit SHA, built in worktree $t/DIR (a or b: paths of one
+# length) by the one make command line; from AB_CACHE when it holds it already.
+build() {
+    local sha=$1 w=$t/$2
+    if [ -n "${AB_CACHE:-}" ] && [ -x "$AB_CACHE/$sha/linbench" ]; then echo "$AB_CACHE/$sha/linbench"; return; fi
+    git worktree add -q --detach "$w" "$sha"
+    echo "building $sha" >&2
+    make -s -C "$w" BUILD=build-ab -j"${BUILD_JOBS:-2}" build-ab/linbench >/dev/null
+    if [ -n "${AB_CACHE:-}" ]; then
+        mkdir -p "$AB_CACHE/$sha"
+        cp "$w/build-ab/linbench" "$AB_CACHE/$sha/linbench"
+        echo "$AB_CACHE/$sha/linbench"
+    else
+        echo "$w/build-ab/linbench"
+    fi
+}
+
+base_sha=$(git rev-parse "$rev^{commit}")
+if [ -n "${AB_NEW_REV:-}" ]; then new_sha=$(git rev-parse "$AB_NEW_REV^{commit}"); else new_sha=$(snapshot); fi
+base=$(build "$base_sha" a)
+new=$(build "$new_sha" b)
+read -r -a new_env <<<"${AB_NEW_ENV:-}"
+
+args=(--reps "$reps" --sgemm-reps 0 --no-progress -q "$@")
+# run SIDE OUT [extra bench options]
+run() {
+    local side=$1 out=$2; shift 2
+    if [ "$side" = new ]; then env "${new_env[@]}" "$new" bench "${args[@]}" "$@" --out "$out" >/dev/null
+    else "$base" bench "${args[@]}" "$@" --out "$out" >/dev/null; fi
+}
+echo "warm-up (discarded)" >&2
+run base "$t/warm-base" --reps 1 --warmup 1
+run new "$t/warm-new" --reps 1 --warmup 1
 for r in $(seq 1 "$rounds"); do
     if [ $((r % 2)) -eq 1 ]; then order="base new"; else order="new base"; fi
     for side in $order; do
-        bin=$base; [ "$side" = new ] && bin=$new
         echo "round $r/$rounds: $side" >&2
-        "$bin" bench "${args[@]}" --out "$t/$side-$r" >/dev/null
+        run "$side" "$t/$side-$r"
     done
 done
-# Pool: the first round's file whole, then the data rows of the others.
+# Pool: the first round's files whole (metadata, fingerprint), then the data rows of the others.
 for side in base new; do
     mkdir -p "$t/$side"
+    cp "$t/$side-1/bench.json" "$t/$side/bench.json"
     { cat "$t/$side-1/bench.csv"
       for r in $(seq 2 "$rounds"); do grep -v -e '^#' -e '^protocol,' "$t/$side-$r/bench.csv"; done
     } >"$t/$side/bench.csv"
 done
+if [ -n "${AB_KEEP:-}" ]; then mkdir -p "$AB_KEEP"; cp -r "$t/base" "$t/new" "$AB_KEEP/"; fi
+out=()
+[ -n "${AB_OUT:-}" ] && out=(--out "$AB_OUT")
 set +e
-"$new" compare "$t/base" "$t/new"
+"$cmp" compare "${cmp_opts[@]}" "${out[@]}" "$t/base" "$t/new"

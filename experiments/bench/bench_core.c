@@ -41,6 +41,12 @@ const char lb_bench_t3_text[] =
     "/ Linformer peak bytes per sequence (peak = measured peak_extra of encoder init + one "
     "forward at the timed batch, / batch_timed)";
 
+const char lb_bench_peak_text[] =
+    "peak_gflops = FP32 FMA peak of this run at the point's thread count: independent FMA "
+    "chains on every thread, 256-bit and (where the CPU has AVX-512F) 512-bit, the faster "
+    "width, best of 5 trials, measured before the timing (meta.fingerprint.fma_peak); "
+    "frac_peak = gflops / peak_gflops";
+
 lb_bench_point *lb_bench_add(lb_bench_set *s) {
     if (s->len == s->cap) {
         int cap = s->cap ? 2 * s->cap : 64;
@@ -52,7 +58,7 @@ lb_bench_point *lb_bench_add(lb_bench_set *s) {
     lb_bench_point *p = &s->pts[s->len++];
     memset(p, 0, sizeof *p);
     p->median = p->q1 = p->q3 = p->iqr = p->gflops = NAN;
-    p->sgemm_gflops = p->speedup = p->mem_saved = NAN;
+    p->sgemm_gflops = p->speedup = p->mem_saved = p->peak_gflops = NAN;
     return p;
 }
 
@@ -177,7 +183,13 @@ void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room,
                 int i = live[(j + r) % nl];
                 double t0 = lb_now();
                 float x = ops->run(ctx, i);
-                pts[i].samples[pts[i].nsamples++] = lb_now() - t0;
+                double dt = lb_now() - t0;
+                if (pts[i].slowdown > 1) { /* test only: spin to factor × the call */
+                    double until = t0 + dt * pts[i].slowdown;
+                    while (lb_now() < until) {}
+                    dt = lb_now() - t0;
+                }
+                pts[i].samples[pts[i].nsamples++] = dt;
                 sink += x;
                 if (prog) lb_progress_add(prog, pts[i].flops);
             }
@@ -190,4 +202,47 @@ void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room,
     }
     (void)sink;
     free(live);
+}
+
+int lb_bench_measure_peaks(lb_meta *m, const lb_bench_opts *o) {
+    int rc = 0;
+    if (o->protocols & LB_PROTO_LAYER)
+        for (int i = 0; i < o->threads.len; i++)
+            rc |= lb_fingerprint_add_peak(&m->fp, (int)o->threads.v[i], o->peak_seconds);
+    if (o->protocols & LB_PROTO_TABLE3)
+        rc |= lb_fingerprint_add_peak(&m->fp, o->t3_threads > 0 ? o->t3_threads : omp_get_max_threads(),
+                                      o->peak_seconds);
+    return rc ? -1 : 0;
+}
+
+void lb_bench_set_peaks(lb_bench_set *set, const lb_fingerprint *fp) {
+    for (int i = 0; i < set->len; i++)
+        set->pts[i].peak_gflops = lb_fingerprint_peak(fp, set->pts[i].threads);
+}
+
+int lb_bench_test_slowdown(const char *env, int *method, double *factor, char *msg, size_t msglen) {
+    *method = -1, *factor = 1;
+    if (!env || !*env) return 0;
+    char name[32];
+    const char *colon = strchr(env, ':');
+    lb_attn_method m;
+    char *end;
+    if (!colon || (size_t)(colon - env) >= sizeof name)
+        return lb_fail(msg, msglen, "LB_BENCH_TEST_SLOWDOWN='%s': expected METHOD:FACTOR, e.g. "
+                       "linformer:1.15", env);
+    memcpy(name, env, (size_t)(colon - env));
+    name[colon - env] = 0;
+    double f = strtod(colon + 1, &end);
+    if (lb_attn_method_parse(name, &m))
+        return lb_fail(msg, msglen, "LB_BENCH_TEST_SLOWDOWN: unknown method '%s'", name);
+    if (end == colon + 1 || *end || !(f >= 1 && f <= 10))
+        return lb_fail(msg, msglen, "LB_BENCH_TEST_SLOWDOWN: factor '%s' is not a number in [1, 10]",
+                       colon + 1);
+    *method = (int)m, *factor = f;
+    return 0;
+}
+
+void lb_bench_mark_slow(lb_bench_point *pts, int np, const lb_bench_opts *o) {
+    for (int i = 0; o->slow_method >= 0 && i < np; i++)
+        if ((int)pts[i].method == o->slow_method) pts[i].slowdown = o->slow_factor;
 }

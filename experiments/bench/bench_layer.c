@@ -168,6 +168,7 @@ static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *pr
     }
     if (any) {
         layer_ctx ctx = {sl, out, q, k, v, rng, io / 16};
+        lb_bench_mark_slow(&set->pts[first], np, o);
         lb_bench_interleave(&set->pts[first], np, (double)io, o->budget, o->warmup, o->reps, prog,
                             &layer_ops, &ctx);
     }

@@ -60,9 +60,16 @@ static const lb_bench_point *full_of(const lb_bench_set *s, const lb_bench_point
     return NULL;
 }
 
-static int write_raw(const lb_bench_set *s, FILE *f, const lb_meta *m, int argc,
-                     char **argv) {
+static void test_note(FILE *f, const lb_bench_opts *o) {
+    if (o->slow_method >= 0)
+        fprintf(f, "# TEST ONLY: LB_BENCH_TEST_SLOWDOWN stretched every %s call %.4gx; not a "
+                   "measurement\n", lb_attn_method_name((lb_attn_method)o->slow_method), o->slow_factor);
+}
+
+static int write_raw(const lb_bench_set *s, const lb_bench_opts *o, FILE *f, const lb_meta *m,
+                     int argc, char **argv) {
     lb_meta_write_comments(f, m, argc, argv);
+    test_note(f, o);
     fprintf(f, "# raw samples: seconds per call (layer: one attention layer; table3: one encoder "
                "forward of the whole batch)\n");
     fprintf(f, "protocol,method,share,n,k,d,heads,batch,layers,threads,rep,seconds\n");
@@ -76,11 +83,12 @@ static int write_raw(const lb_bench_set *s, FILE *f, const lb_meta *m, int argc,
     return EX_OK;
 }
 
-static int write_summary(const lb_bench_set *s, FILE *f) {
-    fprintf(f, "# one row per point; %s\n# %s\n# %s\n", lb_bench_flops_text, lb_bench_mem_text,
-            lb_bench_t3_text);
+static int write_summary(const lb_bench_set *s, const lb_bench_opts *o, FILE *f) {
+    fprintf(f, "# one row per point; %s\n# %s\n# %s\n# %s\n", lb_bench_flops_text, lb_bench_mem_text,
+            lb_bench_t3_text, lb_bench_peak_text);
+    test_note(f, o);
     fprintf(f, "protocol,method,share,n,k,d,heads,batch,layers,threads,status,reps,median_s,q1_s,"
-               "q3_s,iqr_s,flops,gflops,sgemm_gflops,frac_sgemm,peak_extra_bytes,analytic_bytes,"
+               "q3_s,iqr_s,flops,gflops,sgemm_gflops,frac_sgemm,peak_gflops,frac_peak,peak_extra_bytes,analytic_bytes,"
                "io_bytes,speedup_vs_full,mem_saved_vs_full,per_seq_s,per_seq_bytes,interleaved\n");
     for (int i = 0; i < s->len; i++) {
         const lb_bench_point *p = &s->pts[i];
@@ -90,6 +98,7 @@ static int write_summary(const lb_bench_set *s, FILE *f) {
         csv_num(f, p->median), csv_num(f, p->q1), csv_num(f, p->q3), csv_num(f, p->iqr);
         csv_num(f, p->flops), csv_num(f, p->gflops), csv_num(f, p->sgemm_gflops);
         csv_num(f, p->gflops / p->sgemm_gflops);
+        csv_num(f, p->peak_gflops), csv_num(f, p->gflops / p->peak_gflops);
         csv_num(f, ok ? (double)p->peak_extra : NAN), csv_num(f, (double)p->analytic);
         csv_num(f, (double)p->io_bytes), csv_num(f, p->speedup), csv_num(f, p->mem_saved);
         csv_num(f, ok && p->B ? p->median / p->B : NAN);
@@ -140,6 +149,27 @@ static void json_list(FILE *f, const char *key, const lb_list *l) {
     fprintf(f, "],\n");
 }
 
+/* The sgemm rate of every layer group: the second measured rate of the fingerprint. */
+static void write_sgemm_rates(FILE *f, const lb_bench_set *s) {
+    fprintf(f, "  \"sgemm_rates\": [");
+    int c = 0;
+    for (int i = 0; i < s->len; i++) {
+        const lb_bench_point *p = &s->pts[i];
+        int first = p->proto == LB_PROTO_LAYER && isfinite(p->sgemm_gflops);
+        for (int j = 0; first && j < i; j++) {
+            const lb_bench_point *q = &s->pts[j];
+            first = !(q->proto == LB_PROTO_LAYER && q->n == p->n && q->d == p->d && q->H == p->H &&
+                      q->B == p->B && q->threads == p->threads);
+        }
+        if (!first) continue;
+        fprintf(f, "%s\n    {\"n\": %d, \"d\": %d, \"heads\": %d, \"batch\": %d, \"threads\": %d, ",
+                c++ ? "," : "", p->n, p->d, p->H, p->B, p->threads);
+        json_num(f, "gflops", p->sgemm_gflops);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ],\n");
+}
+
 static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
                       const lb_meta *m, int argc, char **argv) {
     fprintf(f, "{\n");
@@ -168,7 +198,13 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
     fprintf(f, ",\n    \"table3_time_tokens\": %ld,\n    \"table3_methods\": [", o->t3_tokens);
     for (int i = 0, c = 0; lb_bench_method_known(i); i++)
         if (o->t3_methods & (1 << i)) fprintf(f, "%s\"%s\"", c++ ? ", " : "", lb_attn_method_name((lb_attn_method)i));
-    fprintf(f, "]\n  },\n");
+    fprintf(f, "],\n    \"test_slowdown\": ");
+    if (o->slow_method >= 0)
+        fprintf(f, "{\"method\": \"%s\", \"factor\": %.9g}\n  },\n",
+                lb_attn_method_name((lb_attn_method)o->slow_method), o->slow_factor);
+    else
+        fprintf(f, "null\n  },\n");
+    write_sgemm_rates(f, s);
     fprintf(f, "  \"definitions\": {\n    \"flops\": ");
     lb_json_str(f, lb_bench_flops_text);
     fprintf(f, ",\n    \"memory\": ");
@@ -180,7 +216,9 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
                "methods of a group with the order rotated each repetition; median and IQR "
                "(numpy linear quartiles) of the raw samples\",\n    \"sgemm\": \"B*H pairs of "
                "sgemm (n x d . d x n) and (n x n . n x d), threads pairs in parallel, 1-thread "
-               "BLAS each, rate = 4*B*H*n^2*d / median\"\n  },\n  \"points\": [\n");
+               "BLAS each, rate = 4*B*H*n^2*d / median\",\n    \"peak\": ");
+    lb_json_str(f, lb_bench_peak_text);
+    fprintf(f, "\n  },\n  \"points\": [\n");
     for (int i = 0; i < s->len; i++) {
         const lb_bench_point *p = &s->pts[i];
         fprintf(f, "    {\"protocol\": \"%s\", \"method\": \"%s\", \"share\": \"%s\", \"n\": %d, "
@@ -198,6 +236,8 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
         json_num(f, "gflops", p->gflops), fprintf(f, ", ");
         json_num(f, "sgemm_gflops", p->sgemm_gflops), fprintf(f, ", ");
         json_num(f, "frac_sgemm", p->gflops / p->sgemm_gflops), fprintf(f, ", ");
+        json_num(f, "peak_gflops", p->peak_gflops), fprintf(f, ", ");
+        json_num(f, "frac_peak", p->gflops / p->peak_gflops), fprintf(f, ", ");
         json_num(f, "peak_extra_bytes", p->status == LB_PT_OK ? (double)p->peak_extra : NAN);
         fprintf(f, ", ");
         json_num(f, "analytic_bytes", (double)p->analytic), fprintf(f, ", ");
@@ -239,11 +279,10 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
 
 /* The files of a run are one output set (lb_outset.h): all appear, or none and the
  * previous ones stay. */
-int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, int argc, char **argv) {
+int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, const lb_meta *m, int argc,
+                   char **argv) {
     static const char *const names[4] = {"bench.csv", "summary.csv", "bench.json", "table3.csv"};
     if (lb_mkdirs(o->out_dir)) return EX_CANTCREAT;
-    lb_meta m;
-    lb_meta_collect(&m);
     char msg[1200], path[4200];
     FILE *f[4] = {NULL};
     lb_outset *out = lb_outset_new(msg, sizeof msg);
@@ -256,9 +295,9 @@ int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, int argc, ch
         }
     }
     if (!out) return lb_err("bench: %s", msg), EX_OSERR;
-    write_raw(set, f[0], &m, argc, argv);
-    write_summary(set, f[1]);
-    write_json(set, o, f[2], &m, argc, argv);
+    write_raw(set, o, f[0], m, argc, argv);
+    write_summary(set, o, f[1]);
+    write_json(set, o, f[2], m, argc, argv);
     if (f[3]) lb_bench_write_table3(set, f[3], o->paper);
     if (lb_outset_commit(out, msg, sizeof msg))
         return lb_err("bench: %s; earlier results in %s are untouched", msg, o->out_dir), EX_IOERR;
@@ -275,10 +314,11 @@ void lb_bench_print(FILE *f, const lb_bench_set *s, const lb_bench_opts *o) {
     }
     fprintf(f, "GFLOP/s: %s\nmemory: %s\n", lb_bench_flops_text, lb_bench_mem_text);
     if (any_layer) {
-        fprintf(f, "\nlayer protocol (one attention layer; sgemm = same-shape reference rate in this run)\n");
-        fprintf(f, "%-9s %5s %6s %4s %3s %3s %2s %10s %9s %8s %7s %7s %10s %10s %8s %8s\n", "method",
-                "k", "n", "d", "H", "B", "t", "median_ms", "iqr_ms", "GFLOP/s", "sgemm", "%sgemm",
-                "peak_MiB", "analyt_MiB", "speedup", "memsaved");
+        fprintf(f, "\nlayer protocol (one attention layer; sgemm = same-shape reference rate in this "
+                   "run; %%peak = GFLOP/s / the FP32 FMA peak measured in this run)\n");
+        fprintf(f, "%-9s %5s %6s %4s %3s %3s %2s %10s %9s %8s %7s %7s %6s %10s %10s %8s %8s\n",
+                "method", "k", "n", "d", "H", "B", "t", "median_ms", "iqr_ms", "GFLOP/s", "sgemm",
+                "%sgemm", "%peak", "peak_MiB", "analyt_MiB", "speedup", "memsaved");
         for (int i = 0; i < s->len; i++) {
             const lb_bench_point *p = &s->pts[i];
             if (p->proto != LB_PROTO_LAYER) continue;
@@ -288,8 +328,9 @@ void lb_bench_print(FILE *f, const lb_bench_set *s, const lb_bench_opts *o) {
                 fprintf(f, "%s: %s\n", status_name(p->status), p->note);
                 continue;
             }
-            fprintf(f, "%10.3f %9.3f %8.1f %7.1f %6.0f%% %10.1f %10.1f %8.2f %8.2f\n", p->median * 1e3,
-                    p->iqr * 1e3, p->gflops, p->sgemm_gflops, 100 * p->gflops / p->sgemm_gflops,
+            fprintf(f, "%10.3f %9.3f %8.1f %7.1f %6.0f%% %5.0f%% %10.1f %10.1f %8.2f %8.2f\n",
+                    p->median * 1e3, p->iqr * 1e3, p->gflops, p->sgemm_gflops,
+                    100 * p->gflops / p->sgemm_gflops, 100 * p->gflops / p->peak_gflops,
                     mib(p->peak_extra), mib(p->analytic), p->speedup, p->mem_saved);
         }
         fprintf(f, "\ncrossover: smallest n in the grid where Linformer's median < the variant's\n");

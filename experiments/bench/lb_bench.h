@@ -18,6 +18,7 @@
 
 #include "lb_attn.h"
 #include "lb_model.h"
+#include "lb_meta.h"
 #include "lb_progress.h"
 
 #define LB_BENCH_MAXLIST 64
@@ -52,6 +53,13 @@ typedef struct {
     const char *out_dir;
     const char *preset;
     const char *paper;      /* the paper's Table 3 CSV shown beside ours (may be missing) */
+    double peak_seconds;    /* time for each FMA peak measurement (per width, thread count) */
+    /* TEST ONLY (LB_BENCH_TEST_SLOWDOWN=method:factor): every timed call of that
+     * method is stretched to factor × its time by spinning, so that the A/B tooling's
+     * power can be measured against a known slowdown. Never set in real runs; results
+     * taken with it say so in bench.json and bench.csv. */
+    int slow_method;        /* -1 none */
+    double slow_factor;
 } lb_bench_opts;
 
 typedef enum { LB_PT_OK = 0, LB_PT_NOFIT = 1, LB_PT_FAIL = 2 } lb_pt_status;
@@ -71,6 +79,8 @@ typedef struct {
     double flops;              /* per call (formula in lb_bench_flops_text) */
     double gflops;             /* flops / median */
     double sgemm_gflops;       /* reference rate of this group (layer), NaN if none */
+    double peak_gflops;        /* FP32 FMA peak at this point's threads, same run; NaN if none */
+    double slowdown;           /* test only: > 1 stretches each timed call (see opts) */
     size_t peak_extra;         /* measured: VmHWM after init + one call − RSS before */
     size_t analytic;           /* analytic bytes of what the point allocates */
     size_t io_bytes;           /* inputs/outputs allocated before (layer: q,k,v,out) */
@@ -88,6 +98,7 @@ typedef struct {
 extern const char lb_bench_flops_text[];
 extern const char lb_bench_mem_text[];
 extern const char lb_bench_t3_text[];
+extern const char lb_bench_peak_text[];
 
 /* Append a zeroed point (NaN statistics) and return it, or NULL when out of memory. */
 lb_bench_point *lb_bench_add(lb_bench_set *s);
@@ -146,10 +157,23 @@ double lb_bench_table3_work(const lb_bench_opts *o);
 /* Speed-up and memory-saved ratios against the full-attention point of each group. */
 void lb_bench_ratios(lb_bench_set *set);
 
+/* The FMA peak of every thread count the protocols use, measured into m->fp (before
+ * the timing, in the same run). Returns 0, or -1 when there are too many counts. */
+int lb_bench_measure_peaks(lb_meta *m, const lb_bench_opts *o);
+/* Each point's peak_gflops from the fingerprint's peaks at its thread count. */
+void lb_bench_set_peaks(lb_bench_set *set, const lb_fingerprint *fp);
+/* The test-only slowdown from LB_BENCH_TEST_SLOWDOWN ("method:factor", factor in
+ * [1, 10]); unset gives method -1. Returns 0, or -1 with msg on a malformed value. */
+int lb_bench_test_slowdown(const char *env, int *method, double *factor, char *msg, size_t msglen);
+
+/* Mark points of the test-only slowed method (o->slow_method) before timing them. */
+void lb_bench_mark_slow(lb_bench_point *pts, int np, const lb_bench_opts *o);
+
 /* Outputs into o->out_dir (atomically): bench.csv (raw samples), summary.csv
- * (one row per point), table3.csv (grid beside the paper) and bench.json.
- * Returns 0 or a sysexits code. */
-int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, int argc, char **argv);
+ * (one row per point), table3.csv (grid beside the paper) and bench.json, with the
+ * run metadata m (its fingerprint and peaks). Returns 0 or a sysexits code. */
+int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, const lb_meta *m, int argc,
+                   char **argv);
 /* The paper's Table 3 (n,k,time_saved_x,memory_saved_x) from path; missing file or
  * cell gives NaN. Returns the value for (n, k) in *time and *mem. */
 void lb_bench_paper_cell(const char *path, int n, int k, double *time, double *mem);
@@ -157,3 +181,86 @@ void lb_bench_paper_cell(const char *path, int n, int k, double *time, double *m
 void lb_bench_print(FILE *f, const lb_bench_set *set, const lb_bench_opts *o);
 
 #endif
+
+/* --- results read back: `linbench compare`, `linbench history` (bench_compare.c) --- */
+
+/* The raw samples of one point: every bench.csv row with the same columns apart from
+ * rep and seconds. */
+typedef struct {
+    char *key;     /* those columns joined by commas */
+    int threads;   /* the threads column, -1 when there is none */
+    double *s;
+    int len, cap;
+} lb_point_samples;
+
+typedef struct {
+    lb_point_samples *g;
+    int len, cap;
+    char *header;  /* the key columns' names joined by commas */
+    int has_fp;    /* 1 when bench.json beside the samples holds a fingerprint */
+    lb_fingerprint fp;
+    char fp_note[160]; /* why there is none: no bench.json, written before fingerprints */
+} lb_results;
+
+/* Read a bench.csv (a file, or a folder holding one) and the fingerprint of the
+ * bench.json beside it. Returns 0, or a sysexits code (EX_NOINPUT, EX_DATAERR) with
+ * msg naming the file, line and field. */
+int lb_results_read(lb_results *r, const char *arg, char *msg, size_t msglen);
+void lb_results_free(lb_results *r);
+const lb_point_samples *lb_results_find(const lb_results *r, const char *key);
+
+/* The verdict of one point under compare's rule (the asv rule): a regression when
+ * median(new)/median(base) > factor and the two-sided Mann–Whitney U test rejects at
+ * alpha; an improvement when the ratio < 1/factor and the test rejects. Samples are
+ * multiplied by their side's scale first (1, or the run's FMA peak for a machine-
+ * relative comparison: time × peak is the time in units of the machine's speed). */
+typedef enum { LB_SAME = 0, LB_REGRESSION = 1, LB_IMPROVED = -1 } lb_verdict;
+typedef struct {
+    double base_med, new_med, ratio, p;
+    lb_verdict verdict;
+} lb_judgement;
+int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, const double *cand,
+                   int nn, double nscale, double factor, double alpha);
+/* The smallest p-value the U test can return for samples of n1 and n2 (completely
+ * separated samples without ties): a comparison with min_p >= alpha cannot flag. */
+double lb_bench_min_p(int n1, int n2);
+/* The smallest m such that m samples a side can reach p < alpha. */
+int lb_bench_samples_needed(double alpha);
+
+/* --- the history store: one bench run per commit (bench_history.c) ---
+ * STORE/index.csv (seq,commit,dirty,date,fingerprint,dir; one row per run, oldest
+ * first) and STORE/runs/NNNN-COMMIT12/{bench.csv,bench.json} (the raw samples and the
+ * metadata with the fingerprint, as bench wrote them). */
+typedef struct {
+    int seq;
+    char commit[48];
+    int dirty;
+    char date[32];
+    char fpid[24];       /* the fingerprint id: runs are judged only against the same id */
+    lb_results res;
+} lb_history_run;
+
+typedef struct {
+    lb_history_run *run;
+    int len;
+} lb_history;
+
+/* Append the bench results in result_dir to the store (created if needed). A run of a
+ * dirty tree, or without a fingerprint, is refused unless allow_dirty (for the first).
+ * Returns 0 (the run's folder in added), or a sysexits code with msg. */
+int lb_history_add(const char *store, const char *result_dir, int allow_dirty, char *added,
+                   size_t addedlen, char *msg, size_t msglen);
+/* Load every run of the store. Returns 0 or a sysexits code with msg. */
+int lb_history_load(lb_history *h, const char *store, char *msg, size_t msglen);
+void lb_history_free(lb_history *h);
+
+/* Per point (those whose key contains `match`, all when NULL) and run: median, quartiles
+ * and the change from the previous run of the same fingerprint under compare's rule
+ * (regression, improved, same, underpowered, other_machine for a run whose previous one
+ * was on another machine, first). Writes csv_path (one row per point and run) and
+ * dat_path (gnuplot: one block per point: seq, median, q1, q3, change as -1/0/1,
+ * commit label), and one line per flagged change on report. Returns 0 or a sysexits
+ * code with msg; *npoints the points written, *nflagged the regressions. */
+int lb_history_write(const lb_history *h, const char *match, double factor, double alpha,
+                     const char *csv_path, const char *dat_path, FILE *report, int *npoints,
+                     int *nflagged, char *msg, size_t msglen);

@@ -64,6 +64,10 @@ static void usage(FILE *f) {
         "  --paper FILE      the paper's Table 3 CSV (default results/paper/linformer_table3.csv)\n"
         "  --no-progress     no progress bar (it is drawn only on a terminal anyway)\n"
         "  -q, --quiet       no tables on stdout\n"
+        "Before timing, the FP32 FMA peak (256-bit; 512-bit on AVX-512 CPUs) is measured at\n"
+        "each thread count; every point's frac_peak is its GFLOP/s over that peak.\n"
+        "LB_BENCH_TEST_SLOWDOWN=METHOD:FACTOR (test only) stretches every timed call of\n"
+        "METHOD by FACTOR, to measure the A/B tooling's power; results say so.\n"
         "  -h, --help        this text         -V, --version   the version\n"
         "exit: 0 done; 64 bad arguments; 70 a kernel failed; 73/74 cannot write results\n");
 }
@@ -104,6 +108,7 @@ static int apply_preset(lb_bench_opts *o, const char *name) {
     LIST(&o->batch, 1);
     LIST(&o->threads, omp_get_max_threads());
     o->reps = 9, o->warmup = 2, o->sgemm_reps = 3;
+    o->peak_seconds = 0.25;
     o->budget = o->t3_budget = 4.0 * 1073741824.0;
     if (!strcmp(name, "quick")) {
         LIST(&o->n, 64, 96);
@@ -114,6 +119,7 @@ static int apply_preset(lb_bench_opts *o, const char *name) {
         LIST(&o->t3_k, 16);
         LIST(&o->layers, 1);
         o->reps = 3, o->warmup = 1, o->sgemm_reps = 1;
+        o->peak_seconds = 0.05;
         o->budget = o->t3_budget = 256.0 * 1048576;
         o->t3_budget_note = "the quick preset: 256 MiB";
         o->max_batch = 2;
@@ -412,6 +418,16 @@ int lb_cmd_bench(int argc, char **argv) {
         lb_bench_table3_plan(stdout, &o);
         return EX_OK;
     }
+    char msg[256];
+    if (lb_bench_test_slowdown(getenv("LB_BENCH_TEST_SLOWDOWN"), &o.slow_method, &o.slow_factor,
+                               msg, sizeof msg)) {
+        lb_err("bench: %s", msg);
+        return EX_USAGE;
+    }
+    if (o.slow_method >= 0)
+        fprintf(stderr, "linbench: bench: TEST ONLY: every %s call is stretched %.4gx "
+                        "(LB_BENCH_TEST_SLOWDOWN)\n", lb_attn_method_name((lb_attn_method)o.slow_method),
+                o.slow_factor);
     if (o.reps < 9)
         fprintf(stderr, "linbench: bench: warning: %d repetitions (< 9): `linbench compare` cannot "
                         "flag changes reliably on these results\n", o.reps);
@@ -421,6 +437,11 @@ int lb_cmd_bench(int argc, char **argv) {
     double work = 0;
     if (o.protocols & LB_PROTO_LAYER) work += lb_bench_layer_work(&o);
     if (o.protocols & LB_PROTO_TABLE3) work += lb_bench_table3_work(&o);
+    lb_meta meta;
+    lb_meta_collect(&meta);
+    if (lb_bench_measure_peaks(&meta, &o))
+        fprintf(stderr, "linbench: bench: warning: FMA peak measured for the first %d thread counts "
+                        "only\n", LB_FP_MAXPEAK);
     lb_progress_init(&pg, "bench", work, o.progress);
     double t0 = lb_now();
     rc = EX_OK;
@@ -432,7 +453,8 @@ int lb_cmd_bench(int argc, char **argv) {
         return rc;
     }
     lb_bench_ratios(&set);
-    rc = lb_bench_write(&set, &o, argc, argv);
+    lb_bench_set_peaks(&set, &meta.fp);
+    rc = lb_bench_write(&set, &o, &meta, argc, argv);
     if (!o.quiet) {
         lb_bench_print(stdout, &set, &o);
         printf("\n%d points in %.1f s; results in %s/\n", set.len, lb_now() - t0, o.out_dir);

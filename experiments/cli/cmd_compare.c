@@ -1,178 +1,28 @@
 /* linbench compare BASE NEW: per point, the ratio of the medians and a two-sided
  * Mann–Whitney U test on the raw samples; a change is flagged only when both the
- * ratio exceeds the factor and the test rejects at alpha (DESIGN.md §4, as asv). */
-#include <errno.h>
+ * ratio exceeds the factor and the test rejects at alpha (as asv). Before judging it
+ * checks that the two runs come from the same machine (fingerprint) and that their
+ * sample sizes can reach alpha at all, and refuses, with its own exit code, otherwise. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "lb_bench.h"
 #include "lb_cmd.h"
-#include "lb_stats.h"
 #include "lb_util.h"
 
 #define EXIT_REGRESSION 1
+#define EXIT_OTHER_MACHINE 3
+#define EXIT_UNDERPOWERED 4
 
 typedef struct {
-    char *key;
-    double *s;
-    int len, cap;
-} group;
-
-typedef struct {
-    group *g;
-    int len, cap;
-    char *header; /* key columns, for the table heading */
-} result_file;
-
-static void rf_free(result_file *r) {
-    for (int i = 0; i < r->len; i++) free(r->g[i].key), free(r->g[i].s);
-    free(r->g);
-    free(r->header);
-}
-
-static group *find_group(result_file *r, const char *key, int create) {
-    if (r->len && !strcmp(r->g[r->len - 1].key, key)) return &r->g[r->len - 1]; /* rows of a point are adjacent */
-    for (int i = 0; i < r->len; i++)
-        if (!strcmp(r->g[i].key, key)) return &r->g[i];
-    if (!create) return NULL;
-    if (r->len == r->cap) {
-        int cap = r->cap ? 2 * r->cap : 64;
-        group *g = realloc(r->g, (size_t)cap * sizeof *g);
-        if (!g) return NULL;
-        r->g = g, r->cap = cap;
-    }
-    group *g = &r->g[r->len];
-    memset(g, 0, sizeof *g);
-    if (!(g->key = strdup(key))) return NULL;
-    r->len++;
-    return g;
-}
-
-static int push(group *g, double v) {
-    if (g->len == g->cap) {
-        int cap = g->cap ? 2 * g->cap : 16;
-        double *s = realloc(g->s, (size_t)cap * sizeof *s);
-        if (!s) return -1;
-        g->s = s, g->cap = cap;
-    }
-    g->s[g->len++] = v;
-    return 0;
-}
-
-/* Split line in place at commas into fields (max). Returns the count. */
-static int split(char *line, char **f, int max) {
-    int n = 0;
-    for (char *p = line;;) {
-        if (n == max) return max + 1;
-        f[n++] = p;
-        char *c = strchr(p, ',');
-        if (!c) break;
-        *c = 0;
-        p = c + 1;
-    }
-    return n;
-}
-
-#define MAXCOL 64
-
-/* Read a bench.csv (or DIR/bench.csv). Returns 0 or a sysexits code (message printed). */
-static int read_results(result_file *r, const char *arg) {
-    struct stat st;
-    char path[4096];
-    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/bench.csv", arg);
-    else snprintf(path, sizeof path, "%s", arg);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        lb_err("compare: cannot open '%s': %s", path, strerror(errno));
-        return EX_NOINPUT;
-    }
-    char *line = NULL, *fields[MAXCOL + 1];
-    size_t cap = 0;
-    ssize_t len;
-    long lineno = 0;
-    int ncol = 0, sec = -1, rep = -1, rc = EX_OK;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (len == 0 || line[0] == '#') continue;
-        if (!ncol) { /* the header */
-            char *copy = strdup(line);
-            ncol = split(line, fields, MAXCOL);
-            if (!copy || ncol > MAXCOL) {
-                free(copy);
-                lb_err("compare: %s:%ld: header has more than %d columns", path, lineno, MAXCOL);
-                rc = EX_DATAERR;
-                break;
-            }
-            for (int i = 0; i < ncol; i++) {
-                if (!strcmp(fields[i], "seconds")) sec = i;
-                if (!strcmp(fields[i], "rep")) rep = i;
-            }
-            if (sec < 0) {
-                free(copy);
-                lb_err("compare: %s:%ld: header has no 'seconds' column; expected a linbench "
-                       "bench.csv (protocol,...,rep,seconds)", path, lineno);
-                rc = EX_DATAERR;
-                break;
-            }
-            r->header = copy;
-            continue;
-        }
-        int nf = split(line, fields, MAXCOL);
-        if (nf != ncol) {
-            lb_err("compare: %s:%ld: %d fields, expected %d as in the header", path, lineno, nf, ncol);
-            rc = EX_DATAERR;
-            break;
-        }
-        char *end;
-        errno = 0;
-        double v = strtod(fields[sec], &end);
-        if (end == fields[sec] || *end || errno || !isfinite(v) || v < 0) {
-            lb_err("compare: %s:%ld: seconds '%s' is not a finite non-negative number", path,
-                   lineno, fields[sec]);
-            rc = EX_DATAERR;
-            break;
-        }
-        char key[1024];
-        size_t kl = 0;
-        key[0] = 0;
-        for (int i = 0; i < ncol; i++) {
-            if (i == sec || i == rep) continue;
-            int w = snprintf(key + kl, sizeof key - kl, "%s%s", kl ? "," : "", fields[i]);
-            if (w < 0 || (size_t)w >= sizeof key - kl) {
-                lb_err("compare: %s:%ld: row too long", path, lineno);
-                rc = EX_DATAERR;
-                break;
-            }
-            kl += (size_t)w;
-        }
-        if (rc) break;
-        group *g = find_group(r, key, 1);
-        if (!g || push(g, v)) {
-            lb_err("compare: out of memory reading %s", path);
-            rc = EX_OSERR;
-            break;
-        }
-    }
-    if (!rc && ferror(f)) {
-        lb_err("compare: error reading %s", path);
-        rc = EX_IOERR;
-    }
-    if (!rc && !ncol) {
-        lb_err("compare: %s: no header line; expected a linbench bench.csv", path);
-        rc = EX_DATAERR;
-    }
-    if (!rc && r->len == 0) {
-        lb_err("compare: %s: no samples", path);
-        rc = EX_DATAERR;
-    }
-    free(line);
-    fclose(f);
-    return rc;
-}
+    double factor, alpha;
+    int quiet, allow_other;
+    const char *out;     /* CSV of the verdicts, or NULL */
+    const char *base, *cand;
+} cmp_opts;
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -180,36 +30,47 @@ static void usage(FILE *f) {
         "Compare two 'linbench bench' results (bench.csv files or folders holding one).\n"
         "Per point: ratio = median(NEW) / median(BASE) and a two-sided Mann–Whitney U test\n"
         "on the raw samples. A regression is ratio > FACTOR and p < ALPHA; an improvement\n"
-        "ratio < 1/FACTOR and p < ALPHA.\n\n"
+        "ratio < 1/FACTOR and p < ALPHA.\n"
+        "Refused before judging: results whose machine fingerprints (bench.json beside\n"
+        "bench.csv) differ, or where one side has none; and sample sizes with which the U\n"
+        "test cannot reach ALPHA (the message says how many samples a side are needed).\n\n"
         "  --factor F   ratio threshold (default 1.10)\n"
         "  --alpha A    significance level (default 0.002)\n"
+        "  --allow-other-machine  judge results from different fingerprints anyway, each\n"
+        "               point as a fraction of its own run's FMA peak (time × peak)\n"
+        "  --out FILE   also write the verdicts as CSV (key columns, base_median,\n"
+        "               new_median, ratio, p, verdict)\n"
         "  -q, --quiet  print only flagged points and the summary\n"
         "  -h, --help   -V, --version\n"
-        "exit: 0 nothing regressed; 1 a regression; 64 bad arguments; 65 malformed\n"
-        "results; 66 missing file\n");
+        "exit: 0 nothing regressed; 1 a regression; 3 different machines (refused);\n"
+        "4 too few samples to reach ALPHA (refused); 64 bad arguments; 65 malformed\n"
+        "results; 66 missing file; 73 cannot write --out\n");
 }
 
-int lb_cmd_compare(int argc, char **argv) {
-    double factor = 1.10, alpha = 0.002;
-    int quiet = 0, c;
+static int parse_args(cmp_opts *o, int argc, char **argv) {
     static const struct option opts[] = {{"factor", required_argument, 0, 'f'},
                                          {"alpha", required_argument, 0, 'a'},
+                                         {"allow-other-machine", no_argument, 0, 'm'},
+                                         {"out", required_argument, 0, 'o'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
+    int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
-            if (lb_parse_double(optarg, &factor, 1.0, 1e6, "--factor")) return EX_USAGE;
+            if (lb_parse_double(optarg, &o->factor, 1.0, 1e6, "--factor")) return EX_USAGE;
             break;
         case 'a':
-            if (lb_parse_double(optarg, &alpha, 1e-300, 1.0, "--alpha")) return EX_USAGE;
+            if (lb_parse_double(optarg, &o->alpha, 1e-300, 1.0, "--alpha")) return EX_USAGE;
             break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return EX_OK;
-        case 'V': printf("linbench %s\n", LB_VERSION); return EX_OK;
+        case 'm': o->allow_other = 1; break;
+        case 'o': o->out = optarg; break;
+        case 'q': o->quiet = 1; break;
+        case 'h': usage(stdout); return -1;
+        case 'V': printf("linbench %s\n", LB_VERSION); return -1;
         default: usage(stderr); return EX_USAGE;
         }
     }
@@ -217,54 +78,167 @@ int lb_cmd_compare(int argc, char **argv) {
         lb_err("compare: expected two result files, BASE and NEW (see --help)");
         return EX_USAGE;
     }
-    result_file base = {0}, cand = {0};
-    int rc = read_results(&base, argv[optind]);
-    if (!rc) rc = read_results(&cand, argv[optind + 1]);
-    if (rc) {
-        rf_free(&base), rf_free(&cand);
-        return rc;
+    o->base = argv[optind], o->cand = argv[optind + 1];
+    return 0;
+}
+
+/* Same machine? 0: judge times as they are; 1: judge fractions of peak; or an exit code. */
+static int check_machines(const cmp_opts *o, const lb_results *b, const lb_results *n) {
+    char why[4096] = "";
+    int differ = 0;
+    if (b->has_fp && n->has_fp) differ = lb_fingerprint_diff(&b->fp, &n->fp, why, sizeof why) > 0;
+    else if (b->has_fp || n->has_fp) {
+        snprintf(why, sizeof why, "%s has no fingerprint (%s), so the machines cannot be told "
+                 "apart", b->has_fp ? "NEW" : "BASE", b->has_fp ? n->fp_note : b->fp_note);
+        differ = 1;
+    } else {
+        fprintf(stderr, "linbench: compare: warning: neither side has a machine fingerprint (%s); "
+                        "assuming the same machine\n", b->fp_note);
+        return 0;
     }
-    int regress = 0, improve = 0, same = 0, only_base = 0, few = 0, matched = 0;
-    if (!quiet)
-        printf("%-58s %11s %11s %7s %9s  %s\n", "point (header minus rep, seconds)", "base_med_s",
-               "new_med_s", "ratio", "p", "verdict");
-    for (int i = 0; i < base.len; i++) {
-        group *b = &base.g[i], *n = find_group(&cand, b->key, 0);
-        if (!n) {
-            only_base++;
-            if (!quiet) printf("%-58s only in BASE\n", b->key);
-            continue;
-        }
-        matched++;
-        double mb = lb_median(b->s, (size_t)b->len), mn = lb_median(n->s, (size_t)n->len);
-        double ratio = mb > 0 ? mn / mb : (mn > 0 ? INFINITY : 1);
-        lb_mwu_result u;
-        double p = lb_mannwhitney(&u, b->s, (size_t)b->len, n->s, (size_t)n->len, LB_MWU_AUTO) ? NAN : u.p;
-        if (b->len < 9 || n->len < 9) few++;
-        const char *verdict = "same";
-        if (p < alpha && ratio > factor) verdict = "REGRESSION", regress++;
-        else if (p < alpha && ratio < 1 / factor) verdict = "improved", improve++;
-        else same++;
-        if (!quiet || strcmp(verdict, "same"))
-            printf("%-58s %11.4g %11.4g %7.3f %9.2g  %s\n", b->key, mb, mn, ratio, p, verdict);
+    if (!differ) return 0;
+    if (!o->allow_other) {
+        lb_err("compare: refused: BASE and NEW come from different machines or builds: %s. Rerun "
+               "both on one machine, or pass --allow-other-machine to compare fractions of each "
+               "run's FMA peak", why);
+        return EXIT_OTHER_MACHINE;
     }
-    int only_new = 0;
-    for (int i = 0; i < cand.len; i++)
-        if (!find_group(&base, cand.g[i].key, 0)) {
-            only_new++;
-            if (!quiet) printf("%-58s only in NEW\n", cand.g[i].key);
+    fprintf(stderr, "linbench: compare: different machines (%s); comparing each point as a "
+                    "fraction of its own run's FMA peak\n", why);
+    for (int i = 0; i < b->len; i++) {
+        const lb_point_samples *g = &b->g[i], *h = lb_results_find(n, g->key);
+        if (!h) continue;
+        if (!b->has_fp || !n->has_fp || !isfinite(lb_fingerprint_peak(&b->fp, g->threads)) ||
+            !isfinite(lb_fingerprint_peak(&n->fp, h->threads))) {
+            lb_err("compare: --allow-other-machine needs each run's FMA peak at the point's thread "
+                   "count (meta.fingerprint.fma_peak); %s lacks it for %d threads",
+                   !b->has_fp || !isfinite(lb_fingerprint_peak(&b->fp, g->threads)) ? "BASE" : "NEW",
+                   g->threads);
+            return EX_DATAERR;
         }
-    printf("\ncolumns: %s\n", base.header);
-    printf("%d compared: %d regressed, %d improved, %d unchanged (factor %.3g, alpha %.3g); "
-           "%d only in BASE, %d only in NEW\n",
-           matched, regress, improve, same, factor, alpha, only_base, only_new);
+    }
+    return 1;
+}
+
+/* Refuse when some matched point's sample sizes cannot reach alpha even when the two
+ * samples are completely separated: such a comparison would report "same" for anything. */
+static int check_power(const cmp_opts *o, const lb_results *b, const lb_results *n) {
+    int weak = 0, n1 = 0, n2 = 0, few = 0;
+    for (int i = 0; i < b->len; i++) {
+        const lb_point_samples *g = &b->g[i], *h = lb_results_find(n, g->key);
+        if (!h) continue;
+        few += g->len < 9 || h->len < 9;
+        if (lb_bench_min_p(g->len, h->len) >= o->alpha) {
+            if (!weak++) n1 = g->len, n2 = h->len;
+        }
+    }
+    if (weak) {
+        lb_err("compare: refused: %d points have too few samples to reach alpha = %g (e.g. %d and "
+               "%d samples: the U test's smallest p is %.3g); each side needs at least %d samples "
+               "(bench --reps, or more A/B rounds)",
+               weak, o->alpha, n1, n2, lb_bench_min_p(n1, n2), lb_bench_samples_needed(o->alpha));
+        return EXIT_UNDERPOWERED;
+    }
     if (few)
         fprintf(stderr, "linbench: compare: warning: %d points have fewer than 9 samples on a side; "
-                        "the U test then cannot reach small p-values (changes go unflagged)\n", few);
-    rf_free(&base), rf_free(&cand);
+                        "the U test has little power there (small changes go unflagged)\n", few);
+    return 0;
+}
+
+static const char *verdict_name(lb_verdict v) {
+    return v == LB_REGRESSION ? "REGRESSION" : v == LB_IMPROVED ? "improved" : "same";
+}
+
+static void csv_num(FILE *f, double x) { fprintf(f, isfinite(x) ? ",%.9g" : ",NaN", x); }
+
+/* Judge every point, print the table and the --out rows. Returns the regressions. */
+static int judge_all(const cmp_opts *o, const lb_results *b, const lb_results *n, int relative,
+                     FILE *csv, int counts[5]) {
+    if (!o->quiet)
+        printf("%-58s %11s %11s %7s %9s  %s\n", "point (header minus rep, seconds)",
+               relative ? "base_s*peak" : "base_med_s", relative ? "new_s*peak" : "new_med_s",
+               "ratio", "p", "verdict");
+    for (int i = 0; i < b->len; i++) {
+        const lb_point_samples *g = &b->g[i], *h = lb_results_find(n, g->key);
+        if (!h) {
+            counts[3]++;
+            if (!o->quiet) printf("%-58s only in BASE\n", g->key);
+            if (csv) fprintf(csv, "%s,NaN,NaN,NaN,NaN,only_base\n", g->key);
+            continue;
+        }
+        double sb = relative ? lb_fingerprint_peak(&b->fp, g->threads) : 1;
+        double sn = relative ? lb_fingerprint_peak(&n->fp, h->threads) : 1;
+        lb_judgement j;
+        if (lb_bench_judge(&j, g->s, g->len, sb, h->s, h->len, sn, o->factor, o->alpha)) return -1;
+        counts[j.verdict == LB_REGRESSION ? 0 : j.verdict == LB_IMPROVED ? 1 : 2]++;
+        if (!o->quiet || j.verdict != LB_SAME)
+            printf("%-58s %11.4g %11.4g %7.3f %9.2g  %s\n", g->key, j.base_med, j.new_med, j.ratio,
+                   j.p, verdict_name(j.verdict));
+        if (csv) {
+            fputs(g->key, csv);
+            csv_num(csv, j.base_med), csv_num(csv, j.new_med), csv_num(csv, j.ratio), csv_num(csv, j.p);
+            fprintf(csv, ",%s\n", j.verdict == LB_REGRESSION ? "regression" : verdict_name(j.verdict));
+        }
+    }
+    for (int i = 0; i < n->len; i++)
+        if (!lb_results_find(b, n->g[i].key)) {
+            counts[4]++;
+            if (!o->quiet) printf("%-58s only in NEW\n", n->g[i].key);
+            if (csv) fprintf(csv, "%s,NaN,NaN,NaN,NaN,only_new\n", n->g[i].key);
+        }
+    return 0;
+}
+
+static int run(const cmp_opts *o, const lb_results *b, const lb_results *n) {
+    int relative = check_machines(o, b, n);
+    if (relative > 1) return relative;
+    int rc = check_power(o, b, n);
+    if (rc) return rc;
+    lb_atomic a;
+    FILE *csv = NULL;
+    if (o->out) {
+        if (!(csv = lb_atomic_open(&a, o->out))) return EX_CANTCREAT;
+        fprintf(csv, "# linbench compare, factor %g, alpha %g%s; ratio = new/base median%s\n%s,"
+                     "base_median,new_median,ratio,p,verdict\n",
+                o->factor, o->alpha, relative ? ", machine-relative" : "",
+                relative ? " of seconds x FMA peak" : " seconds", b->header);
+    }
+    int counts[5] = {0}; /* regressed, improved, same, only base, only new */
+    if (judge_all(o, b, n, relative, csv, counts)) {
+        if (csv) lb_atomic_abort(&a);
+        lb_err("compare: out of memory");
+        return EX_OSERR;
+    }
+    if (csv && lb_atomic_commit(&a)) return EX_IOERR;
+    int matched = counts[0] + counts[1] + counts[2];
+    printf("\ncolumns: %s%s\n", b->header,
+           relative ? "; medians in seconds x GFLOP/s of the run's FMA peak" : "");
+    printf("%d compared: %d regressed, %d improved, %d unchanged (factor %.3g, alpha %.3g); "
+           "%d only in BASE, %d only in NEW\n",
+           matched, counts[0], counts[1], counts[2], o->factor, o->alpha, counts[3], counts[4]);
     if (!matched) {
         lb_err("compare: no point in common between the two results");
         return EX_DATAERR;
     }
-    return regress ? EXIT_REGRESSION : EX_OK;
+    return counts[0] ? EXIT_REGRESSION : EX_OK;
+}
+
+int lb_cmd_compare(int argc, char **argv) {
+    cmp_opts o = {.factor = 1.10, .alpha = 0.002};
+    int rc = parse_args(&o, argc, argv);
+    if (rc) return rc < 0 ? EX_OK : rc;
+    lb_results base, cand;
+    char msg[1024];
+    if ((rc = lb_results_read(&base, o.base, msg, sizeof msg))) {
+        lb_err("compare: %s", msg);
+        return rc;
+    }
+    if ((rc = lb_results_read(&cand, o.cand, msg, sizeof msg))) {
+        lb_err("compare: %s", msg);
+        lb_results_free(&base);
+        return rc;
+    }
+    rc = run(&o, &base, &cand);
+    lb_results_free(&base), lb_results_free(&cand);
+    return rc;
 }

@@ -5,6 +5,7 @@
 
 int lb_cmd_bench(int argc, char **argv);    /* experiments/cli/cmd_bench.c */
 int lb_cmd_compare(int argc, char **argv);  /* experiments/cli/cmd_compare.c */
+int lb_cmd_history(int argc, char **argv);  /* experiments/cli/cmd_history.c */
 int lb_cmd_dump(int argc, char **argv);     /* experiments/cli/cmd_dump.c */
 int lb_cmd_spectrum(int argc, char **argv); /* experiments/cli/cmd_spectrum.c */
 int lb_cmd_bpe_train(int argc, char **argv); /* experiments/cli/cmd_bpe_train.c */

@@ -13,6 +13,7 @@ static const struct {
 } cmds[] = {
     {"bench", lb_cmd_bench, "time full, streaming and Linformer attention across n and k"},
     {"compare", lb_cmd_compare, "compare two bench results; flag regressions (U test + ratio)"},
+    {"history", lb_cmd_history, "bench runs across commits: append one, draw each point, flag changes"},
     {"dump", lb_cmd_dump, "write attention matrices P of a model as .npy"},
     {"spectrum", lb_cmd_spectrum, "singular-value spectra of P per layer and head"},
     {"bpe-train", lb_cmd_bpe_train, "train a GPT-2 byte-level BPE tokenizer (vocab.json + merges.txt)"},

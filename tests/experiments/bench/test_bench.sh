@@ -35,11 +35,78 @@ expect_rc 1 "factor option" "$LB" compare --factor 1.01 "$T/base.csv" "$T/bit.cs
 { echo "protocol,method,share,n,k,d,heads,batch,layers,threads,rep,seconds"; r=0
   for v in 1.01 1.03 1.05 1.07 1.5 1.55 1.65 1.75 1.85; do echo "layer,full,none,512,0,64,12,1,1,2,$r,$v"; r=$((r+1)); done; } >"$T/noisyB.csv"
 expect_rc 0 "noisy large ratio with overlap" "$LB" compare "$T/noisyA.csv" "$T/noisyB.csv"
-# few samples: warned about, never flagged
+# few samples: a comparison that cannot reach alpha refuses (exit 4) and says how many
 csv "$T/few.csv" 1 1.0 1.001 1.002
 csv "$T/fewslow.csv" 2 1.0 1.001 1.002
-expect_rc 0 "3 samples cannot flag" "$LB" compare "$T/few.csv" "$T/fewslow.csv"
+expect_rc 4 "3 samples cannot reach alpha: refused" "$LB" compare "$T/few.csv" "$T/fewslow.csv"
+expect_msg "3 samples refused" "at least 7 samples"
+expect_rc 0 "3 samples reach alpha = 0.2" "$LB" compare --alpha 0.2 "$T/few.csv" "$T/few.csv"
+# the issue's case: 6 a side, smallest p 2/C(12,6) = 0.0022 > 0.002; 7 a side reaches it
+six="1.000 1.003 1.001 1.006 1.002 1.004"
+csv "$T/six.csv" 1 $six; csv "$T/sixslow.csv" 1.5 $six
+expect_rc 4 "6 samples a side cannot reach 0.002" "$LB" compare "$T/six.csv" "$T/sixslow.csv"
+csv "$T/seven.csv" 1 $six 1.005; csv "$T/sevenslow.csv" 1.5 $six 1.005
+expect_rc 1 "7 samples a side flag a 1.5x slowdown" "$LB" compare "$T/seven.csv" "$T/sevenslow.csv"
 grep -q "fewer than 9" "$T/err" && ok || bad "no warning for < 9 samples"
+
+# --- compare: machine fingerprints (bench.json beside bench.csv) ------------------
+# res DIR SCALE MODEL PEAK: a bench folder of 9 clean samples x SCALE for two points and
+# a bench.json whose fingerprint has cpuid model MODEL and FMA peak PEAK at 2 threads
+# (PEAK "none": no peak; MODEL "none": metadata written before fingerprints).
+res() {
+    mkdir -p "$1"; csv "$1/bench.csv" "$2" $clean
+    $PY - "$1/bench.json" "$3" "$4" <<'PYEOF'
+import json, sys
+path, model, peak = sys.argv[1:4]
+fp = {"id": "x", "vendor": "AuthenticAMD", "family": 25, "model": 0, "stepping": 1,
+      "model_name": "AMD EPYC", "flags": "avx fma avx2", "microcode": "0x1", "l1d_kib": 32,
+      "l1i_kib": 32, "l2_kib": 512, "l3_kib": 32768, "cores": 2, "threads": 2, "mem_mib": 24105,
+      "kernel": "Linux 6 x86_64", "blas_core": "Haswell", "blas_threads": 2, "compiler": "gcc 12",
+      "cflags": "-O2", "fma_peak": []}
+meta = {"git_commit": "x"}
+if model != "none":
+    fp["model"] = int(model)
+    if peak != "none":
+        fp["fma_peak"] = [{"threads": 2, "fma256_gflops": float(peak), "fma512_gflops": None}]
+    meta["fingerprint"] = fp
+json.dump({"meta": meta}, open(path, "w"))
+PYEOF
+}
+res "$T/m1" 1 1 200
+res "$T/m1same" 1 1 190       # same machine, a slightly different measured peak
+res "$T/m1slow" 1.5 1 200
+res "$T/m17" 1 17 200         # another model: family 25 model 17
+res "$T/m17slow2" 2 17 100    # twice the time on a machine of half the peak: same fraction
+res "$T/m17slow" 2 17 200     # twice the time at the same peak: a regression
+res "$T/m17nopeak" 1 17 none
+res "$T/old" 1 none none
+expect_rc 0 "same fingerprint" "$LB" compare "$T/m1" "$T/m1same"
+expect_rc 1 "same fingerprint, 1.5x slower" "$LB" compare "$T/m1" "$T/m1slow"
+expect_rc 1 "bench.csv named as a file finds its bench.json" "$LB" compare "$T/m1/bench.csv" "$T/m1slow/bench.csv"
+expect_rc 3 "different cpuid model: refused" "$LB" compare "$T/m1" "$T/m17"
+expect_msg "refusal lists the field" "model ('1' vs '17')"
+expect_rc 3 "one side without a fingerprint: refused" "$LB" compare "$T/old" "$T/m1"
+expect_msg "refusal says why" "BASE has no fingerprint (bench.json written before fingerprints)"
+expect_rc 0 "other machine allowed: 2x time at half the peak is the same fraction" \
+    "$LB" compare --allow-other-machine "$T/m1" "$T/m17slow2"
+expect_msg "machine-relative announced" "fraction of its own run's FMA peak"
+expect_rc 1 "other machine allowed: 2x time at the same peak regressed" \
+    "$LB" compare --allow-other-machine "$T/m1" "$T/m17slow"
+expect_rc 65 "other machine allowed but no peak" "$LB" compare --allow-other-machine "$T/m1" "$T/m17nopeak"
+expect_msg "missing peak named" "NEW lacks it for 2 threads"
+echo '{"meta": ' >"$T/m1same/bench.json"
+expect_rc 65 "malformed bench.json" "$LB" compare "$T/m1" "$T/m1same"
+expect_msg "malformed bench.json named" "m1same/bench.json"
+# --out: the verdicts as CSV, key columns first
+expect_rc 1 "compare --out" "$LB" compare --out "$T/verdicts.csv" "$T/m1" "$T/m1slow"
+$PY - "$T/verdicts.csv" <<'PYEOF' && ok || bad "--out CSV has the wrong rows"
+import csv, sys
+rows = list(csv.DictReader(l for l in open(sys.argv[1]) if not l.startswith("#")))
+v = {r["method"]: r for r in rows}
+assert len(rows) == 2 and v["full"]["verdict"] == "regression" and v["stream"]["verdict"] == "same", rows
+assert abs(float(v["full"]["ratio"]) - 1.5) < 1e-6 and v["full"]["threads"] == "2", v["full"]
+PYEOF
+
 # bad input
 expect_rc 66 "missing file" "$LB" compare "$T/nope.csv" "$T/base.csv"
 expect_msg "missing file"
@@ -94,7 +161,26 @@ for r in t3:
     want = (b["flops"] / b["batch"]) / (l["flops"] / l["batch"])
     assert abs(float(r["predicted_compute_x"]) / want - 1) < 1e-6, (r, want)
 assert len(j["crossovers"]) == 4, j["crossovers"]
+# the fingerprint: cpuid facts and the FMA peak at the run's thread count (2 here, from
+# the preset's omp threads), with every point's frac_peak = gflops / peak_gflops
+fp = j["meta"]["fingerprint"]
+for key in ("vendor", "family", "model", "stepping", "flags", "microcode", "l1d_kib", "l3_kib",
+            "cores", "threads", "mem_mib", "kernel", "blas_core", "blas_threads", "compiler", "cflags", "id"):
+    assert key in fp, key
+ts = {p["threads"] for p in pts}
+peaks = {e["threads"]: e for e in fp["fma_peak"]}
+assert ts <= set(peaks), (ts, peaks)
+for p in pts:
+    e = peaks[p["threads"]]
+    best = max(x for x in (e["fma256_gflops"], e["fma512_gflops"]) if x is not None)
+    assert best > 0 and abs(p["peak_gflops"] - best) <= 1e-6 * best, (p, e)
+    assert abs(p["frac_peak"] - p["gflops"] / p["peak_gflops"]) <= 1e-6 * p["frac_peak"], p
+for r in summ:
+    assert abs(float(r["frac_peak"]) - float(r["gflops"]) / float(r["peak_gflops"])) <= 1e-6 * float(r["frac_peak"]), r
+assert j["params"]["test_slowdown"] is None
+assert len(j["sgemm_rates"]) == 2 and all(r["gflops"] > 0 for r in j["sgemm_rates"]), j["sgemm_rates"]
 PYEOF
+grep -q "^# fingerprint: [0-9a-f]\{16\}$" "$T/q/bench.csv" && ok || bad "quick: no fingerprint comment in bench.csv"
 grep -q "^# git_commit" "$T/q/bench.csv" && ok || bad "quick: no metadata comments in bench.csv"
 # the approximations: layer protocol only, sized by the same -k grid (k = w = m)
 expect_rc 0 "bench quick, approximations" "$LB" bench --preset quick --protocol layer \
@@ -115,7 +201,8 @@ for p in pts:
             "scatterbrain": B * H * (8 * n * k * d + 4 * n * k + W * (4 * d + 2 * k))}[m]
     assert abs(p["flops"] - want) <= 1e-9 * want, (m, n, k, p["flops"], want)
 PYEOF
-expect_rc 0 "quick compared with itself" "$LB" compare "$T/q" "$T/q"
+expect_rc 4 "quick (3 reps) compared with itself: refused, too few samples" "$LB" compare "$T/q" "$T/q"
+expect_rc 0 "quick compared with itself at alpha 0.2" "$LB" compare --alpha 0.2 "$T/q" "$T/q"
 expect_rc 0 "bench --help" "$LB" bench --help
 grep -q -- "--preset" "$T/out" && ok || bad "bench --help does not list --preset"
 expect_rc 0 "bench --version" "$LB" bench --version
@@ -150,6 +237,18 @@ badarg "unknown share" --share diagonal
 badarg "zero reps" --reps 0
 badarg "unknown option" --frobnicate
 badarg "stray argument" extra
+export LB_BENCH_TEST_SLOWDOWN=fast:2; badarg "test slowdown: unknown method"
+export LB_BENCH_TEST_SLOWDOWN=full:0.5; badarg "test slowdown: factor below 1"
+export LB_BENCH_TEST_SLOWDOWN=full; badarg "test slowdown: no factor"
+# the test-only knob: recorded wherever the results go, so they are never taken for real
+export LB_BENCH_TEST_SLOWDOWN=stream:1.5
+expect_rc 0 "bench with the test-only slowdown" "$LB" bench --preset quick --protocol layer --out "$T/slow" --no-progress -q
+unset LB_BENCH_TEST_SLOWDOWN
+expect_msg "test slowdown announced" "TEST ONLY"
+grep -q "^# TEST ONLY: .*stream" "$T/slow/bench.csv" && ok || bad "slowdown not noted in bench.csv"
+grep -q "^# TEST ONLY" "$T/slow/summary.csv" && ok || bad "slowdown not noted in summary.csv"
+$PY -c 'import json,sys; t=json.load(open(sys.argv[1]))["params"]["test_slowdown"]; assert t=={"method":"stream","factor":1.5}, t' \
+    "$T/slow/bench.json" && ok || bad "slowdown not in bench.json params"
 
 echo "test_bench.sh: $pass passed, $fail failed"
 finish

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# How honest is the interleaved A/B? Measures, on this machine, with the A/B's own
+# settings:
+#   - the false-alarm rate: N_AA A/A comparisons (BASE and NEW the same commit, the same
+#     binary), the fraction of compared points flagged (regressed or improved);
+#   - the power: N_INJ comparisons in which NEW runs with the test-only knob
+#     LB_BENCH_TEST_SLOWDOWN=SLOW (default linformer:1.15: every Linformer call 15%
+#     longer); the fraction of slowed points flagged as regressions, the fraction of
+#     runs in which every slowed point was, and the other points flagged.
+#   experiments/bench/bench_calibrate.sh [N_AA] [N_INJ] [-- bench options]
+# Defaults: 20 and 20, the A/B's default grid (--protocol layer, the default preset),
+# AB_ROUNDS (4) rounds each. Environment: CAL_SLOW (METHOD:FACTOR), CAL_OUT (folder for
+# every comparison's verdicts and summary.txt; default results/ab-calibration), AB_ROUNDS,
+# and everything bench_ab.sh reads. Run it on a quiet machine: on the default grid one
+# comparison takes about 12 minutes here (8 runs of ~85 s and 2 warm-ups), so 20 + 20 take
+# about 8 hours. Exit 0 when it ran (the verdict is in the summary), 64 bad arguments.
+set -euo pipefail
+usage() { echo "usage: experiments/bench/bench_calibrate.sh [N_AA] [N_INJ] [-- bench options]" >&2; exit 64; }
+naa=20 ninj=20
+if [ $# -ge 1 ] && [ "$1" != "--" ]; then naa=$1; shift; fi
+if [ $# -ge 1 ] && [ "$1" != "--" ]; then ninj=$1; shift; fi
+[ $# -ge 1 ] && { [ "$1" = "--" ] || usage; shift; }
+for v in "$naa" "$ninj"; do case $v in '' | *[!0-9]*) usage ;; esac; done
+[ $# -ge 1 ] || set -- --protocol layer
+slow=${CAL_SLOW:-linformer:1.15}
+smethod=${slow%%:*}
+rounds=${AB_ROUNDS:-4}
+cd "$(dirname "$0")/../.."
+out=${CAL_OUT:-results/ab-calibration}
+mkdir -p "$out"
+cache=$(mktemp -d)
+trap 'rm -rf "$cache"' EXIT
+head=$(git rev-parse HEAD)
+# one build, reused by every comparison (AB_CACHE): A/A is the same binary on both sides
+ab() { AB_CACHE=$cache AB_NEW_REV=$head bash experiments/bench/bench_ab.sh "$head" "$rounds" -- "$@"; }
+t0=$SECONDS
+for i in $(seq 1 "$naa"); do
+    echo "A/A $i/$naa ($((SECONDS - t0)) s)" >&2
+    AB_OUT=$out/aa-$i.csv ab "$@" >"$out/aa-$i.txt" 2>&1 || true
+done
+for i in $(seq 1 "$ninj"); do
+    echo "injected $slow $i/$ninj ($((SECONDS - t0)) s)" >&2
+    AB_NEW_ENV="LB_BENCH_TEST_SLOWDOWN=$slow" AB_OUT=$out/inj-$i.csv ab "$@" >"$out/inj-$i.txt" 2>&1 || true
+done
+# verdict columns: method is the 2nd key column, verdict the last
+{
+    echo "# bench_calibrate.sh $naa $ninj -- $*; AB_ROUNDS=$rounds; CAL_SLOW=$slow; commit $head; $(date -u +%FT%TZ); $((SECONDS - t0)) s"
+    cat "$out"/aa-*.csv 2>/dev/null | awk -F, '!/^#/ && !/^protocol,/ && $NF != "only_base" && $NF != "only_new" {
+        n++; if ($NF != "same") f++ } END {
+        printf "A/A: %d points compared, %d flagged: false-alarm rate %.2f%% (target < 1%%)\n", n, f, n ? 100 * f / n : 0 }'
+    for f in "$out"/inj-*.csv; do [ -f "$f" ] && echo "== $f"; [ -f "$f" ] && cat "$f"; done | awk -F, -v m="$smethod" '
+        /^== / { runs++; next } /^#/ || /^protocol,/ || $NF == "only_base" || $NF == "only_new" { next }
+        $2 == m { s++; if ($NF == "regression") d++; else miss[runs] = 1; next }
+        { o++; if ($NF != "same") of++ }
+        END { allc = 0; for (r = 1; r <= runs; r++) if (!(r in miss)) allc++
+              printf "injected %s: %d slowed points, %d flagged: detection %.1f%%; all slowed points caught in %d of %d runs (%.1f%%, target >= 95%%); other points flagged: %d of %d\n",
+                     "'"$slow"'", s, d, s ? 100 * d / s : 0, allc, runs, runs ? 100 * allc / runs : 0, of, o }'
+} | tee "$out/summary.txt"

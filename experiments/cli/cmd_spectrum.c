@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lb_cmd.h"
+#include "lb_mpi.h"
 #include "lb_progress.h"
 #include "lb_spectrum.h"
 #include "lb_util.h"
@@ -233,14 +234,16 @@ int lb_cmd_spectrum(int argc, char **argv) {
         goto done;
     for (int l = 0; l < L; l++) layer_pos[l] = -1;
     for (int l = 0; l < nl; l++) layer_pos[layers[l]] = l;
-    if (lb_spec_out_open(&fo, out)) {
+    if (lb_mpi_rank() == 0 && lb_spec_out_open(&fo, out)) {
         rc = EX_CANTCREAT;
         goto done;
     }
+    if (lb_mpi_size() > 1) /* MPI: path checked; rank 0 reopens after the merge, so a */
+        lb_spec_out_abort(fo), fo = NULL; /* rank killed mid-run leaves no temporaries */
     double total = 0;
     for (int i = 0; i < nn; i++) total += (double)S * nl_[i] * nl_[i];
     lb_progress pg;
-    lb_progress_init(&pg, "spectrum", total, !o.quiet);
+    lb_progress_init(&pg, "spectrum", total / lb_mpi_size(), !o.quiet && lb_mpi_rank() == 0);
     for (int i = 0; i < nn; i++, nruns++) {
         int n = (int)nl_[i];
         lb_spec_run *r = &runs[i];
@@ -303,6 +306,7 @@ int lb_cmd_spectrum(int argc, char **argv) {
                         .real = real, .seeds = seeds};
         double t_all = 0;
         for (long s = 0; s < count; s++) {
+            if (!lb_spec_mine(s)) continue; /* MPI: window s goes to rank s mod size */
             lb_windows_fill(&b, win, (size_t)s);
             ctx.m = 0;
             for (int j = 0; j < n; j++)
@@ -346,6 +350,17 @@ int lb_cmd_spectrum(int argc, char **argv) {
         free(real);
         free(seeds);
         if (rc) goto done;
+    }
+    char mmsg[512]; /* MPI: rank 0 merges every rank's accumulators and writes alone */
+    if (lb_spec_runs_merge(runs, nruns, mmsg, sizeof mmsg)) {
+        lb_err("spectrum: merge: %s", mmsg);
+        rc = EX_SOFTWARE;
+        goto done;
+    }
+    if (lb_mpi_rank() != 0) goto done; /* rc is 0 here */
+    if (!fo && lb_spec_out_open(&fo, out)) {
+        rc = EX_CANTCREAT;
+        goto done;
     }
     if (lb_spec_out_write(fo, runs, nruns, &(lb_spec_params){
                               .io = &o, .tokenizer = in.tok ? lb_tokenizer_describe(in.tok)

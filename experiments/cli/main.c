@@ -13,6 +13,7 @@ static const struct {
     const char *help;
 } cmds[] = {
     {"bench", lb_cmd_bench, "time full, streaming and Linformer attention across n and k"},
+    {"merge", lb_cmd_merge, "join bench result folders (shards of one grid) into one"},
     {"compare", lb_cmd_compare, "compare two bench results; flag regressions (U test + ratio)"},
     {"dump", lb_cmd_dump, "write attention matrices P of a model as .npy"},
     {"spectrum", lb_cmd_spectrum, "singular-value spectra of P per layer and head"},

@@ -3,6 +3,7 @@
  * one allreduce, then every rank clips and steps identically. The scale of each rank's
  * gradient is 1/(predicted positions of the whole batch), so the sum is exactly the
  * gradient of the global batch's mean loss, as one process would compute it. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,11 @@
 #include "lb_mpi.h"
 #include "lb_util.h"
 #include "train_int.h"
+
+/* Under MPI the loop's stop flag is this one, raised only when the ranks agreed (in
+ * lb_train_mpi_step) that some rank saw the signal flag, signal_stop: a rank that saw the
+ * signal just after a step's allreduce must not stop a step before the others. */
+static volatile sig_atomic_t agreed_stop, *signal_stop;
 
 /* Rows [*first, *first + return) of a batch of B are this rank's. */
 static int my_rows(int B, int *first) {
@@ -32,6 +38,8 @@ int lb_train_mpi_begin(run_t *r, lb_train_opts *o) {
         lb_err("--batch %d is smaller than the %d ranks: every rank needs a row", o->batch, size);
         return EX_USAGE;
     }
+    signal_stop = o->stop;
+    if (o->stop) o->stop = &agreed_stop;
     if (lb_mpi_rank() > 0) {
         /* Rank 0 speaks for the job: the others print nothing but errors and write no
          * log, export or checkpoint (the loop asks lb_mpi_rank before each). */
@@ -73,10 +81,19 @@ int lb_train_mpi_step(run_t *r, const lb_train_opts *o, int n, lb_mlm_stats *s, 
     if (lb_mlm_step(r->ws_part, r->grad, scale, r->b.ids + off, r->b.mask + off,
                     r->labels + off, &mine, msg, msglen))
         return -1;
-    double st[3] = {mine.loss_sum, (double)mine.n_pred, (double)mine.n_correct};
+    /* st[3]: a SIGINT/SIGTERM seen by any rank stops every rank after this same step
+     * (otherwise the first to stop would leave the others waiting here) */
+    double st[4] = {mine.loss_sum, (double)mine.n_pred, (double)mine.n_correct,
+                    signal_stop && *signal_stop ? 1 : 0};
     if (lb_mpi_allreduce_sum_f(r->grad, elems, msg, msglen) ||
-        lb_mpi_allreduce_sum_d(st, 3, msg, msglen))
+        lb_mpi_allreduce_sum_d(st, 4, msg, msglen))
         return -1;
+    if (st[3] > 0 && o->stop) {
+        agreed_stop = 1;
+        /* all stop with EX_TEMPFAIL together: end normally, so that MPI_Finalize waits
+         * for rank 0's checkpoint instead of an abort cutting it short */
+        lb_mpi_agree(EX_TEMPFAIL);
+    }
     s->loss_sum = st[0];
     s->n_pred = (long)st[1];
     s->n_correct = (long)st[2];

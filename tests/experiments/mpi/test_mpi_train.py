@@ -112,4 +112,20 @@ r = mpirun(2, args(bdir, extra=["--batch", "1"]))
 check(r.returncode != 0 and "--batch 1" in r.stderr, f"batch 1 on 2 ranks: {r.returncode} "
       f"{r.stderr[-800:]}")
 check(not os.path.exists(bdir) or os.listdir(bdir) == [], "batch 1: no output")
+# SIGTERM to rank 1 alone: every rank stops after the same step, rank 0 writes that
+# checkpoint (rather than an abort cutting it short), and the run resumes from it.
+sdir = os.path.join(tmp, "stop")
+wrapper = ["bash", "-c", '(sleep 3; kill -TERM $$) & exec "$@"', "stopper",
+           *args(sdir, steps=10**6)]
+r = mpirun(1, args(sdir, steps=10**6), (1, wrapper))
+stops = sorted(set(ln.split("interrupted after step ")[1].split(";")[0]
+                   for ln in r.stderr.splitlines() if "interrupted after step" in ln))
+check(r.returncode == 75 and len(stops) == 1 and r.stderr.count("interrupted after") == 2,
+      f"stop: exit {r.returncode}, both ranks after one step: {r.stderr[-1500:]}")
+ck = os.path.join(sdir, f"checkpoint-{stops[0] if stops else 0}")
+check(os.path.isfile(os.path.join(ck, "trainer.json")), f"stop: {ck} written")
+if stops:
+    r = mpirun(2, args(sdir, steps=int(stops[0]) + 2, extra=["--resume", ck]))
+    check(r.returncode == 0 and f"step {int(stops[0]) + 2}/" in r.stdout,
+          f"resume after the stop: {r.returncode} {r.stderr[-800:]}")
 summary()

@@ -28,6 +28,16 @@ CFLAGS   += -std=c11 $(OPT) $(ARCH) -fopenmp -Wall -Wextra -Wshadow -Wno-unused-
 LDFLAGS  += -fopenmp $(SANFLAGS) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -Wl,--disable-new-dtags
 LDLIBS   += -llapacke -lopenblas -lcjson -lm
 
+# MPI (common/mpi.c, the only user of mpi.h): on when pkg-config finds Open MPI's ompi-c,
+# or with MPI=1 (flags from mpicc); MPI=0 builds the single-process stubs. The choice is
+# kept in $(BUILD)/gen/lb_mpi_on so that switching it rebuilds mpi.o and relinks.
+MPI ?= $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1 || echo 0)
+ifeq ($(MPI),1)
+  MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile)
+  MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || mpicc --showme:link)
+  LDLIBS     += $(MPI_LIBS)
+endif
+
 LIB_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 LIB_SRC  := $(filter-out experiments/cli/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -56,6 +66,13 @@ $(BUILD)/gen/lb_build_info.h: FORCE
 	 cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 $(BUILD)/obj/common/meta.o: $(BUILD)/gen/lb_build_info.h
+
+$(BUILD)/gen/lb_mpi_on: FORCE
+	@mkdir -p $(@D)
+	@echo "$(MPI) $(MPI_CFLAGS) $(MPI_LIBS)" > $@.new; cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+$(BUILD)/obj/common/mpi.o: $(BUILD)/gen/lb_mpi_on
+$(BUILD)/obj/common/mpi.o: CPPFLAGS += $(if $(filter 1,$(MPI)),-DLB_MPI=1 $(MPI_CFLAGS))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -106,7 +123,7 @@ fuzz:
 	bash tests/common/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-asan build-vg
+	rm -rf build build-asan build-vg build-nompi
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/experiments/cli/main.d
 -include experiments/bench/bench.mk

@@ -4,13 +4,16 @@
 #   deps.sh          build + run: compiler, OpenBLAS (OpenMP build), LAPACKE, cJSON, gnuplot
 #   deps.sh --tests  also the test oracles (numpy, scipy, regex for /usr/bin/python3), valgrind
 #   deps.sh --fuzz   also clang's libFuzzer runtime
+#   deps.sh --mpi    also Open MPI (mpirun, mpi.h): linbench across ranks (README, "More
+#                    than one machine"); `make` then builds with MPI
 set -euo pipefail
 pkgs=(gcc make git libopenblas-openmp-dev liblapacke-dev libcjson-dev gnuplot-nox)
 for a in "$@"; do
     case "$a" in
     --tests) pkgs+=(python3-numpy python3-scipy python3-regex valgrind) ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
-    *) echo "deps.sh: unknown option '$a' (expected --tests or --fuzz)" >&2; exit 64 ;;
+    --mpi) pkgs+=(openmpi-bin libopenmpi-dev pkg-config) ;;
+    *) echo "deps.sh: unknown option '$a' (expected --tests, --fuzz or --mpi)" >&2; exit 64 ;;
     esac
 done
 missing=()

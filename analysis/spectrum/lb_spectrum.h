@@ -106,6 +106,25 @@ void lb_spec_acc_add(lb_spec_acc *a, double *scratch, const float *sigma, int r,
                      double row_entropy);
 /* Sample standard deviation of curve values: sd is (len); which 0 = σ, 1 = energy. */
 void lb_spec_acc_curve_std(const lb_spec_acc *a, double *sd, int which);
+/* a += b: the accumulator of both window sets (Chan et al.'s pairwise mean/variance
+ * merge, in double); a and b have the same len and index. */
+void lb_spec_acc_merge(lb_spec_acc *a, const lb_spec_acc *b);
+/* Flat form for sending between ranks: lb_spec_acc_packed_len doubles; unpack into an
+ * accumulator made by lb_spec_acc_init with the same len and index (0, or -1 with msg
+ * when avail is short or the shapes differ). */
+size_t lb_spec_acc_packed_len(const lb_spec_acc *a);
+void lb_spec_acc_pack(double *out, const lb_spec_acc *a);
+int lb_spec_acc_unpack(lb_spec_acc *a, const double *in, size_t avail, char *msg,
+                       size_t msglen);
+/* The packed length of the blob at in (avail values) for an accumulator shaped as
+ * shape (its per-window row count is read from the blob); SIZE_MAX when malformed.
+ * The blob's per-window rows start at lb_spec_acc_packed_rows. lb_spec_acc_merge
+ * merges the statistics only: per-window rows are the caller's to order (MPI keeps
+ * the single-process window order, spectrum_mpi.c), through lb_spec_acc_set_rows
+ * (count rows; 0 or -1 when out of memory). */
+size_t lb_spec_acc_packed_len_in(const lb_spec_acc *shape, const double *in, size_t avail);
+const double *lb_spec_acc_packed_rows(const lb_spec_acc *shape, const double *in);
+int lb_spec_acc_set_rows(lb_spec_acc *a, const double *rows, size_t count);
 
 /* PREFIX_windows.csv: n,layer,head,window, then every statistic (lb_spec_stat_name)
  * of each analysed matrix; window is the 0-based order of the sequence at that n.
@@ -449,6 +468,17 @@ void lb_spec_out_abort(lb_spec_out *o);
 
 /* Chan et al.'s pairwise combination: a += b. */
 void lb_welford_merge(lb_welford *a, const lb_welford *b);
+
+/* ---- `linbench spectrum` across MPI ranks (analysis/spectrum/spectrum_mpi.c) ---- */
+
+/* Window s of a run belongs to rank s mod size: a fixed rule, so the window set does not
+ * depend on the rank count, and ranks get equal shares of a sorted or padded corpus. */
+int lb_spec_mine(long s);
+/* Every rank hands its runs (the same n list, layers, heads and ks on every rank);
+ * rank 0 ends with the merge of all ranks' accumulators, projection errors and
+ * counters (in rank order), the others keep their own. A collective: every rank calls
+ * it. 0, or -1 with msg. One rank: nothing to do. */
+int lb_spec_runs_merge(lb_spec_run *runs, int nruns, char *msg, size_t msglen);
 
 /* Command-line walking for both commands: argv[*i] must be "--name" or
  * "--name=value"; flags (a NULL-terminated list of names) take no value, any other

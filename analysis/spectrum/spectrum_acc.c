@@ -3,6 +3,7 @@
  * means so that any number of sequences can pass through in constant memory. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lb_spectrum.h"
 #include "lb_util.h"
@@ -182,4 +183,117 @@ void lb_spec_acc_curve_std(const lb_spec_acc *a, double *sd, int which) {
         double v = a->count >= 2 ? m2[i] / (a->count - 1) : 0;
         sd[i] = v > 0 ? sqrt(v) : 0;
     }
+}
+
+/* ---- merging accumulators of disjoint window sets (MPI ranks) ----
+ *
+ * The (len)-long arrays of an accumulator that are a running mean and its sum of
+ * squared deviations over `count` matrices. Merge, pack and unpack walk this table
+ * only, so an array pair added to lb_spec_acc travels and merges by adding one line
+ * here; arrays of another kind (per-window values) need their own rule. */
+static int acc_pairs(const lb_spec_acc *a, double *mean[], double *m2[]) {
+    int k = 0;
+    mean[k] = a->c_mean, m2[k++] = a->c_m2;
+    mean[k] = a->e_mean, m2[k++] = a->e_m2;
+    return k;
+}
+#define ACC_MAX_PAIRS 8
+/* Header of a packed accumulator: len, index, count, number of pairs. */
+#define ACC_HEAD 4
+
+void lb_spec_acc_merge(lb_spec_acc *a, const lb_spec_acc *b) {
+    if (b->count <= 0) return;
+    double *am[ACC_MAX_PAIRS], *a2[ACC_MAX_PAIRS], *bm[ACC_MAX_PAIRS], *b2[ACC_MAX_PAIRS];
+    int np = acc_pairs(a, am, a2);
+    acc_pairs(b, bm, b2);
+    double na = a->count, nb = b->count, n = na + nb;
+    /* Chan, Golub & LeVeque (1979): δ = mean_b − mean_a; mean += δ·nb/n;
+     * m2 += m2_b + δ²·na·nb/n. With na = 0 it copies b exactly. */
+    for (int p = 0; p < np; p++)
+        for (int i = 0; na > 0 && i < a->len; i++) {
+            double d = bm[p][i] - am[p][i];
+            am[p][i] += d * nb / n;
+            a2[p][i] += b2[p][i] + d * d * na * nb / n;
+        }
+    for (int p = 0; na <= 0 && p < np; p++) { /* nothing here yet: b exactly */
+        memcpy(am[p], bm[p], sizeof(double) * (size_t)a->len);
+        memcpy(a2[p], b2[p], sizeof(double) * (size_t)a->len);
+    }
+    a->count = n;
+    for (int s = 0; s < LB_SPEC_NSTATS; s++) lb_welford_merge(&a->stat[s], &b->stat[s]);
+}
+
+static size_t packed_base(const lb_spec_acc *a) {
+    double *m[ACC_MAX_PAIRS], *m2[ACC_MAX_PAIRS];
+    int np = acc_pairs(a, m, m2);
+    return ACC_HEAD + 3 * LB_SPEC_NSTATS + 2 * (size_t)np * a->len;
+}
+
+/* The per-window rows travel after the arrays: count × LB_SPEC_NSTATS values. */
+size_t lb_spec_acc_packed_len(const lb_spec_acc *a) {
+    return packed_base(a) + (size_t)a->count * LB_SPEC_NSTATS;
+}
+
+size_t lb_spec_acc_packed_len_in(const lb_spec_acc *shape, const double *in, size_t avail) {
+    if (avail < ACC_HEAD || !(in[2] >= 0) || in[2] > 1e12) return SIZE_MAX;
+    return packed_base(shape) + (size_t)in[2] * LB_SPEC_NSTATS;
+}
+
+const double *lb_spec_acc_packed_rows(const lb_spec_acc *shape, const double *in) {
+    return in + packed_base(shape);
+}
+
+/* Room for rows per-window rows; 0, or -1 (win_lost set). */
+static int win_reserve(lb_spec_acc *a, size_t rows) {
+    if (a->win_lost) return -1;
+    if (rows <= a->win_cap) return 0;
+    double *w = realloc(a->win, rows * LB_SPEC_NSTATS * sizeof *w);
+    if (!w) return a->win_lost = 1, -1;
+    a->win = w, a->win_cap = rows;
+    return 0;
+}
+
+int lb_spec_acc_set_rows(lb_spec_acc *a, const double *rows, size_t count) {
+    if (win_reserve(a, count)) return -1;
+    if (count) memcpy(a->win, rows, count * LB_SPEC_NSTATS * sizeof *rows);
+    return 0;
+}
+
+void lb_spec_acc_pack(double *out, const lb_spec_acc *a) {
+    double *m[ACC_MAX_PAIRS], *m2[ACC_MAX_PAIRS];
+    int np = acc_pairs(a, m, m2);
+    *out++ = a->len, *out++ = a->index, *out++ = a->count, *out++ = np;
+    for (int s = 0; s < LB_SPEC_NSTATS; s++)
+        *out++ = a->stat[s].n, *out++ = a->stat[s].mean, *out++ = a->stat[s].m2;
+    for (int p = 0; p < np; p++) {
+        memcpy(out, m[p], sizeof(double) * (size_t)a->len), out += a->len;
+        memcpy(out, m2[p], sizeof(double) * (size_t)a->len), out += a->len;
+    }
+    size_t rows = (size_t)a->count * LB_SPEC_NSTATS; /* NaN rows when they were lost */
+    for (size_t i = 0; i < rows; i++) *out++ = a->win_lost ? NAN : a->win[i];
+}
+
+int lb_spec_acc_unpack(lb_spec_acc *a, const double *in, size_t avail, char *msg,
+                       size_t msglen) {
+    double *m[ACC_MAX_PAIRS], *m2[ACC_MAX_PAIRS];
+    int np = acc_pairs(a, m, m2);
+    size_t want = lb_spec_acc_packed_len_in(a, in, avail);
+    if (want == SIZE_MAX || avail < want)
+        return lb_fail(msg, msglen, "packed accumulator: %zu values, expected %zu", avail, want);
+    /* Both sides are the same build; a mismatch means a mixed job, not a rounding. */
+    if (in[0] != a->len || in[1] != a->index || in[3] != np || !(in[2] >= 0))
+        return lb_fail(msg, msglen, "packed accumulator: len %g, index %g, %g arrays, count "
+                       "%g; expected len %d, index %d, %d arrays", in[0], in[1], in[3], in[2],
+                       a->len, a->index, np);
+    a->count = in[2];
+    in += ACC_HEAD;
+    for (int s = 0; s < LB_SPEC_NSTATS; s++, in += 3)
+        a->stat[s] = (lb_welford){in[0], in[1], in[2]};
+    for (int p = 0; p < np; p++) {
+        memcpy(m[p], in, sizeof(double) * (size_t)a->len), in += a->len;
+        memcpy(m2[p], in, sizeof(double) * (size_t)a->len), in += a->len;
+    }
+    if (lb_spec_acc_set_rows(a, in, (size_t)a->count))
+        return lb_fail(msg, msglen, "out of memory for %g per-window rows", a->count);
+    return 0;
 }

@@ -60,6 +60,8 @@ typedef struct {
      * taken with it say so in bench.json and bench.csv. */
     int slow_method;        /* -1 none */
     double slow_factor;
+    int shard_i, shard_n;   /* --shard i/N: this part of the grid (shard_n 0 = all) */
+    int allow_shared_host;  /* --allow-shared-host: MPI ranks may time on one host */
 } lb_bench_opts;
 
 typedef enum { LB_PT_OK = 0, LB_PT_NOFIT = 1, LB_PT_FAIL = 2 } lb_pt_status;
@@ -179,6 +181,25 @@ int lb_bench_write(const lb_bench_set *set, const lb_bench_opts *o, const lb_met
 void lb_bench_paper_cell(const char *path, int n, int k, double *time, double *mem);
 /* Human-readable tables, crossovers and stream memory on f. */
 void lb_bench_print(FILE *f, const lb_bench_set *set, const lb_bench_opts *o);
+
+/* ---- shards and their merge (experiments/bench/bench_merge.c) ---- */
+
+/* Parse "i/N" (0 <= i < N <= 1024). 0 or -1 with msg. */
+int lb_bench_shard_parse(const char *s, int *i, int *n, char *msg, size_t msglen);
+/* Keep this shard's part of the grid: entry j of the n lists (layer and table3) when
+ * j mod N = i, so every (n, ...) group, and the speedups inside it, stays whole. Under
+ * MPI (more than one rank) the ranks are the shards: rank r takes r/size and writes
+ * OUT/rank-r, after a check that no two ranks share a host (they would disturb each
+ * other's timings) unless allow_shared_host. Collective under MPI. 0 or -1 with msg
+ * (every rank fails together). */
+int lb_bench_shard_apply(lb_bench_opts *o, char *msg, size_t msglen);
+/* Join result folders dirs (n of them) into out: the rows of bench.csv, summary.csv and
+ * table3.csv in order, bench.json with the points of all and "merged_from". Refused:
+ * a missing file, different CSV headers, or (unless allow_mixed) different machine
+ * metadata (CPU, kernel, compiler and flags, OpenBLAS, threads). Crossovers need the
+ * whole n axis and are left out. 0 or -1 with msg; out is written atomically. */
+int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mixed, char *msg,
+                   size_t msglen);
 
 #endif
 

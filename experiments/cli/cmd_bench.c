@@ -63,6 +63,9 @@ static void usage(FILE *f) {
         "                    summary.csv, table3.csv, bench.json\n"
         "  --paper FILE      the paper's Table 3 CSV (default results/paper/linformer_table3.csv)\n"
         "  --no-progress     no progress bar (it is drawn only on a terminal anyway)\n"
+        "  --shard I/N       run part I (0-based) of N of the grid (every Nth n); join the\n"
+        "                    folders with linbench merge. Under mpirun each rank is a shard\n"
+        "                    writing OUT/rank-R; --allow-shared-host lets ranks share a host\n"
         "  -q, --quiet       no tables on stdout\n"
         "Before timing, the FP32 FMA peak (256-bit; 512-bit on AVX-512 CPUs) is measured at\n"
         "each thread count; every point's frac_peak is its GFLOP/s over that peak.\n"
@@ -214,7 +217,7 @@ static long list_max(const lb_list *l) {
 enum {
     O_HEADS = 256, O_BATCH, O_THREADS, O_METHODS, O_SHARE, O_T3N, O_T3K, O_LAYERS, O_T3SHARE,
     O_T3THREADS, O_MAXB, O_BUDGET, O_T3BUDGET, O_REPS, O_WARMUP, O_SGEMM, O_SEED, O_OUT, O_PAPER,
-    O_NOPROG, O_PRESET, O_PROTO, O_T3METHODS, O_T3TOKENS, O_PLAN, O_PLANRATE
+    O_NOPROG, O_PRESET, O_PROTO, O_T3METHODS, O_T3TOKENS, O_PLAN, O_PLANRATE, O_SHARD, O_SHARED
 };
 
 static const struct option longopts[] = {
@@ -233,6 +236,7 @@ static const struct option longopts[] = {
     {"no-progress", no_argument, 0, O_NOPROG}, {"quiet", no_argument, 0, 'q'},
     {"t3-methods", required_argument, 0, O_T3METHODS}, {"t3-time-tokens", required_argument, 0, O_T3TOKENS},
     {"plan", no_argument, 0, O_PLAN}, {"plan-gflops", required_argument, 0, O_PLANRATE},
+    {"shard", required_argument, 0, O_SHARD}, {"allow-shared-host", no_argument, 0, O_SHARED},
     {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
 
 static int parse_list(lb_list *l, const char *s, long lo, long hi, const char *what) {
@@ -294,6 +298,13 @@ static int parse_args(lb_bench_opts *o, int argc, char **argv, int *t3n_set, int
         case O_OUT: o->out_dir = optarg; break;
         case O_PAPER: o->paper = optarg; break;
         case O_NOPROG: o->progress = 0; break;
+        case O_SHARD: { /* part i of N of the grid (bench_merge.c); join with linbench merge */
+            char m[256];
+            if ((bad = lb_bench_shard_parse(optarg, &o->shard_i, &o->shard_n, m, sizeof m)))
+                lb_err("bench: --shard: %s", m);
+            break;
+        }
+        case O_SHARED: o->allow_shared_host = 1; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("linbench %s\n", LB_VERSION); return 1;
@@ -428,6 +439,8 @@ int lb_cmd_bench(int argc, char **argv) {
         fprintf(stderr, "linbench: bench: TEST ONLY: every %s call is stretched %.4gx "
                         "(LB_BENCH_TEST_SLOWDOWN)\n", lb_attn_method_name((lb_attn_method)o.slow_method),
                 o.slow_factor);
+    char smsg[512];
+    if (lb_bench_shard_apply(&o, smsg, sizeof smsg)) return lb_err("bench: %s", smsg), EX_USAGE;
     if (o.reps < 9)
         fprintf(stderr, "linbench: bench: warning: %d repetitions (< 9): `linbench compare` cannot "
                         "flag changes reliably on these results\n", o.reps);

@@ -16,6 +16,7 @@
 
 #include "lb_cmd.h"
 #include "lb_outset.h"
+#include "lb_mpi.h"
 #include "lb_progress.h"
 #include "lb_spectrum.h"
 #include "lb_util.h"
@@ -166,6 +167,7 @@ typedef struct {
     long S, PS, index, kl[MAX_K_LIST];
     int nk;
     lb_ax_opts ao; /* the approximations of PV (analysis/spectrum/approx.c) */
+    int ao_given;  /* --approx-draws was on the command line */
 } spec_opts;
 
 typedef struct {
@@ -199,6 +201,7 @@ static int spec_parse(spec_opts *o, int argc, char **argv) {
     for (int i = 1; i < argc;) {
         if ((rc = lb_spec_next_opt(argc, argv, &i, flags, name, sizeof name, &val))) return rc;
         if (!strcmp(name, "help")) return usage(stdout), -1;
+        if (!strcmp(name, "approx-draws")) o->ao_given = 1;
         if (lb_spec_input_opt(&o->io, name, val, &rc) || lb_ax_opt(&o->ao, name, val, &rc)) {
             if (rc) return rc;
         } else if (!strcmp(name, "out")) o->out = val;
@@ -221,6 +224,12 @@ static int spec_parse(spec_opts *o, int argc, char **argv) {
     if (o->pks && (o->nk = lb_parse_list(o->pks, o->kl, MAX_K_LIST, 1, 1L << 20, "--proj-k")) < 1)
         return EX_USAGE;
     o->ao.seed = o->io.win.seed; /* each window's R draws follow the window seed */
+    if (lb_mpi_size() > 1 && !o->ao_given && o->ao.draws > 0) { /* not split across ranks yet */
+        o->ao.draws = 0;
+        if (lb_mpi_rank() == 0)
+            fprintf(stderr, "spectrum: note: under MPI the approximations of PV are off "
+                            "(--approx-draws 0); run them on one rank\n");
+    }
     return 0;
 }
 
@@ -268,8 +277,15 @@ static int spec_validate(spec_state *st, const spec_opts *o) {
         return EX_USAGE;
     for (int l = 0; l < st->L; l++) st->layer_pos[l] = -1;
     for (int l = 0; l < st->nl; l++) st->layer_pos[st->layers[l]] = l;
-    /* the output set before the work: a bad destination fails now */
-    return lb_spec_out_open(&st->fo, st->prefix) ? EX_CANTCREAT : 0;
+    if (lb_mpi_size() > 1 && o->ao.draws > 0)
+        return lb_err("spectrum: the approximations (--approx-draws) are not split across MPI "
+                      "ranks yet: give --approx-draws 0, or run on one rank"), EX_USAGE;
+    /* the output set before the work: a bad destination fails now. Under MPI rank 0
+     * checks the path, then drops the set and reopens it after the merge, so that a
+     * rank killed mid-run leaves no temporaries. */
+    if (lb_mpi_rank() == 0 && lb_spec_out_open(&st->fo, st->prefix)) return EX_CANTCREAT;
+    if (lb_mpi_size() > 1) lb_spec_out_abort(st->fo), st->fo = NULL;
+    return 0;
 }
 
 /* Projection sizes, accumulators and R seeds of the run at length n. */
@@ -307,6 +323,7 @@ static int spec_loop(spec_state *st, const spec_opts *o, lb_spec_run *r, spec_ct
     int n = r->n;
     char msg[1024];
     for (long s = 0; s < count; s++) {
+        if (!lb_spec_mine(s)) continue; /* MPI: window s goes to rank s mod size */
         lb_windows_fill(b, win, (size_t)s);
         ctx->m = 0;
         for (int j = 0; j < n; j++)
@@ -394,7 +411,16 @@ static int spec_run_n(spec_state *st, const spec_opts *o, int i) {
     return rc;
 }
 
+/* MPI: rank 0 merges every rank's accumulators (Chan et al.) and writes alone. */
+static int spec_merge(spec_state *st) {
+    char msg[512];
+    if (lb_spec_runs_merge(st->runs, st->nruns, msg, sizeof msg))
+        return lb_err("spectrum: merge: %s", msg), EX_SOFTWARE;
+    return 0;
+}
+
 static int spec_write(spec_state *st, const spec_opts *o, int argc, char **argv) {
+    if (!st->fo && lb_spec_out_open(&st->fo, st->prefix)) return EX_CANTCREAT;
     const lb_spec_input *in = &st->in;
     lb_spec_params p = {.io = &o->io,
                         .tokenizer = in->tok ? lb_tokenizer_describe(in->tok) : "none (ids)",
@@ -437,9 +463,10 @@ int lb_cmd_spectrum(int argc, char **argv) {
     if (!(rc = spec_validate(&st, &o))) {
         double total = 0;
         for (int i = 0; i < st.nn; i++) total += (double)o.S * st.nlist[i] * st.nlist[i];
-        lb_progress_init(&st.pg, "spectrum", total, !o.io.quiet);
+        lb_progress_init(&st.pg, "spectrum", total / lb_mpi_size(), !o.io.quiet && lb_mpi_rank() == 0);
         for (int i = 0; i < st.nn && !rc; i++, st.nruns++) rc = spec_run_n(&st, &o, i);
-        if (!rc) rc = spec_write(&st, &o, argc, argv);
+        if (!rc) rc = spec_merge(&st);
+        if (!rc && lb_mpi_rank() == 0) rc = spec_write(&st, &o, argc, argv);
     }
     spec_free(&st);
     return rc;

@@ -12,5 +12,6 @@ int lb_cmd_bpe_train(int argc, char **argv); /* experiments/cli/cmd_bpe_train.c 
 int lb_cmd_train(int argc, char **argv);    /* experiments/cli/cmd_train.c */
 int lb_cmd_report(int argc, char **argv);   /* experiments/cli/cmd_report.c */
 int lb_cmd_eval(int argc, char **argv);     /* experiments/cli/cmd_eval.c */
+int lb_cmd_merge(int argc, char **argv);    /* experiments/cli/cmd_merge.c */
 
 #endif

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "lb_cmd.h"
+#include "lb_mpi.h"
 #include "lb_util.h"
 
 static const struct {
@@ -12,6 +13,7 @@ static const struct {
     const char *help;
 } cmds[] = {
     {"bench", lb_cmd_bench, "time full, streaming and Linformer attention across n and k"},
+    {"merge", lb_cmd_merge, "join bench result folders (shards of one grid) into one"},
     {"compare", lb_cmd_compare, "compare two bench results; flag regressions (U test + ratio)"},
     {"history", lb_cmd_history, "bench runs across commits: append one, draw each point, flag changes"},
     {"dump", lb_cmd_dump, "write attention matrices P of a model as .npy"},
@@ -29,6 +31,8 @@ static void usage(FILE *f) {
     fprintf(f, "\n'linbench COMMAND --help' describes each command.\n");
 }
 
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv) {
     /* Debian's OpenBLAS 0.3.21 picks kernels that compute wrong results on this CPU
      * unless OPENBLAS_CORETYPE is set (DESIGN.md §6). It reads the variable when the
@@ -39,6 +43,16 @@ int main(int argc, char **argv) {
         execv("/proc/self/exe", argv);
         /* exec failed: carry on with whatever OpenBLAS chose */
     }
+    char msg[256];
+    if (lb_mpi_init(&argc, &argv, msg, sizeof msg)) {
+        lb_err("%s", msg);
+        return EX_SOFTWARE;
+    }
+    /* under mpirun every way out passes lb_mpi_finish (a rank failing alone ends the job) */
+    return lb_mpi_finish(dispatch(argc, argv));
+}
+
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return EX_USAGE;

@@ -170,6 +170,7 @@ void lb_train_opts_print(FILE *f, const lb_train_opts *o);
 typedef struct {
     long step;             /* updates done */
     double elapsed;        /* seconds of training over all sessions (informative) */
+    int ranks;             /* MPI ranks that trained it (1 when trainer.json has none) */
     lb_loader_pos loader;
     uint64_t train_sum, valid_sum; /* lb_docs_checksum */
     uint64_t tok_sum;      /* FNV-1a of vocab.json then merges.txt */

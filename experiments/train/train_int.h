@@ -24,11 +24,28 @@ typedef struct {
     lb_train_state st;
     FILE *log;
     char last_ckpt[4096];
+    lb_mlm *ws_part; /* MPI: for this rank's rows of the batch (train_mpi.c) */
+    int ws_part_n;
 } run_t;
 
 /* Fresh or resumed: checkpoint and options (the resume rule), tokenizer, corpora and
  * their checksums, the model (random init or the checkpoint's), optimizer state,
  * gradients and the loader. Returns EX_OK or a sysexits code after a message. */
 int lb_train_setup(run_t *r, lb_train_opts *o);
+
+/* ---- data-parallel training across MPI ranks (train_mpi.c) ----
+ * Every rank reads the same global batch (the loader is deterministic); rank r takes
+ * rows [r·B/size, (r+1)·B/size), the gradients are summed over ranks before clipping
+ * and the optimizer step, so every rank holds the same weights. Rank 0 alone prints,
+ * logs and writes checkpoints. One rank: plain lb_mlm_step. */
+
+/* After set-up: checks (batch >= ranks, a resume made by as many ranks) and quiets
+ * ranks > 0. EX_OK or a sysexits code after a message. */
+int lb_train_mpi_begin(run_t *r, lb_train_opts *o);
+/* grad (zeroed by the caller) = the gradient of the global batch's mean loss; s = its
+ * statistics (sums over all ranks). 0, or -1 with msg. */
+int lb_train_mpi_step(run_t *r, const lb_train_opts *o, int n, lb_mlm_stats *s, char *msg,
+                      size_t msglen);
+void lb_train_mpi_free(run_t *r);
 
 #endif

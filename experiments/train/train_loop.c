@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lb_mpi.h"
 #include "lb_progress.h"
 #include "lb_train.h"
 #include "lb_train_model.h"
@@ -115,6 +116,7 @@ static int evaluate(run_t *r, const lb_train_opts *o, double *loss, double *acc,
 
 static int checkpoint(run_t *r, const lb_train_opts *o) {
     char dir[4096], msg[1024];
+    if (lb_mpi_rank() > 0) return 0; /* MPI: rank 0 writes; every rank holds the same state */
     snprintf(dir, sizeof dir, "%s/checkpoint-%ld", o->out, r->st.step);
     lb_loader_get(r->loader, &r->st.loader);
     if (lb_ckpt_save(dir, r->m, r->mom, r->vel, o, &r->st, msg, sizeof msg)) {
@@ -163,7 +165,7 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
         goto done;
     }
     rc = lb_train_setup(&r, &o); /* a resume may take --threads from the checkpoint */
-    if (rc != EX_OK) goto done;
+    if (rc != EX_OK || (rc = lb_train_mpi_begin(&r, &o)) != EX_OK) goto done;
     if (o.threads <= 0) o.threads = omp_get_max_threads();
     omp_set_num_threads(o.threads);
     openblas_set_num_threads(o.threads);
@@ -171,7 +173,7 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
     if (lb_mkdirs(o.out)) goto done;
     /* two trainers on one folder would interleave the log and prune each other's
      * checkpoints: the second one stops here */
-    if ((lock = lb_train_lock(o.out, msg, sizeof msg)) < 0) {
+    if (lb_mpi_rank() == 0 && (lock = lb_train_lock(o.out, msg, sizeof msg)) < 0) {
         lb_err("%s", msg);
         rc = EX_TEMPFAIL;
         goto done;
@@ -215,7 +217,7 @@ int lb_train_run(const lb_train_opts *opts, int argc, char **argv) {
         size_t elems = lb_model_param_elems(r.m);
         memset(r.grad, 0, elems * sizeof *r.grad);
         lb_mlm_stats s;
-        if (lb_mlm_step(r.ws, r.grad, 0, r.b.ids, r.b.mask, r.labels, &s, msg, sizeof msg)) {
+        if (lb_train_mpi_step(&r, &o, n, &s, msg, sizeof msg)) { /* MPI: summed over ranks */
             lb_err("step %ld: %s", step, msg);
             goto done;
         }
@@ -287,6 +289,7 @@ done:
     if (lock >= 0) close(lock);
     if (r.log) fclose(r.log);
     lb_mlm_free(r.ws);
+    lb_train_mpi_free(&r);
     lb_batch_free(&r.b);
     free(r.labels);
     lb_loader_free(r.loader);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lb_mpi.h"
 #include "lb_safetensors.h"
 #include "lb_train.h"
 #include "lb_train_model.h"
@@ -146,6 +147,7 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
     cJSON_AddStringToObject(root, "format", FORMAT);
     cJSON_AddNumberToObject(root, "step", (double)s->step);
     cJSON_AddNumberToObject(root, "elapsed_s", s->elapsed);
+    cJSON_AddNumberToObject(root, "ranks", lb_mpi_size()); /* a resume needs as many */
     cJSON *ld = cJSON_AddObjectToObject(root, "loader");
     cJSON_AddNumberToObject(ld, "epoch", (double)s->loader.epoch);
     cJSON_AddNumberToObject(ld, "pos", (double)s->loader.pos);
@@ -272,6 +274,8 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
     s->step = (long)step;
     const cJSON *el = cJSON_GetObjectItemCaseSensitive(root, "elapsed_s");
     s->elapsed = cJSON_IsNumber(el) ? el->valuedouble : 0;
+    const cJSON *rk = cJSON_GetObjectItemCaseSensitive(root, "ranks");
+    s->ranks = cJSON_IsNumber(rk) ? rk->valueint : 1;
     s->loader.epoch = (long)ep;
     s->loader.pos = (size_t)pos;
     s->loader.n = (int)n;

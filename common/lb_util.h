@@ -43,6 +43,21 @@ size_t lb_peak_rss(void);
 size_t lb_cur_rss(void);
 void lb_reset_peak_rss(void);
 
+/* The splitmix64 finaliser: a bijective 64-bit mix whose every output bit depends on
+ * every input bit. The one integer mixer of linbench (seeds, hash-table slots). */
+uint64_t lb_mix64(uint64_t x);
+/* Mix three integers into one seed (lb_mix64 per word): the seed of an RNG stream that
+ * must depend only on these numbers (seed, step, sequence index), never on timing. */
+uint64_t lb_seed_mix(uint64_t a, uint64_t b, uint64_t c);
+/* FNV-1a 64 of p[0..n), continuing from h (start with LB_FNV1A_INIT): the one byte hash
+ * of linbench (checksums of files and corpora stored in checkpoints, so it must never
+ * change). */
+#define LB_FNV1A_INIT 0xcbf29ce484222325ULL
+uint64_t lb_fnv1a(uint64_t h, const void *p, size_t n);
+/* Hash-table key of p[0..n): FNV-1a then lb_mix64, so the low bits used as a slot
+ * depend on every byte. Not stored anywhere; may change between versions. */
+uint64_t lb_hash_bytes(const void *p, size_t n);
+
 /* Deterministic RNG (xoshiro256**, seeded through splitmix64). Same seed, same stream. */
 typedef struct { uint64_t s[4]; } lb_rng;
 void lb_rng_seed(lb_rng *r, uint64_t seed);
@@ -73,6 +88,19 @@ int lb_parse_list(const char *s, long *out, int max, long lo, long hi, const cha
 /* One integer / double with range check; -1 with error naming `what` on failure. */
 int lb_parse_long(const char *s, long *out, long lo, long hi, const char *what);
 int lb_parse_double(const char *s, double *out, double lo, double hi, const char *what);
+
+/* Whole files and folders (files.c). Each returns 0, or -1 with msg naming the path. */
+/* FNV-1a 64 (lb_fnv1a) of a file's bytes, continuing from *h; *bytes (may be NULL) gets
+ * the file's size. */
+int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen);
+/* Copy a file, fsync'd before it is closed. */
+int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen);
+/* Remove a folder that holds only plain files (a checkpoint, an export); best effort. */
+void lb_remove_flat_dir(const char *dir);
+/* Put the finished folder tmp in place of dir: an existing dir moves aside first and is
+ * removed only after the rename succeeded, so a crash leaves the old or the new folder
+ * whole, never half of one. what names the folder in messages ("checkpoint"). */
+int lb_replace_dir(const char *tmp, const char *dir, const char *what, char *msg, size_t msglen);
 
 /* Create a directory and its parents (mkdir -p). Returns 0 or -1 with error. */
 int lb_mkdirs(const char *path);

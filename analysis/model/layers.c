@@ -69,19 +69,13 @@ void lb_layer_forward(lb_layer_act *A, const float *x, const lb_layer_weights *W
                       h, c->ln_eps, threads);
 }
 
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 void lb_fill_normal(float *x, size_t len, float scale, uint64_t seed, uint64_t stream, int threads) {
     const size_t chunk = (size_t)1 << 16;
     const long nchunks = (long)((len + chunk - 1) / chunk);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
     for (long c = 0; c < nchunks; c++) {
         lb_rng r;
-        lb_rng_seed(&r, mix64(seed ^ mix64(stream * 0x9E3779B97F4A7C15ull + (uint64_t)c + 1)));
+        lb_rng_seed(&r, lb_mix64(seed ^ lb_mix64(stream * 0x9E3779B97F4A7C15ull + (uint64_t)c + 1)));
         size_t i = (size_t)c * chunk, end = i + chunk < len ? i + chunk : len;
         while (i < end) {
             double u, v, s;

@@ -94,9 +94,6 @@ int lb_mask_is_special(const lb_mask_cfg *cfg, int32_t id);
 int lb_mask_sequence(int32_t *ids, int32_t *labels, const float *mask, int n,
                      const lb_mask_cfg *cfg, uint64_t seed, uint64_t step, uint64_t seq);
 
-/* Mix integers into one 64-bit seed (splitmix64 finaliser per word). */
-uint64_t lb_seed_mix(uint64_t a, uint64_t b, uint64_t c);
-
 /* ---- data loader: pack windows of lb_corpus, reshuffled per epoch ---- */
 typedef struct {
     long epoch;       /* windows of this epoch are shuffled with seed mix(seed, epoch) */
@@ -208,16 +205,6 @@ struct cJSON;
 int lb_train_opts_to_json(struct cJSON *obj, const lb_train_opts *o);
 int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_state *s,
                             const char *file, char *msg, size_t msglen);
-/* Copy a file (fsync'd); remove a folder holding only plain files. */
-int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen);
-void lb_remove_flat_dir(const char *dir);
-/* Put the finished folder tmp in place of dir: an existing dir moves aside first and is
- * removed only after the rename succeeded, so a crash leaves the old or the new folder
- * whole, never half of one. what names the folder in messages ("checkpoint"). */
-int lb_replace_dir(const char *tmp, const char *dir, const char *what, char *msg, size_t msglen);
-/* FNV-1a 64 of a file's bytes, continuing from h (start: 0xcbf29ce484222325). -1 on
- * a read error (msg names the file). */
-int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen);
 /* Run (or resume) training per o. Returns a sysexits code (EX_OK on success); errors
  * are reported with lb_err. */
 int lb_train_run(const lb_train_opts *o, int argc, char **argv);

@@ -44,7 +44,7 @@ int lb_train_setup(run_t *r, lb_train_opts *o) {
     snprintf(p1, sizeof p1, "%s/vocab.json", tokdir);
     snprintf(p2, sizeof p2, "%s/merges.txt", tokdir);
     if (lb_tokenizer_load_bpe(&r->tok, p1, p2, msg, sizeof msg)) return lb_err("%s", msg), EX_DATAERR;
-    uint64_t th = 0xcbf29ce484222325ULL;
+    uint64_t th = LB_FNV1A_INIT;
     if (lb_file_fnv(p1, &th, NULL, msg, sizeof msg) || lb_file_fnv(p2, &th, NULL, msg, sizeof msg))
         return lb_err("%s", msg), EX_NOINPUT;
     if (o->resume && th != r->st.tok_sum)

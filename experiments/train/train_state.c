@@ -159,7 +159,7 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
     cJSON *lg = cJSON_AddArrayToObject(root, "log");
     for (size_t i = 0; lg && i < s->n_log; i++) cJSON_AddItemToArray(lg, cJSON_CreateString(s->log[i]));
     for (size_t i = 0; i < NFILES; i++) {
-        uint64_t h = 0xcbf29ce484222325ULL;
+        uint64_t h = LB_FNV1A_INIT;
         size_t bytes;
         snprintf(path, sizeof path, "%s/%s", tmp, FILES[i]);
         if (lb_file_fnv(path, &h, &bytes, msg, msglen)) goto out;
@@ -243,7 +243,7 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
     for (size_t i = 0; i < NFILES; i++) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(files, FILES[i]);
-        uint64_t want, h = 0xcbf29ce484222325ULL;
+        uint64_t want, h = LB_FNV1A_INIT;
         double wbytes;
         size_t bytes;
         if (!e || get_hex(e, "fnv1a64", &want) || get_num(e, "bytes", &wbytes)) {

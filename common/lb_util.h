@@ -1,7 +1,20 @@
-/* lb_util: the small services every part of linbench uses: error reporting with
- * sysexits codes, monotonic time, aligned and huge-page allocation, peak-memory
- * measurement, a seeded RNG, atomic output files and integer-list parsing.
- * Nothing here keeps global state except lb_prog_name (set once by main). */
+/* lb_util: the small services every part of linbench uses: error reporting, monotonic
+ * time, aligned and huge-page allocation, peak-memory measurement, hashing, a seeded
+ * RNG, atomic output files, whole-file helpers and integer-list parsing. Nothing here
+ * keeps global state except lb_prog_name (set once by main).
+ *
+ * The error convention of the library (every folder below experiments/cli/): a
+ * function returns 0 (or a count, or a pointer) on success and -1 (or NULL) on failure,
+ * with the reason written by lb_fail into the caller's `char *msg, size_t msglen`,
+ * naming the file, field or option and what was expected. Library code does not print
+ * errors and does not return sysexits codes: only experiments/cli/ prints (lb_err) and
+ * maps a failure to an exit status (64 usage, 65 data, 66 no input, 70 software,
+ * 73/74 cannot write, 75 try again). Where a caller must tell failures apart to choose
+ * that status, the function says how (an enum out-parameter or a field, as lb_table's
+ * cannot_open), never with an exit code.
+ * Exceptions kept for now: lb_atomic_open/commit, lb_mkdirs and lb_parse_* below still
+ * print with lb_err (their ~90 call sites span every folder); new code must not add
+ * more of them. */
 #ifndef LB_UTIL_H
 #define LB_UTIL_H
 
@@ -15,7 +28,7 @@
 /* Program name used as the prefix of every error message. */
 extern const char *lb_prog_name;
 
-/* Print "linbench: <message>\n" to stderr. Returns nothing; callers return the code. */
+/* Print "linbench: <message>\n" to stderr: for experiments/cli/ (and the exceptions above). */
 void lb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Format a message into msg (when msg != NULL and msglen > 0) and return -1: the one way

@@ -75,21 +75,22 @@ static int read_json(spec_files *s, const char *path) {
 }
 
 static int read_files(spec_files *s, const char *prefix) {
-    char path[4096];
+    char path[4096], msg[1024];
     int rc;
     memset(s, 0, sizeof *s);
     snprintf(path, sizeof path, "%s.json", prefix);
     if ((rc = read_json(s, path))) return rc;
     snprintf(path, sizeof path, "%s_vs_n.csv", prefix);
-    if ((rc = lb_table_read(&s->vsn, path)) || (rc = lb_table_cols(&s->vsn, s->v, VSN_COLS, V_NCOL)))
-        return rc;
+    if (lb_table_read(&s->vsn, path, msg, sizeof msg) || lb_table_cols(&s->vsn, s->v, VSN_COLS, V_NCOL, msg, sizeof msg))
+        return lb_err("%s", msg), s->vsn.cannot_open ? EX_NOINPUT : EX_DATAERR;
     snprintf(path, sizeof path, "%s_projerr_all.csv", prefix);
-    if ((rc = lb_table_read(&s->pe, path)) || (rc = lb_table_cols(&s->pe, s->p, PE_COLS, P_NCOL))) return rc;
+    if (lb_table_read(&s->pe, path, msg, sizeof msg) || lb_table_cols(&s->pe, s->p, PE_COLS, P_NCOL, msg, sizeof msg))
+        return lb_err("%s", msg), s->pe.cannot_open ? EX_NOINPUT : EX_DATAERR;
     snprintf(path, sizeof path, "%s_summary.csv", prefix);
-    if ((rc = lb_table_read(&s->sum, path))) return rc;
-    if ((s->s_n = lb_table_col(&s->sum, "n")) < 0 || (s->s_layer = lb_table_col(&s->sum, "layer")) < 0 ||
-        (s->s_sig = lb_table_col(&s->sum, "at_index_sigma_mean")) < 0)
-        return EX_DATAERR;
+    if (lb_table_read(&s->sum, path, msg, sizeof msg)) return lb_err("%s", msg), s->sum.cannot_open ? EX_NOINPUT : EX_DATAERR;
+    if ((s->s_n = lb_table_col(&s->sum, "n", msg, sizeof msg)) < 0 || (s->s_layer = lb_table_col(&s->sum, "layer", msg, sizeof msg)) < 0 ||
+        (s->s_sig = lb_table_col(&s->sum, "at_index_sigma_mean", msg, sizeof msg)) < 0)
+        return lb_err("%s", msg), EX_DATAERR;
     if (s->vsn.nrow == 0) {
         lb_err("%s_vs_n.csv: no data rows", prefix);
         return EX_DATAERR;

@@ -117,9 +117,9 @@ int lb_mlm_eval(lb_mlm *w, const int32_t *ids, const float *mask, const int32_t 
 /* The final hidden states (B,n,hidden) of the last step/eval (valid until the next). */
 const float *lb_mlm_hidden(const lb_mlm *w);
 
-/* ---- checkpoints ---- */
+/* ---- saved weights: the model folder lb_model_load reads (a training checkpoint, lb_train.h, adds the optimizer state) ---- */
 
-typedef enum { LB_CKPT_F32 = 0, LB_CKPT_F16 = 1, LB_CKPT_BF16 = 2 } lb_ckpt_dtype;
+typedef enum { LB_DTYPE_F32 = 0, LB_DTYPE_F16 = 1, LB_DTYPE_BF16 = 2 } lb_weight_dtype;
 
 /* Write dir/config.json (HF RoBERTa/BERT fields + attention_type, linformer_k,
  * linformer_share, linformer_seq_len) and dir/model.safetensors (every lb_param,
@@ -128,7 +128,7 @@ typedef enum { LB_CKPT_F32 = 0, LB_CKPT_F16 = 1, LB_CKPT_BF16 = 2 } lb_ckpt_dtyp
  * format key "pt" is always added). Creates dir; each file is written to a
  * temporary name and renamed, so a crash never leaves a half-written file.
  * Returns 0, or -1 with msg. lb_model_load reads the result back. */
-int lb_checkpoint_save(const lb_model *m, const char *dir, lb_ckpt_dtype dtype,
-                       const char *const *metadata, char *msg, size_t msglen);
+int lb_model_save(const char *dir, const lb_model *m, lb_weight_dtype dtype,
+                  const char *const *metadata, char *msg, size_t msglen);
 
 #endif

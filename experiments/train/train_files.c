@@ -15,7 +15,7 @@
 static const char *const tokfiles[] = {"vocab.json", "merges.txt"};
 
 
-int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype, char *msg,
+int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, lb_weight_dtype dtype, char *msg,
                     size_t msglen) {
     size_t dl = strlen(dir);
     char *tmp = malloc(dl + 32), from[4096], to[4096];
@@ -32,7 +32,7 @@ int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int 
     }
     chmod(tmp, 0755); /* mkdtemp makes it 0700; a shipped model is for everyone to read */
     const char *meta[] = {"producer", "linbench train", NULL};
-    if (lb_checkpoint_save(m, tmp, (lb_ckpt_dtype)dtype, meta, msg, msglen)) goto out;
+    if (lb_model_save(tmp, m, dtype, meta, msg, msglen)) goto out;
     for (int i = 3; i < 5; i++) {
         snprintf(from, sizeof from, "%s/%s", tokdir, tokfiles[i - 3]);
         snprintf(to, sizeof to, "%s/%s", tmp, tokfiles[i - 3]);

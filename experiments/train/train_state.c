@@ -115,7 +115,7 @@ static char *hex64(char *buf, uint64_t x) {
     return buf;
 }
 
-int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
+int lb_train_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
                  const lb_train_opts *o, const lb_train_state *s, char *msg, size_t msglen) {
     size_t dl = strlen(dir);
     char *tmp = malloc(dl + 32), path[4096], hx[17];
@@ -132,7 +132,7 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
     char meta_step[32];
     snprintf(meta_step, sizeof meta_step, "%ld", s->step);
     const char *meta[] = {"linbench_step", meta_step, NULL};
-    if (lb_checkpoint_save(m, tmp, LB_CKPT_F32, meta, msg, msglen)) goto out;
+    if (lb_model_save(tmp, m, LB_DTYPE_F32, meta, msg, msglen)) goto out;
     snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
     if (write_optimizer(path, m, mom, vel, msg, msglen)) goto out;
     for (int i = 3; i < 5; i++) {
@@ -213,7 +213,7 @@ static int get_num(const cJSON *obj, const char *key, double *out) {
     return 0;
 }
 
-int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_train_opts *saved,
+int lb_train_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_train_opts *saved,
                  lb_train_state *s, char *msg, size_t msglen) {
     char path[4096], tj[4096];
     *m = NULL;

@@ -294,6 +294,17 @@ static void run_opts(lb_train_opts *o, const char *dir, const char *out) {
     o->quiet = 1;
 }
 
+/* lb_train_run's status; a failure's message is printed, so a failing check shows why. */
+static lb_train_status train(const lb_train_opts *o) {
+    char msg[1024] = "";
+    lb_train_status st = LB_TRAIN_FAILED;
+    int rc = lb_train_run(o, &st, msg, sizeof msg);
+    if (rc != 0 && (st == LB_TRAIN_DONE || st == LB_TRAIN_INTERRUPTED)) return LB_TRAIN_FAILED; /* contradictory */
+    if (rc != 0 && !msg[0]) return LB_TRAIN_FAILED; /* a failure must say why */
+    if (msg[0]) printf("(lb_train_run: %s)\n", msg);
+    return st;
+}
+
 /* Read a file whole; NULL when missing. */
 static unsigned char *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -398,7 +409,7 @@ static void test_runs(const char *dir) {
     o.eval_every = 10;
     snprintf(log, sizeof log, "%s/loss.csv", dir);
     o.log = log;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "30-step run");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "30-step run");
     double loss[30];
     int nl = read_losses(log, loss, 30);
     double first = 0, last = 0;
@@ -408,21 +419,21 @@ static void test_runs(const char *dir) {
 
     /* 2. Same seed and threads → the same bits; 3. 3 steps + resume 3 = 6 steps. */
     run_opts(&o, dir, out1);
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "run A");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "run A");
     run_opts(&o, dir, out2);
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "run B");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "run B");
     snprintf(c1, sizeof c1, "%s/checkpoint-6", out1);
     snprintf(c2, sizeof c2, "%s/checkpoint-6", out2);
     LB_CHECK(same_state(c1, c2), "two runs with the same seed and threads are bit-identical");
     run_opts(&o, dir, out3);
     o.stop_after = 3;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "3 steps");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "3 steps");
     snprintf(c2, sizeof c2, "%s/checkpoint-3", out3);
     lb_train_opts_default(&o);
     o.resume = c2;
     o.progress = 0;
     o.quiet = 1;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "resume 3 more");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "resume 3 more");
     snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
     LB_CHECK(same_state(c1, c2), "3 steps + resume 3 equals 6 steps, bit for bit");
 
@@ -432,13 +443,13 @@ static void test_runs(const char *dir) {
     run_opts(&o, dir, out3);
     volatile sig_atomic_t stop = 1;
     o.stop = &stop;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_TEMPFAIL, "interrupted run exits EX_TEMPFAIL");
+    LB_CHECK(train(&o) == LB_TRAIN_INTERRUPTED, "an interrupted run ends LB_TRAIN_INTERRUPTED");
     snprintf(c2, sizeof c2, "%s/checkpoint-1", out3);
     lb_train_opts_default(&o);
     o.resume = c2;
     o.progress = 0;
     o.quiet = 1;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "resume after the interrupt");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "resume after the interrupt");
     snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
     LB_CHECK(same_state(c1, c2), "interrupt at 1 + resume equals 6 steps");
     snprintf(out3, sizeof out3, "%s/run3", dir);
@@ -451,7 +462,7 @@ static void test_runs(const char *dir) {
     lb_train_opts_mark(&o, "hidden");
     o.progress = 0;
     o.quiet = 1;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_USAGE, "mismatched --hidden on resume refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_OPTIONS, "mismatched --hidden on resume refused");
     snprintf(cmd, sizeof cmd, "cp -r %s %s/corrupt && printf 'Z' | dd of=%s/corrupt/model.safetensors bs=1 "
              "seek=200 conv=notrunc 2>/dev/null", c2, dir, dir);
     LB_CHECK(system(cmd) == 0, "make a corrupt copy");
@@ -462,24 +473,24 @@ static void test_runs(const char *dir) {
     o.quiet = 1;
     snprintf(out2, sizeof out2, "%s/run4", dir);
     o.out = out2;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_DATAERR && clean_out(out2, NULL), "corrupt checkpoint refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_DATA && clean_out(out2, NULL), "corrupt checkpoint refused");
     snprintf(cmd, sizeof cmd, "cp -r %s %s/short && truncate -s 100 %s/short/optimizer.safetensors", c2, dir,
              dir);
     LB_CHECK(system(cmd) == 0, "make a truncated copy");
     snprintf(path, sizeof path, "%s/short", dir);
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_DATAERR && clean_out(out2, NULL), "truncated optimizer state refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_DATA && clean_out(out2, NULL), "truncated optimizer state refused");
     snprintf(path, sizeof path, "%s/empty.txt", dir);
     fclose(fopen(path, "w"));
     run_opts(&o, dir, out2);
     o.train = path;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_DATAERR && clean_out(out2, NULL), "empty corpus refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_DATA && clean_out(out2, NULL), "empty corpus refused");
     run_opts(&o, dir, out2);
     o.max_pos = 20; /* n 24 needs 26 */
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_USAGE && clean_out(out2, NULL), "n past the position table refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_OPTIONS && clean_out(out2, NULL), "n past the position table refused");
     run_opts(&o, dir, out2);
     o.attention = LB_ATTN_LINFORMER;
     o.k = 25;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_USAGE && clean_out(out2, NULL), "k > n refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_OPTIONS && clean_out(out2, NULL), "k > n refused");
 
     /* 5. Linformer, every sharing mode, trained by the same code; resume equivalence
      * for each (it also exercises the learned E/F in the optimizer state); the
@@ -491,22 +502,22 @@ static void test_runs(const char *dir) {
         run_opts(&o, dir, out1);
         o.attention = LB_ATTN_LINFORMER;
         o.k = 8;
-        o.share = (int)modes[i];
+        o.share = modes[i];
         o.curr.count = 2, o.curr.n[0] = 16, o.curr.steps[0] = 2, o.curr.n[1] = 24; /* n changes mid-run */
         char exp_dir[700];
         snprintf(exp_dir, sizeof exp_dir, "%s/export", out1);
         o.export_bf16 = exp_dir;
-        LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "linformer %s", lb_share_name(modes[i]));
+        LB_CHECK(train(&o) == LB_TRAIN_DONE, "linformer %s", lb_share_name(modes[i]));
         o.out = out2;
         o.export_bf16 = NULL;
         o.stop_after = 4;
-        LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "linformer %s, 4 steps", lb_share_name(modes[i]));
+        LB_CHECK(train(&o) == LB_TRAIN_DONE, "linformer %s, 4 steps", lb_share_name(modes[i]));
         snprintf(c2, sizeof c2, "%s/checkpoint-4", out2);
         lb_train_opts_default(&o);
         o.resume = c2;
         o.progress = 0;
         o.quiet = 1;
-        LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "linformer resume");
+        LB_CHECK(train(&o) == LB_TRAIN_DONE, "linformer resume");
         snprintf(c1, sizeof c1, "%s/checkpoint-6", out1);
         snprintf(c2, sizeof c2, "%s/checkpoint-6", out2);
         LB_CHECK(same_state(c1, c2), "linformer %s: 4 + resume 2 equals 6 steps", lb_share_name(modes[i]));

@@ -193,7 +193,6 @@ void lb_attn_free(lb_attn *a) {
     free(a);
 }
 
-const lb_attn_cfg *lb_attn_config(const lb_attn *a) { return &a->cfg; }
 
 int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, const float *q,
                        const float *k, const float *v, const float *E, const float *F,

@@ -100,9 +100,6 @@ double lb_attn_flops(const lb_attn_cfg *cfg);
 int lb_attn_init(lb_attn **out, const lb_attn_cfg *cfg, char *msg, size_t msglen);
 void lb_attn_free(lb_attn *a);
 
-/* The configuration a was made with. */
-const lb_attn_cfg *lb_attn_config(const lb_attn *a);
-
 /* Validate the pointers of one lb_attn_forward call (same arguments): out, q, k, v
  * non-NULL; E, F non-NULL for linformer (ignored otherwise), F == E for KV/LAYERWISE;
  * probs NULL for stream. Returns 0, or -1 with a message naming the argument. */

@@ -15,7 +15,7 @@ void lb_linear(float *y, const float *x, const float *W, const float *b, int row
                 b ? 1.0f : 0.0f, y, out);
 }
 
-void lb_layer_norm_fwd(float *y, float *sum, float *mean, float *rstd, const float *x,
+void lb_layer_norm_forward(float *y, float *sum, float *mean, float *rstd, const float *x,
                        const float *add, const float *g, const float *b, long rows, int h,
                        float eps, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -44,7 +44,7 @@ void lb_layer_norm_fwd(float *y, float *sum, float *mean, float *rstd, const flo
 
 void lb_add_layer_norm(float *x, const float *add, const float *g, const float *b, long rows,
                        int h, float eps, int threads) {
-    lb_layer_norm_fwd(x, NULL, NULL, NULL, x, add, g, b, rows, h, eps, threads);
+    lb_layer_norm_forward(x, NULL, NULL, NULL, x, add, g, b, rows, h, eps, threads);
 }
 
 void lb_layer_forward(lb_layer_act *A, const float *x, const lb_layer_weights *W,
@@ -60,12 +60,12 @@ void lb_layer_forward(lb_layer_act *A, const float *x, const lb_layer_weights *W
     lb_attn_forward(attn, A->ao, A->probs, A->q, A->k, A->v, mask, E, F);
     lb_merge_heads(A->ctx, A->ao, B, H, n, d, threads);
     lb_linear(A->proj, A->ctx, W->wo, W->bo, T, h, h);
-    lb_layer_norm_fwd(A->x1, A->s1, A->mean1, A->rstd1, x, A->proj, W->ln1_g, W->ln1_b, T, h,
+    lb_layer_norm_forward(A->x1, A->s1, A->mean1, A->rstd1, x, A->proj, W->ln1_g, W->ln1_b, T, h,
                       c->ln_eps, threads);
     lb_linear(A->u, A->x1, W->wi, W->bi, T, h, f);
-    lb_gelu_fwd(A->a, A->u, (size_t)T * (size_t)f, threads);
+    lb_gelu_forward(A->a, A->u, (size_t)T * (size_t)f, threads);
     lb_linear(A->proj, A->a, W->wf, W->bf, T, f, h);
-    lb_layer_norm_fwd(A->out, A->s2, A->mean2, A->rstd2, A->x1, A->proj, W->ln2_g, W->ln2_b, T,
+    lb_layer_norm_forward(A->out, A->s2, A->mean2, A->rstd2, A->x1, A->proj, W->ln2_g, W->ln2_b, T,
                       h, c->ln_eps, threads);
 }
 

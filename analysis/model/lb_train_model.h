@@ -89,11 +89,6 @@ typedef struct {
     long n_correct;  /* of those, argmax(logits) == label (ties: lowest id wins) */
 } lb_mlm_stats;
 
-/* Bytes lb_mlm_init allocates for (B,n) (saturates at SIZE_MAX; SIZE_MAX when the
- * shape is invalid), attention workspace included (for omp_get_max_threads()). Per token: saved
- * (8·hidden + intermediate + 4 + H·cols)·L floats (cols = n full, k Linformer), plus
- * scratch ≈ 19·hidden + 2·intermediate floats, plus 256 rows of logits (vocab). */
-size_t lb_mlm_bytes(const lb_config *c, int B, int n);
 /* The model's attention (full, or Linformer with its config's k and sharing) at batch
  * B and length n (Linformer: n <= linformer_seq_len). m must outlive the workspace;
  * steps read its current parameters. threads 0 = omp_get_max_threads().

@@ -55,6 +55,7 @@ int lb_tokenizer_bytes(lb_tokenizer **out, int offset, char *msg, size_t msglen)
 /* DIR/vocab.json + DIR/merges.txt. Returns 0 loaded, 1 when those files are absent
  * (msg says so; e.g. a BERT WordPiece vocab.txt is not supported), -1 malformed. */
 int lb_tokenizer_for_model(lb_tokenizer **out, const char *dir, char *msg, size_t msglen);
+/* The one free of the four constructors above (NULL: nothing to do). */
 void lb_tokenizer_free(lb_tokenizer *t);
 
 lb_tok_kind lb_tokenizer_kind(const lb_tokenizer *t);

@@ -182,6 +182,8 @@ typedef struct {
     int n_strs;
 } lb_train_state;
 
+/* An empty state (step 0, no log); lb_train_ckpt_load fills one. */
+void lb_train_state_init(lb_train_state *s);
 int lb_train_state_log(lb_train_state *s, const char *line);
 void lb_train_state_free(lb_train_state *s);
 

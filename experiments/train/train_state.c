@@ -35,6 +35,8 @@ int lb_train_state_log(lb_train_state *s, const char *line) {
     return 0;
 }
 
+void lb_train_state_init(lb_train_state *s) { memset(s, 0, sizeof *s); }
+
 void lb_train_state_free(lb_train_state *s) {
     for (size_t i = 0; i < s->n_log; i++) free(s->log[i]);
     free(s->log);
@@ -116,7 +118,7 @@ static char *hex64(char *buf, uint64_t x) {
 }
 
 int lb_train_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
-                 const lb_train_opts *o, const lb_train_state *s, char *msg, size_t msglen) {
+                       const lb_train_opts *o, const lb_train_state *s, char *msg, size_t msglen) {
     size_t dl = strlen(dir);
     char *tmp = malloc(dl + 32), path[4096], hx[17];
     cJSON *root = NULL;
@@ -214,11 +216,11 @@ static int get_num(const cJSON *obj, const char *key, double *out) {
 }
 
 int lb_train_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_train_opts *saved,
-                 lb_train_state *s, char *msg, size_t msglen) {
+                       lb_train_state *s, char *msg, size_t msglen) {
     char path[4096], tj[4096];
     *m = NULL;
     *mom = *vel = NULL;
-    memset(s, 0, sizeof *s);
+    lb_train_state_init(s);
     snprintf(tj, sizeof tj, "%s/trainer.json", dir);
     FILE *f = fopen(tj, "rb");
     if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s (not a training checkpoint?)", tj, strerror(errno));

@@ -1,5 +1,5 @@
 /* lb_meta: the run metadata every result file carries, so that two result files can
- * be compared knowing what produced them (DESIGN.md §4): git commit and dirty flag,
+ * be compared knowing what produced them: git commit and dirty flag,
  * compiler and flags, CPU model, OpenBLAS config/core/threads, LAPACK version,
  * kernel, date, plus the command line. */
 #ifndef LB_META_H

@@ -1,6 +1,6 @@
 /* lb_stats: the small statistics the benchmark and `linbench compare` need: median,
  * quartiles (numpy's default linear interpolation, so numpy is a direct oracle) and
- * the two-sided Mann–Whitney U test on raw timing samples (DESIGN.md §4). */
+ * the two-sided Mann–Whitney U test on raw timing samples (no normality assumed). */
 #ifndef LB_STATS_H
 #define LB_STATS_H
 

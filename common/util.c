@@ -53,7 +53,7 @@ void *lb_alloc_big(size_t bytes, int touch) {
     if (sz < bytes) return NULL;
     if (sz == 0) sz = huge;
     if (posix_memalign(&p, huge, sz) != 0) return NULL;
-    /* Huge pages make first touch ~30x cheaper on this VM (DESIGN.md §6). */
+    /* Huge pages made first touch ~30x cheaper on the VM this was measured on. */
     (void)madvise(p, sz, MADV_HUGEPAGE);
     if (touch) {
         long pg = sysconf(_SC_PAGESIZE);

@@ -1,4 +1,4 @@
-/* lb_tokenizer: text → token ids for the spectrum analysis (DESIGN.md §2).
+/* lb_tokenizer: text → token ids for the spectrum analysis and training.
  *
  * Two kinds:
  *  - GPT-2 byte-level BPE (RoBERTa's tokenizer) from vocab.json + merges.txt. Text is

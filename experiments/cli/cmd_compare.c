@@ -1,6 +1,6 @@
 /* linbench compare BASE NEW: per point, the ratio of the medians and a two-sided
  * Mann–Whitney U test on the raw samples; a change is flagged only when both the
- * ratio exceeds the factor and the test rejects at alpha (DESIGN.md §4, as asv). */
+ * ratio exceeds the factor and the test rejects at alpha (as asv does). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>

@@ -59,7 +59,7 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
     if (cfg->train && cfg->method != LB_ATTN_STREAM) {
         /* the backward reuses the same per-thread slots for its own scratch */
         size_t bt;
-        if (lb_attn_bwd_per_thread(cfg, &bt)) return -1;
+        if (lb_attn_backward_per_thread(cfg, &bt)) return -1;
         if (bt > pt) pt = bt;
     }
     *shared = round16(sh);

@@ -16,6 +16,7 @@
 
 #include "lb_test.h"
 #include "lb_util.h"
+/* Internal on purpose: each layer kernel and its _ref is checked on its own. */
 #include "model_int.h"
 
 #define FD 1e-6

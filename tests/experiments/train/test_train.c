@@ -37,6 +37,32 @@ static void test_curriculum(void) {
     }
 }
 
+/* Options by name (what `linbench train` parses): values land in the fields, bad ones
+ * are refused with a message naming the option and what was expected. */
+static void test_opts_set(void) {
+    lb_train_opts o;
+    char msg[256];
+    lb_train_opts_default(&o);
+    LB_CHECK(lb_train_opts_set(&o, "layers", "3", msg, sizeof msg) == 0 && o.layers == 3, "layers");
+    LB_CHECK(lb_train_opts_set(&o, "steps", "2k", msg, sizeof msg) == 0 && o.steps == 2048, "2k steps");
+    LB_CHECK(lb_train_opts_set(&o, "decay", "wsd", msg, sizeof msg) == 0 && o.decay == LB_DECAY_WSD, "decay");
+    LB_CHECK(lb_train_opts_set(&o, "attention", "linformer", msg, sizeof msg) == 0 &&
+                 o.attention == LB_ATTN_LINFORMER, "attention");
+    LB_CHECK(lb_train_opts_set(&o, "share", "kv", msg, sizeof msg) == 0 && o.share == LB_SHARE_KV, "share");
+    LB_CHECK(lb_train_opts_set(&o, "keep-all", NULL, msg, sizeof msg) == 0 && o.keep_all == 1, "flag");
+    LB_CHECK(lb_train_opts_set(&o, "n", "32:2,64", msg, sizeof msg) == 0 && o.curr.count == 2, "curriculum");
+    LB_CHECK(o.n_given == 7, "every option set is marked given (%d)", o.n_given);
+    static const char *const bad[][3] = {
+        {"layers", "0", "--layers"}, {"lr", "nan", "--lr"}, {"lr", "11", "out of range"},
+        {"seed", "-1", "--seed"}, {"decay", "sideways", "wsd"}, {"attention", "stream", "full or linformer"},
+        {"share", "x", "layerwise"}, {"bogus", "1", "not a training option"}, {"batch", "4x", "--batch"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = 0;
+        LB_CHECK(lb_train_opts_set(&o, bad[i][0], bad[i][1], msg, sizeof msg) == -1 && strstr(msg, bad[i][2]),
+                 "--%s %s refused: %s", bad[i][0], bad[i][1], msg);
+    }
+}
+
 static void test_lr(void) {
     /* Exact values: warm-up is linear from lr/warmup, decay ends at min_lr. */
     LB_CHECK(lb_close(lb_lr_at(0, 100, 10, 1e-3, 0, LB_DECAY_LINEAR), 1e-4, 0, 1e-12), "warm-up start");
@@ -270,26 +296,25 @@ static void run_opts(lb_train_opts *o, const char *dir, const char *out) {
     snprintf(tok, sizeof tok, "%s", dir);
     snprintf(tr, sizeof tr, "%s/train.txt", dir);
     snprintf(va, sizeof va, "%s/valid.txt", dir);
+    /* Set by name, as `linbench train` does: the options table is the one interface. */
+    const char *const set[][2] = {
+        {"tokenizer", tok}, {"train", tr}, {"valid", va}, {"out", out}, {"layers", "2"}, {"hidden", "16"},
+        {"heads", "2"}, {"ffn", "32"}, {"n", "24"}, {"batch", "4"}, {"steps", "6"}, {"lr", "1e-2"},
+        {"warmup", "2"}, {"eval-every", "3"}, {"eval-batches", "2"}, {"log-every", "1"}, {"threads", "2"},
+        {"seed", "3"}};
+    char msg[256];
     lb_train_opts_default(o);
-    o->tokenizer = tok;
-    o->train = tr;
-    o->valid = va;
-    o->out = out;
-    o->layers = 2;
-    o->hidden = 16;
-    o->heads = 2;
-    o->ffn = 32;
-    o->curr.count = 1;
-    o->curr.n[0] = 24;
-    o->batch = 4;
-    o->steps = 6;
-    o->lr = 1e-2;
-    o->warmup = 2;
-    o->eval_every = 3;
-    o->eval_batches = 2;
-    o->log_every = 1;
-    o->threads = 2;
-    o->seed = 3;
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        LB_CHECK(lb_train_opts_set(o, set[i][0], set[i][1], msg, sizeof msg) == 0, "set --%s: %s", set[i][0], msg);
+    o->n_given = 0; /* a fresh run: nothing to compare with a checkpoint */
+    o->progress = 0;
+    o->quiet = 1;
+}
+
+/* Resume from checkpoint dir with every option taken from it. */
+static void resume_opts(lb_train_opts *o, const char *dir) {
+    lb_train_opts_default(o);
+    o->resume = dir;
     o->progress = 0;
     o->quiet = 1;
 }
@@ -429,10 +454,7 @@ static void test_runs(const char *dir) {
     o.stop_after = 3;
     LB_CHECK(train(&o) == LB_TRAIN_DONE, "3 steps");
     snprintf(c2, sizeof c2, "%s/checkpoint-3", out3);
-    lb_train_opts_default(&o);
-    o.resume = c2;
-    o.progress = 0;
-    o.quiet = 1;
+    resume_opts(&o, c2);
     LB_CHECK(train(&o) == LB_TRAIN_DONE, "resume 3 more");
     snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
     LB_CHECK(same_state(c1, c2), "3 steps + resume 3 equals 6 steps, bit for bit");
@@ -445,10 +467,7 @@ static void test_runs(const char *dir) {
     o.stop = &stop;
     LB_CHECK(train(&o) == LB_TRAIN_INTERRUPTED, "an interrupted run ends LB_TRAIN_INTERRUPTED");
     snprintf(c2, sizeof c2, "%s/checkpoint-1", out3);
-    lb_train_opts_default(&o);
-    o.resume = c2;
-    o.progress = 0;
-    o.quiet = 1;
+    resume_opts(&o, c2);
     LB_CHECK(train(&o) == LB_TRAIN_DONE, "resume after the interrupt");
     snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
     LB_CHECK(same_state(c1, c2), "interrupt at 1 + resume equals 6 steps");
@@ -538,6 +557,7 @@ static void test_runs(const char *dir) {
 
 int main(void) {
     test_curriculum();
+    test_opts_set();
     test_lr();
     test_adamw();
     test_clip();

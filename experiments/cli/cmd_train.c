@@ -75,14 +75,14 @@ static int parse(lb_train_opts *o, int argc, char **argv) {
     return -1;
 }
 
-/* What the options alone can tell; the rest (against the checkpoint and the data)
- * is lb_train_run's, before it writes anything. */
+/* What the options alone can tell (0, or -1 after a message); the rest (against the
+ * checkpoint and the data) is lb_train_run's, before it writes anything. */
 static int validate(const lb_train_opts *o) {
     if (o->attention == LB_ATTN_LINFORMER && !o->k && !o->resume)
-        return lb_err("--attention linformer needs --k"), EX_USAGE;
+        return lb_err("--attention linformer needs --k"), -1;
     if (o->warmup >= o->steps && o->warmup > 0 && !o->resume)
         fprintf(stderr, "note: --warmup %ld >= --steps %ld: the learning rate never decays\n", o->warmup, o->steps);
-    return EX_OK;
+    return 0;
 }
 
 static int exit_status(lb_train_status st) {
@@ -117,8 +117,6 @@ static int run(lb_train_opts *o) {
 
 int lb_cmd_train(int argc, char **argv) {
     lb_train_opts o;
-    int rc = parse(&o, argc, argv);
-    if (rc >= 0) return rc;
-    if ((rc = validate(&o)) != EX_OK) return rc;
-    return run(&o);
+    int rc = parse(&o, argc, argv); /* -1: go on */
+    return rc >= 0 ? rc : validate(&o) ? EX_USAGE : run(&o);
 }

@@ -68,34 +68,13 @@ static const struct {
 static const char *decay_names[] = {"linear", "cosine", "constant", "wsd"};
 
 void lb_train_opts_default(lb_train_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->layers = 4;
-    o->hidden = 256;
-    o->heads = 4;
-    o->ffn = 1024;
-    o->curr.count = 1;
-    o->curr.n[0] = 128;
-    o->batch = 8;
-    o->steps = 1000;
-    o->lr = 5e-4;
-    o->min_lr = 0;
-    o->warmup = 100;
-    o->decay = LB_DECAY_LINEAR;
-    o->wd = 0.01;
-    o->beta1 = 0.9;
-    o->beta2 = 0.98; /* RoBERTa's β2 */
-    o->eps = 1e-6;
-    o->clip = 1.0;
-    o->seed = 1;
-    o->threads = 0;
-    o->attention = LB_ATTN_FULL;
-    o->k = 0;
-    o->share = LB_SHARE_LAYERWISE;
-    o->eval_every = 100;
-    o->eval_batches = 8;
-    o->ckpt_every = 0;
-    o->log_every = 10;
-    o->progress = 1;
+    *o = (lb_train_opts){
+        .layers = 4, .hidden = 256, .heads = 4, .ffn = 1024, .curr = {.count = 1, .n = {128}}, .batch = 8,
+        .steps = 1000, .lr = 5e-4, .min_lr = 0, .warmup = 100, .decay = LB_DECAY_LINEAR, .wd = 0.01,
+        .beta1 = 0.9, .beta2 = 0.98 /* RoBERTa's */, .eps = 1e-6, .clip = 1.0, .seed = 1, .threads = 0,
+        .attention = LB_ATTN_FULL, .k = 0, .share = LB_SHARE_LAYERWISE, .eval_every = 100, .eval_batches = 8,
+        .ckpt_every = 0, .log_every = 10, .progress = 1,
+    };
 }
 
 void lb_train_opts_mark(lb_train_opts *o, const char *name) {

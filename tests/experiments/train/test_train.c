@@ -417,6 +417,17 @@ static void write_corpus(const char *dir) {
     }
 }
 
+/* Resume out/checkpoint-step to the end: its last checkpoint must equal ref's bits. */
+static void check_resume(const char *out, long step, const char *ref, const char *what) {
+    char ck[700];
+    lb_train_opts o;
+    snprintf(ck, sizeof ck, "%s/checkpoint-%ld", out, step);
+    resume_opts(&o, ck);
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "resume from %s", ck);
+    snprintf(ck, sizeof ck, "%s/checkpoint-6", out);
+    LB_CHECK(same_state(ref, ck), "%s", what);
+}
+
 static void test_runs(const char *dir) {
     char out1[600], out2[600], out3[600], c1[700], c2[700], log[700], path[800], cmd[3000];
     write_corpus(dir);
@@ -453,11 +464,7 @@ static void test_runs(const char *dir) {
     run_opts(&o, dir, out3);
     o.stop_after = 3;
     LB_CHECK(train(&o) == LB_TRAIN_DONE, "3 steps");
-    snprintf(c2, sizeof c2, "%s/checkpoint-3", out3);
-    resume_opts(&o, c2);
-    LB_CHECK(train(&o) == LB_TRAIN_DONE, "resume 3 more");
-    snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
-    LB_CHECK(same_state(c1, c2), "3 steps + resume 3 equals 6 steps, bit for bit");
+    check_resume(out3, 3, c1, "3 steps + resume 3 equals 6 steps, bit for bit");
 
     /* An interrupt (the flag a signal handler sets) stops after the step with a
      * checkpoint; resuming from it still equals the uninterrupted run. */
@@ -466,11 +473,7 @@ static void test_runs(const char *dir) {
     volatile sig_atomic_t stop = 1;
     o.stop = &stop;
     LB_CHECK(train(&o) == LB_TRAIN_INTERRUPTED, "an interrupted run ends LB_TRAIN_INTERRUPTED");
-    snprintf(c2, sizeof c2, "%s/checkpoint-1", out3);
-    resume_opts(&o, c2);
-    LB_CHECK(train(&o) == LB_TRAIN_DONE, "resume after the interrupt");
-    snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
-    LB_CHECK(same_state(c1, c2), "interrupt at 1 + resume equals 6 steps");
+    check_resume(out3, 1, c1, "interrupt at 1 + resume equals 6 steps");
     snprintf(out3, sizeof out3, "%s/run3", dir);
 
     /* 4. Bad input: nothing half-written. */

@@ -95,7 +95,7 @@ $(BUILD)/tools/%: %.c $(wildcard tests/lib/*.h) $(BUILD)/liblinbench.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/lib $< $(BUILD)/liblinbench.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # OPENBLAS_CORETYPE: other kernels of Debian's OpenBLAS 0.3.21 give wrong results on
-# this CPU (DESIGN.md §6); keep the environment's choice, default to Haswell.
+# this CPU (see common/README.md); keep the environment's choice, default to Haswell.
 export OPENBLAS_CORETYPE ?= Haswell
 
 # `make test` and `make bench` first install missing Debian packages (as root) or print

@@ -69,7 +69,7 @@ int lb_attn_layout(const lb_attn_cfg *cfg, int threads, size_t *shared, size_t *
     if (cfg->train && (cfg->method == LB_ATTN_FULL || cfg->method == LB_ATTN_LINFORMER)) {
         /* the backward reuses the same per-thread slots for its own scratch */
         size_t bt;
-        if (lb_attn_bwd_per_thread(cfg, &bt)) return -1;
+        if (lb_attn_backward_per_thread(cfg, &bt)) return -1;
         if (bt > pt) pt = bt;
     }
     *shared = round16(sh);
@@ -293,7 +293,6 @@ void lb_attn_free(lb_attn *a) {
     free(a);
 }
 
-const lb_attn_cfg *lb_attn_config(const lb_attn *a) { return &a->cfg; }
 
 const float *lb_attn_features(const lb_attn *a) {
     lb_attn_method m = a->cfg.method;

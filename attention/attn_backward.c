@@ -27,7 +27,7 @@ static size_t proj_elems(const lb_attn_cfg *c) {
     return c->share == LB_SHARE_NONE ? e * (size_t)c->H : e;
 }
 
-int lb_attn_bwd_per_thread(const lb_attn_cfg *c, size_t *pt) {
+int lb_attn_backward_per_thread(const lb_attn_cfg *c, size_t *pt) {
     size_t n = (size_t)c->n, d = (size_t)c->d, kp = (size_t)c->k, a, b, e;
     if (c->method == LB_ATTN_FULL) return lb_mul_size(pt, n, n); /* dP */
     /* masked K, V (n×d each); K̄, V̄, dK̄, dV̄ (k×d each); dP (n×k); partial dE, dF */
@@ -85,7 +85,7 @@ typedef struct {
     float *pE, *pF;     /* this head's slice of the thread's partials (pF may be pE) */
 } proj;
 
-/* One (b,h) of Linformer over the first ext >= 1 keys; ws per lb_attn_bwd_per_thread. */
+/* One (b,h) of Linformer over the first ext >= 1 keys; ws per lb_attn_backward_per_thread. */
 static void lin_head(float *dq, float *dk, float *dv, float *ws, proj pr, const float *dO,
                      const float *q, const float *k, const float *v, const float *P,
                      const float *mb, int n, int d, int kp, int ext) {
@@ -175,7 +175,7 @@ void lb_attn_backward(lb_attn *a, float *dq, float *dk, float *dv, float *dE, fl
     const size_t pe = lin ? proj_elems(&a->cfg) : 0;
     size_t shared, per_thread, bt;
     lb_attn_layout(&a->cfg, a->threads, &shared, &per_thread);
-    lb_attn_bwd_per_thread(&a->cfg, &bt);
+    lb_attn_backward_per_thread(&a->cfg, &bt);
     float *slots = a->ws + shared;
     /* with dE == dF both contributions go into one partial (and one sum) */
     const size_t poff = bt - 2 * pe, pfoff = dE == dF ? poff : poff + pe;

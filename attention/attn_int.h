@@ -67,7 +67,7 @@ size_t lb_lin_colchunk(const lb_attn_cfg *cfg, int threads);
 /* Floats of per-thread scratch lb_attn_backward needs for cfg (full, linformer);
  * -1 on size_t overflow. lb_attn_layout takes the max with the forward's when
  * cfg->train. */
-int lb_attn_bwd_per_thread(const lb_attn_cfg *cfg, size_t *per_thread);
+int lb_attn_backward_per_thread(const lb_attn_cfg *cfg, size_t *per_thread);
 
 /* The kernels; arguments already checked. */
 void lb_attn_full_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,

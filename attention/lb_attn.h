@@ -178,9 +178,6 @@ double lb_attn_flops(const lb_attn_cfg *cfg);
 int lb_attn_init(lb_attn **out, const lb_attn_cfg *cfg, char *msg, size_t msglen);
 void lb_attn_free(lb_attn *a);
 
-/* The configuration a was made with. */
-const lb_attn_cfg *lb_attn_config(const lb_attn *a);
-
 /* The random features ω (k,d) a draws for performer/scatterbrain (row l is ω_l), the
  * same for every call; NULL for the other methods. */
 const float *lb_attn_features(const lb_attn *a);

@@ -1,7 +1,20 @@
-/* lb_util: the small services every part of linbench uses: error reporting with
- * sysexits codes, monotonic time, aligned and huge-page allocation, peak-memory
- * measurement, a seeded RNG, atomic output files and integer-list parsing.
- * Nothing here keeps global state except lb_prog_name (set once by main). */
+/* lb_util: the small services every part of linbench uses: error reporting, monotonic
+ * time, aligned and huge-page allocation, peak-memory measurement, hashing, a seeded
+ * RNG, atomic output files, whole-file helpers and integer-list parsing. Nothing here
+ * keeps global state except lb_prog_name (set once by main).
+ *
+ * The error convention of the library (every folder below experiments/cli/): a
+ * function returns 0 (or a count, or a pointer) on success and -1 (or NULL) on failure,
+ * with the reason written by lb_fail into the caller's `char *msg, size_t msglen`,
+ * naming the file, field or option and what was expected. Library code does not print
+ * errors and does not return sysexits codes: only experiments/cli/ prints (lb_err) and
+ * maps a failure to an exit status (64 usage, 65 data, 66 no input, 70 software,
+ * 73/74 cannot write, 75 try again). Where a caller must tell failures apart to choose
+ * that status, the function says how (an enum out-parameter or a field, as lb_table's
+ * cannot_open), never with an exit code.
+ * Exceptions kept for now: lb_atomic_open/commit, lb_mkdirs and lb_parse_* below still
+ * print with lb_err (their ~90 call sites span every folder); new code must not add
+ * more of them. */
 #ifndef LB_UTIL_H
 #define LB_UTIL_H
 
@@ -15,7 +28,7 @@
 /* Program name used as the prefix of every error message. */
 extern const char *lb_prog_name;
 
-/* Print "linbench: <message>\n" to stderr. Returns nothing; callers return the code. */
+/* Print "linbench: <message>\n" to stderr: for experiments/cli/ (and the exceptions above). */
 void lb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Format a message into msg (when msg != NULL and msglen > 0) and return -1: the one way
@@ -42,6 +55,21 @@ int lb_mul3_size(size_t *out, size_t a, size_t b, size_t c);
 size_t lb_peak_rss(void);
 size_t lb_cur_rss(void);
 void lb_reset_peak_rss(void);
+
+/* The splitmix64 finaliser: a bijective 64-bit mix whose every output bit depends on
+ * every input bit. The one integer mixer of linbench (seeds, hash-table slots). */
+uint64_t lb_mix64(uint64_t x);
+/* Mix three integers into one seed (lb_mix64 per word): the seed of an RNG stream that
+ * must depend only on these numbers (seed, step, sequence index), never on timing. */
+uint64_t lb_seed_mix(uint64_t a, uint64_t b, uint64_t c);
+/* FNV-1a 64 of p[0..n), continuing from h (start with LB_FNV1A_INIT): the one byte hash
+ * of linbench (checksums of files and corpora stored in checkpoints, so it must never
+ * change). */
+#define LB_FNV1A_INIT 0xcbf29ce484222325ULL
+uint64_t lb_fnv1a(uint64_t h, const void *p, size_t n);
+/* Hash-table key of p[0..n): FNV-1a then lb_mix64, so the low bits used as a slot
+ * depend on every byte. Not stored anywhere; may change between versions. */
+uint64_t lb_hash_bytes(const void *p, size_t n);
 
 /* Deterministic RNG (xoshiro256**, seeded through splitmix64). Same seed, same stream. */
 typedef struct { uint64_t s[4]; } lb_rng;
@@ -73,6 +101,19 @@ int lb_parse_list(const char *s, long *out, int max, long lo, long hi, const cha
 /* One integer / double with range check; -1 with error naming `what` on failure. */
 int lb_parse_long(const char *s, long *out, long lo, long hi, const char *what);
 int lb_parse_double(const char *s, double *out, double lo, double hi, const char *what);
+
+/* Whole files and folders (files.c). Each returns 0, or -1 with msg naming the path. */
+/* FNV-1a 64 (lb_fnv1a) of a file's bytes, continuing from *h; *bytes (may be NULL) gets
+ * the file's size. */
+int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen);
+/* Copy a file, fsync'd before it is closed. */
+int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen);
+/* Remove a folder that holds only plain files (a checkpoint, an export); best effort. */
+void lb_remove_flat_dir(const char *dir);
+/* Put the finished folder tmp in place of dir: an existing dir moves aside first and is
+ * removed only after the rename succeeded, so a crash leaves the old or the new folder
+ * whole, never half of one. what names the folder in messages ("checkpoint"). */
+int lb_replace_dir(const char *tmp, const char *dir, const char *what, char *msg, size_t msglen);
 
 /* Create a directory and its parents (mkdir -p). Returns 0 or -1 with error. */
 int lb_mkdirs(const char *path);

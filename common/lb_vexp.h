@@ -1,7 +1,7 @@
 /* lb_vexp: float exp for the attention softmax, the model's GELU and its cross-entropy.
  *
  * Why not expf: the libm call does not vectorise, and a scalar expf per score made
- * the softmax cost as much as both GEMMs (DESIGN.md §6). Same method in every
+ * the softmax cost as much as both GEMMs (measured). Same method in every
  * variant, so all give the same answers up to FMA contraction:
  *   x is clamped to [-104, 89] (NaN passes through the comparisons untouched);
  *   j = round(x·log2 e), r = x − j·ln2 with ln2 split into a float head and tail so

@@ -10,11 +10,11 @@
 
 #define MAX_BYTES ((size_t)1 << 31)
 
-static int slurp(const char *path, char **out, size_t *len) {
+static int slurp(const char *path, char **out, size_t *len, int *cannot_open, char *msg, size_t msglen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        lb_err("%s: cannot open: %s", path, strerror(errno));
-        return EX_NOINPUT;
+        *cannot_open = 1;
+        return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
     }
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
@@ -22,9 +22,8 @@ static int slurp(const char *path, char **out, size_t *len) {
         n += fread(b + n, 1, cap - n - 1, f);
         if (n < cap - 1) break;
         if (cap >= MAX_BYTES) {
-            lb_err("%s: larger than %zu bytes; not a result file", path, MAX_BYTES);
             free(b), fclose(f);
-            return EX_DATAERR;
+            return lb_fail(msg, msglen, "%s: larger than %zu bytes; not a result file", path, MAX_BYTES);
         }
         char *nb = realloc(b, cap *= 2);
         if (!nb) free(b);
@@ -32,20 +31,15 @@ static int slurp(const char *path, char **out, size_t *len) {
     }
     int rerr = ferror(f);
     fclose(f);
-    if (!b) {
-        lb_err("%s: out of memory", path);
-        return EX_OSERR;
-    }
+    if (!b) return lb_fail(msg, msglen, "%s: out of memory", path);
     if (rerr) {
-        lb_err("%s: read error", path);
         free(b);
-        return EX_IOERR;
+        return lb_fail(msg, msglen, "%s: read error", path);
     }
     b[n] = 0;
     if (memchr(b, 0, n)) {
-        lb_err("%s: contains a NUL byte; not a CSV file", path);
         free(b);
-        return EX_DATAERR;
+        return lb_fail(msg, msglen, "%s: contains a NUL byte; not a CSV file", path);
     }
     *out = b, *len = n;
     return 0;
@@ -64,16 +58,18 @@ static int split(char *line, char **fields, int max) {
     return n;
 }
 
-int lb_table_read(lb_table *t, const char *path) {
+int lb_table_read(lb_table *t, const char *path, char *msg, size_t msglen) {
     memset(t, 0, sizeof *t);
-    size_t len;
-    int rc = slurp(path, &t->text, &len);
-    if (rc) return rc;
-    t->path = strdup(path);
+    size_t len = 0;
+    int cannot_open = 0;
+    if (slurp(path, &t->text, &len, &cannot_open, msg, msglen)) {
+        t->cannot_open = cannot_open;
+        return -1;
+    }
+    if (!(t->path = strdup(path))) goto oom;
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += t->text[i] == '\n';
     size_t lineno = 0, cap_cells = 0;
-    rc = EX_DATAERR;
     for (char *line = t->text, *next; line && *line; line = next) {
         char *nl = strchr(line, '\n');
         if (nl) *nl = 0;
@@ -83,7 +79,8 @@ int lb_table_read(lb_table *t, const char *path) {
         if (l && line[l - 1] == '\r') line[--l] = 0;
         if (line[0] == '#' || l == 0) continue;
         if (strchr(line, '"')) {
-            lb_err("%s: quoted field near line %zu; linbench result files have none", path, lineno);
+            lb_fail(msg, msglen, "%s: quoted field near line %zu; linbench result files have none", path,
+                    lineno);
             goto fail;
         }
         int nf = 1;
@@ -97,23 +94,22 @@ int lb_table_read(lb_table *t, const char *path) {
             continue;
         }
         if (nf != t->ncol) {
-            lb_err("%s: line %zu has %d fields, the header has %d", path, lineno, nf, t->ncol);
+            lb_fail(msg, msglen, "%s: line %zu has %d fields, the header has %d", path, lineno, nf, t->ncol);
             goto fail;
         }
         split(line, t->cell + t->nrow * (size_t)t->ncol, nf);
         t->nrow++;
     }
     if (!t->head) {
-        lb_err("%s: no header line (empty or only comments)", path);
+        lb_fail(msg, msglen, "%s: no header line (empty or only comments)", path);
         goto fail;
     }
     return 0;
 oom:
-    lb_err("%s: out of memory", path);
-    rc = EX_OSERR;
+    lb_fail(msg, msglen, "%s: out of memory", path);
 fail:
     lb_table_free(t);
-    return rc;
+    return -1;
 }
 
 void lb_table_free(lb_table *t) {
@@ -121,16 +117,15 @@ void lb_table_free(lb_table *t) {
     memset(t, 0, sizeof *t);
 }
 
-int lb_table_col(const lb_table *t, const char *name) {
+int lb_table_col(const lb_table *t, const char *name, char *msg, size_t msglen) {
     for (int i = 0; i < t->ncol; i++)
         if (!strcmp(t->head[i], name)) return i;
-    lb_err("%s: no column '%s' in the header", t->path, name);
-    return -1;
+    return lb_fail(msg, msglen, "%s: no column '%s' in the header", t->path, name);
 }
 
-int lb_table_cols(const lb_table *t, int *out, const char *const *names, int count) {
+int lb_table_cols(const lb_table *t, int *out, const char *const *names, int count, char *msg, size_t msglen) {
     for (int i = 0; i < count; i++)
-        if ((out[i] = lb_table_col(t, names[i])) < 0) return EX_DATAERR;
+        if ((out[i] = lb_table_col(t, names[i], msg, msglen)) < 0) return -1;
     return 0;
 }
 
@@ -145,4 +140,27 @@ double lb_table_num(const lb_table *t, size_t row, int col) {
     if (!*s) return NAN;
     double v = strtod(s, &end);
     return *end ? NAN : v;
+}
+
+/* The sysexits-returning forms for the report's and bench's readers, whose own
+ * contract is a sysexits code with the error printed (lb_table.h). */
+int lb_table_read_ex(lb_table *t, const char *path) {
+    char msg[1024];
+    if (!lb_table_read(t, path, msg, sizeof msg)) return 0;
+    lb_err("%s", msg);
+    return t->cannot_open ? EX_NOINPUT : EX_DATAERR;
+}
+
+int lb_table_cols_ex(const lb_table *t, int *out, const char *const *names, int count) {
+    char msg[1024];
+    if (!lb_table_cols(t, out, names, count, msg, sizeof msg)) return 0;
+    lb_err("%s", msg);
+    return EX_DATAERR;
+}
+
+int lb_table_col_ex(const lb_table *t, const char *name) {
+    char msg[1024];
+    int c = lb_table_col(t, name, msg, sizeof msg);
+    if (c < 0) lb_err("%s", msg);
+    return c;
 }

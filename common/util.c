@@ -53,7 +53,7 @@ void *lb_alloc_big(size_t bytes, int touch) {
     if (sz < bytes) return NULL;
     if (sz == 0) sz = huge;
     if (posix_memalign(&p, huge, sz) != 0) return NULL;
-    /* Huge pages make first touch ~30x cheaper on this VM (DESIGN.md §6). */
+    /* Huge pages made first touch ~30x cheaper on the VM this was measured on. */
     (void)madvise(p, sz, MADV_HUGEPAGE);
     if (touch) {
         long pg = sysconf(_SC_PAGESIZE);
@@ -102,12 +102,30 @@ void lb_reset_peak_rss(void) {
     close(fd);
 }
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+uint64_t lb_mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
+
+uint64_t lb_seed_mix(uint64_t a, uint64_t b, uint64_t c) {
+    /* three different odd constants, so that (a, b, c) and (b, a, c) give different seeds */
+    uint64_t h = lb_mix64(a + 0x9e3779b97f4a7c15ULL);
+    h = lb_mix64(h ^ (b + 0x632be59bd9b4e019ULL));
+    return lb_mix64(h ^ (c + 0x85ebca6b0c2b2ae3ULL));
+}
+
+uint64_t lb_fnv1a(uint64_t h, const void *p, size_t n) {
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t lb_hash_bytes(const void *p, size_t n) { return lb_mix64(lb_fnv1a(LB_FNV1A_INIT, p, n)); }
+
+/* splitmix64: the generator whose finaliser is lb_mix64; it only expands a seed into
+ * xoshiro's four words. */
+static uint64_t splitmix64(uint64_t *x) { return lb_mix64(*x += 0x9E3779B97F4A7C15ull); }
 
 void lb_rng_seed(lb_rng *r, uint64_t seed) {
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);

@@ -1,4 +1,4 @@
-/* config.json for BERT/RoBERTa-family checkpoints (DESIGN.md §2). Required fields
+/* config.json for BERT/RoBERTa-family checkpoints (HuggingFace's fields). Required fields
  * are the shapes; the small ones default as HuggingFace's config classes do. */
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -84,9 +84,7 @@ static void gelu_blocks(float *out, const float *dy, const float *x, size_t len,
     }
 }
 
-void lb_gelu_fwd(float *y, const float *x, size_t len, int threads) { gelu_blocks(y, NULL, x, len, threads); }
-
-void lb_gelu(float *x, size_t len, int threads) { gelu_blocks(x, NULL, x, len, threads); }
+void lb_gelu_forward(float *y, const float *x, size_t len, int threads) { gelu_blocks(y, NULL, x, len, threads); }
 
 void lb_gelu_backward(float *dx, const float *dy, const float *x, size_t len, int threads) {
     gelu_blocks(dx, dy, x, len, threads);
@@ -94,7 +92,7 @@ void lb_gelu_backward(float *dx, const float *dy, const float *x, size_t len, in
 
 /* The references take erfc in double: 1 + erf(x/√2) would cancel to 0 below x ≈ −8.3
  * (and erff's to 0 near −5.5), where Φ is still a normal float. */
-void lb_gelu_fwd_ref(float *y, const float *x, size_t len) {
+void lb_gelu_forward_ref(float *y, const float *x, size_t len) {
     for (size_t i = 0; i < len; i++) y[i] = (float)(0.5 * x[i] * erfc(-x[i] * 0.70710678118654752440));
 }
 

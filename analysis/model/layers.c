@@ -15,7 +15,7 @@ void lb_linear(float *y, const float *x, const float *W, const float *b, int row
                 b ? 1.0f : 0.0f, y, out);
 }
 
-void lb_layer_norm_fwd(float *y, float *sum, float *mean, float *rstd, const float *x,
+void lb_layer_norm_forward(float *y, float *sum, float *mean, float *rstd, const float *x,
                        const float *add, const float *g, const float *b, long rows, int h,
                        float eps, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -44,7 +44,7 @@ void lb_layer_norm_fwd(float *y, float *sum, float *mean, float *rstd, const flo
 
 void lb_add_layer_norm(float *x, const float *add, const float *g, const float *b, long rows,
                        int h, float eps, int threads) {
-    lb_layer_norm_fwd(x, NULL, NULL, NULL, x, add, g, b, rows, h, eps, threads);
+    lb_layer_norm_forward(x, NULL, NULL, NULL, x, add, g, b, rows, h, eps, threads);
 }
 
 void lb_layer_forward(lb_layer_act *A, const float *x, const lb_layer_weights *W,
@@ -60,19 +60,13 @@ void lb_layer_forward(lb_layer_act *A, const float *x, const lb_layer_weights *W
     lb_attn_forward(attn, A->ao, A->probs, A->q, A->k, A->v, mask, E, F);
     lb_merge_heads(A->ctx, A->ao, B, H, n, d, threads);
     lb_linear(A->proj, A->ctx, W->wo, W->bo, T, h, h);
-    lb_layer_norm_fwd(A->x1, A->s1, A->mean1, A->rstd1, x, A->proj, W->ln1_g, W->ln1_b, T, h,
+    lb_layer_norm_forward(A->x1, A->s1, A->mean1, A->rstd1, x, A->proj, W->ln1_g, W->ln1_b, T, h,
                       c->ln_eps, threads);
     lb_linear(A->u, A->x1, W->wi, W->bi, T, h, f);
-    lb_gelu_fwd(A->a, A->u, (size_t)T * (size_t)f, threads);
+    lb_gelu_forward(A->a, A->u, (size_t)T * (size_t)f, threads);
     lb_linear(A->proj, A->a, W->wf, W->bf, T, f, h);
-    lb_layer_norm_fwd(A->out, A->s2, A->mean2, A->rstd2, A->x1, A->proj, W->ln2_g, W->ln2_b, T,
+    lb_layer_norm_forward(A->out, A->s2, A->mean2, A->rstd2, A->x1, A->proj, W->ln2_g, W->ln2_b, T,
                       h, c->ln_eps, threads);
-}
-
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 void lb_fill_normal(float *x, size_t len, float scale, uint64_t seed, uint64_t stream, int threads) {
@@ -81,7 +75,7 @@ void lb_fill_normal(float *x, size_t len, float scale, uint64_t seed, uint64_t s
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
     for (long c = 0; c < nchunks; c++) {
         lb_rng r;
-        lb_rng_seed(&r, mix64(seed ^ mix64(stream * 0x9E3779B97F4A7C15ull + (uint64_t)c + 1)));
+        lb_rng_seed(&r, lb_mix64(seed ^ lb_mix64(stream * 0x9E3779B97F4A7C15ull + (uint64_t)c + 1)));
         size_t i = (size_t)c * chunk, end = i + chunk < len ? i + chunk : len;
         while (i < end) {
             double u, v, s;

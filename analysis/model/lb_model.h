@@ -39,7 +39,7 @@ typedef struct {
     int lin_n;           /* "linformer_seq_len": the columns of E and F */
 } lb_config;
 
-/* RoBERTa-base's shape (DESIGN.md §2): vocab 50265, hidden 768, 12×12, FFN 3072,
+/* RoBERTa-base's shape (its published config.json): vocab 50265, hidden 768, 12×12, FFN 3072,
  * positions 514, token types 1, pad 1, eps 1e-5. */
 void lb_config_roberta_base(lb_config *c);
 

@@ -89,11 +89,6 @@ typedef struct {
     long n_correct;  /* of those, argmax(logits) == label (ties: lowest id wins) */
 } lb_mlm_stats;
 
-/* Bytes lb_mlm_init allocates for (B,n) (saturates at SIZE_MAX; SIZE_MAX when the
- * shape is invalid), attention workspace included (for omp_get_max_threads()). Per token: saved
- * (8·hidden + intermediate + 4 + H·cols)·L floats (cols = n full, k Linformer), plus
- * scratch ≈ 19·hidden + 2·intermediate floats, plus 256 rows of logits (vocab). */
-size_t lb_mlm_bytes(const lb_config *c, int B, int n);
 /* The model's attention (full, or Linformer with its config's k and sharing) at batch
  * B and length n (Linformer: n <= linformer_seq_len). m must outlive the workspace;
  * steps read its current parameters. threads 0 = omp_get_max_threads().
@@ -121,9 +116,9 @@ int lb_mlm_eval_tokens(lb_mlm *w, const int32_t *ids, const float *mask, const i
 /* The final hidden states (B,n,hidden) of the last step/eval (valid until the next). */
 const float *lb_mlm_hidden(const lb_mlm *w);
 
-/* ---- checkpoints ---- */
+/* ---- saved weights: the model folder lb_model_load reads (a training checkpoint, lb_train.h, adds the optimizer state) ---- */
 
-typedef enum { LB_CKPT_F32 = 0, LB_CKPT_F16 = 1, LB_CKPT_BF16 = 2 } lb_ckpt_dtype;
+typedef enum { LB_DTYPE_F32 = 0, LB_DTYPE_F16 = 1, LB_DTYPE_BF16 = 2 } lb_weight_dtype;
 
 /* Write dir/config.json (HF RoBERTa/BERT fields + attention_type, linformer_k,
  * linformer_share, linformer_seq_len) and dir/model.safetensors (every lb_param,
@@ -132,7 +127,7 @@ typedef enum { LB_CKPT_F32 = 0, LB_CKPT_F16 = 1, LB_CKPT_BF16 = 2 } lb_ckpt_dtyp
  * format key "pt" is always added). Creates dir; each file is written to a
  * temporary name and renamed, so a crash never leaves a half-written file.
  * Returns 0, or -1 with msg. lb_model_load reads the result back. */
-int lb_checkpoint_save(const lb_model *m, const char *dir, lb_ckpt_dtype dtype,
-                       const char *const *metadata, char *msg, size_t msglen);
+int lb_model_save(const char *dir, const lb_model *m, lb_weight_dtype dtype,
+                  const char *const *metadata, char *msg, size_t msglen);
 
 #endif

@@ -127,15 +127,6 @@ static lb_attn_cfg attn_cfg(const lb_config *c, int B, int n, int threads) {
     return a;
 }
 
-size_t lb_mlm_bytes(const lb_config *c, int B, int n) {
-    char m[8];
-    if (B < 1 || n < 1 || lb_config_check(c, m, sizeof m)) return SIZE_MAX;
-    lb_attn_cfg a = attn_cfg(c, B, n, 0); /* workspace for omp_get_max_threads() */
-    if (lb_attn_check(&a, m, sizeof m)) return SIZE_MAX;
-    size_t b = carve(NULL, NULL, c, B, n), ws = lb_attn_workspace_bytes(&a);
-    return b > SIZE_MAX - ws ? SIZE_MAX : b + ws;
-}
-
 void lb_mlm_free(lb_mlm *w) {
     if (!w) return;
     lb_attn_free(w->attn);
@@ -274,7 +265,7 @@ static void forward(lb_mlm *w, const int32_t *ids, const float *mask) {
     const lb_config *c = &m->c;
     const int h = c->hidden, th = w->threads;
     lb_embed(w->s0, m, ids, NULL, w->pos, w->T, th);
-    lb_layer_norm_fwd(w->xin[0], NULL, w->mean0, w->rstd0, w->s0, NULL, m->emb_g, m->emb_b, w->T, h,
+    lb_layer_norm_forward(w->xin[0], NULL, w->mean0, w->rstd0, w->s0, NULL, m->emb_g, m->emb_b, w->T, h,
                       c->ln_eps, th);
     if (w->slice) slices(w, NULL);
     for (int l = 0; l < c->layers; l++) {
@@ -301,7 +292,7 @@ static void backward(lb_mlm *w, float *grad, const int32_t *ids, const float *ma
         /* out = LN2(x1 + FFN(x1)) */
         lb_layer_norm_backward(w->d1, 0, G(W->ln2_g), G(W->ln2_b), w->dx, A->s2, A->mean2, A->rstd2,
                                W->ln2_g, T, h, th);
-        lb_gelu_fwd(A->a, A->u, (size_t)T * (size_t)f, th); /* recomputed, not saved */
+        lb_gelu_forward(A->a, A->u, (size_t)T * (size_t)f, th); /* recomputed, not saved */
         lb_linear_backward(w->dinter, 0, G(W->wf), G(W->bf), w->d1, A->a, W->wf, T, f, h, th);
         lb_gelu_backward(w->dinter, w->dinter, A->u, (size_t)T * (size_t)f, th);
         lb_linear_backward(w->d1, 1, G(W->wi), G(W->bi), w->dinter, A->x1, W->wi, T, h, f, th);

@@ -51,8 +51,8 @@ double lb_head_forward(lb_head_ws *w, const lb_model *m, float *grad, float scal
     for (int r = 0; r < P; r++)
         memcpy(w->xp + (long)r * h, X + (long)w->idx[r] * h, sizeof(float) * (size_t)h);
     lb_linear(w->z0, w->xp, m->hd_w, m->hd_b, P, h, h);
-    lb_gelu_fwd(w->ha, w->z0, (size_t)P * (size_t)h, threads);
-    lb_layer_norm_fwd(w->z, NULL, w->mean, w->rstd, w->ha, NULL, m->hln_g, m->hln_b, P, h,
+    lb_gelu_forward(w->ha, w->z0, (size_t)P * (size_t)h, threads);
+    lb_layer_norm_forward(w->z, NULL, w->mean, w->rstd, w->ha, NULL, m->hln_g, m->hln_b, P, h,
                       c->ln_eps, threads);
     double loss = 0;
     float *gword = grad ? grad + (m->word - m->block) : NULL;

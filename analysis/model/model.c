@@ -319,53 +319,36 @@ static int read_spec(const lb_safetensors *st, const spec *s, const lb_st_tensor
     return lb_fail(msg, msglen, "%s from config.json (%s): config and tensors disagree", m2, dims);
 }
 
-int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen) {
-    *out = NULL;
-    size_t dl = strlen(dir);
-    char *path = malloc(dl + 64);
-    if (!path) return lb_fail(msg, msglen, "%s: out of memory", dir);
-    lb_config c;
-    snprintf(path, dl + 64, "%s/config.json", dir);
-    if (lb_config_load(&c, path, msg, msglen)) {
-        free(path);
-        return -1;
-    }
-    snprintf(path, dl + 64, "%s/model.safetensors", dir);
-    lb_safetensors *st = NULL;
-    if (!file_exists(path)) {
-        snprintf(path, dl + 64, "%s/model.safetensors.index.json", dir);
-        int sharded = file_exists(path);
-        snprintf(path, dl + 64, "%s/model.safetensors", dir);
-        lb_fail(msg, msglen, "%s: not found%s", path,
-             sharded ? " (sharded checkpoints are not supported: merge the shards first)" : "");
-        free(path);
-        return -1;
-    }
-    if (lb_st_open(&st, path, msg, msglen)) {
-        free(path);
-        return -1;
-    }
-    /* the prefix of the model's own type first; bare names last */
+/* dir/model.safetensors opened into *st (path gets its name). */
+static int open_weights(lb_safetensors **st, char *path, size_t plen, const char *dir, char *msg,
+                        size_t msglen) {
+    snprintf(path, plen, "%s/model.safetensors.index.json", dir);
+    int sharded = file_exists(path);
+    snprintf(path, plen, "%s/model.safetensors", dir);
+    if (!file_exists(path))
+        return lb_fail(msg, msglen, "%s: not found%s", path,
+                       sharded ? " (sharded checkpoints are not supported: merge the shards first)" : "");
+    return lb_st_open(st, path, msg, msglen);
+}
+
+/* The tensor-name prefix of this checkpoint: the model's own type's first, bare names
+ * last; NULL when no word embedding is found under any. */
+static const char *name_prefix(const lb_safetensors *st, lb_model_type type) {
     const char *pre[3] = {"roberta.", "bert.", ""};
-    if (c.type == LB_MODEL_BERT) {
-        pre[0] = "bert.";
-        pre[1] = "roberta.";
-    }
-    const char *p = NULL;
     char nm[256];
-    for (int i = 0; i < 3 && !p; i++) {
+    if (type == LB_MODEL_BERT) pre[0] = "bert.", pre[1] = "roberta.";
+    for (int i = 0; i < 3; i++) {
         snprintf(nm, sizeof nm, "%sembeddings.word_embeddings.weight", pre[i]);
-        if (lb_st_find(st, nm)) p = pre[i];
+        if (lb_st_find(st, nm)) return pre[i];
     }
-    spec *s = NULL;
-    lb_model *m = NULL;
-    int n, rc = -1;
-    if (!p) {
-        lb_fail(msg, msglen, "%s: tensor 'embeddings.word_embeddings.weight' not found (with prefix "
-             "'roberta.', 'bert.' or none)", path);
-        goto out;
-    }
-    if (alloc_model(&m, &s, &n, &c, msg, msglen)) goto out;
+    return NULL;
+}
+
+/* Every tensor of s[0..n) from st; the MLM head is optional as a whole. */
+static int read_tensors(lb_model *m, spec *s, int n, const lb_safetensors *st, const char *p, const char *path,
+                        char *msg, size_t msglen) {
+    const lb_config *c = &m->c;
+    char nm[256];
     int head_first = -1;
     for (int i = 0; i < n; i++) {
         const lb_st_tensor *t = find_spec(st, &s[i], p, nm, sizeof nm);
@@ -374,22 +357,41 @@ int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen) {
             m->has_head = t != NULL;
         }
         if (s[i].head && !m->has_head) {
-            init_spec(&s[i], i, 0, &c);
+            init_spec(&s[i], i, 0, c);
             continue;
         }
-        if (!t) {
-            if (s[i].kind == K_PROJ)
-                lb_fail(msg, msglen, "%s: tensor '%s' not found (config.json says attention_type "
-                     "\"linformer\", linformer_share \"%s\")", path, nm, lb_share_name(c.lin_share));
-            else if (s[i].head)
-                lb_fail(msg, msglen, "%s: tensor '%s' not found (the MLM head is incomplete)", path, nm);
-            else
-                lb_fail(msg, msglen, "%s: tensor '%s' not found (config.json asks for %d layers)",
-                     path, nm, c.layers);
-            goto out;
-        }
-        if (read_spec(st, &s[i], t, path, msg, msglen)) goto out;
+        if (!t && s[i].kind == K_PROJ)
+            return lb_fail(msg, msglen, "%s: tensor '%s' not found (config.json says attention_type "
+                           "\"linformer\", linformer_share \"%s\")", path, nm, lb_share_name(c->lin_share));
+        if (!t && s[i].head)
+            return lb_fail(msg, msglen, "%s: tensor '%s' not found (the MLM head is incomplete)", path, nm);
+        if (!t)
+            return lb_fail(msg, msglen, "%s: tensor '%s' not found (config.json asks for %d layers)", path, nm,
+                           c->layers);
+        if (read_spec(st, &s[i], t, path, msg, msglen)) return -1;
     }
+    return 0;
+}
+
+int lb_model_load(lb_model **out, const char *dir, char *msg, size_t msglen) {
+    *out = NULL;
+    size_t plen = strlen(dir) + 64;
+    char *path = malloc(plen);
+    if (!path) return lb_fail(msg, msglen, "%s: out of memory", dir);
+    lb_config c;
+    lb_safetensors *st = NULL;
+    spec *s = NULL;
+    lb_model *m = NULL;
+    int n, rc = -1;
+    snprintf(path, plen, "%s/config.json", dir);
+    if (lb_config_load(&c, path, msg, msglen) || open_weights(&st, path, plen, dir, msg, msglen)) goto out;
+    const char *p = name_prefix(st, c.type);
+    if (!p) {
+        lb_fail(msg, msglen, "%s: tensor 'embeddings.word_embeddings.weight' not found (with prefix "
+                "'roberta.', 'bert.' or none)", path);
+        goto out;
+    }
+    if (alloc_model(&m, &s, &n, &c, msg, msglen) || read_tensors(m, s, n, st, p, path, msg, msglen)) goto out;
     rc = 0;
 out:
     free(s);

@@ -45,7 +45,7 @@ struct lb_model {
  * alias x. When sum is not NULL it receives x + add (the LayerNorm input; may alias
  * x); mean and rstd (rows) receive the statistics when not NULL. Mean and variance
  * accumulate in double. lb_add_layer_norm is the in-place form without saving. */
-void lb_layer_norm_fwd(float *y, float *sum, float *mean, float *rstd, const float *x,
+void lb_layer_norm_forward(float *y, float *sum, float *mean, float *rstd, const float *x,
                        const float *add, const float *g, const float *b, long rows, int h,
                        float eps, int threads);
 
@@ -76,8 +76,8 @@ void lb_proj_slice(float *dst, const float *src, long rows, int N, int n);
 
 /* y (len) = GELU(x) (exact erf form, vectorised; gelu.c); y may alias x. The _ref
  * forms are the plain libm (double erf) references the tests hold them to. */
-void lb_gelu_fwd(float *y, const float *x, size_t len, int threads);
-void lb_gelu_fwd_ref(float *y, const float *x, size_t len);
+void lb_gelu_forward(float *y, const float *x, size_t len, int threads);
+void lb_gelu_forward_ref(float *y, const float *x, size_t len);
 void lb_gelu_backward_ref(float *dx, const float *dy, const float *x, size_t len);
 
 /* y (rows,out) = x (rows,in) · Wᵀ (W is (out,in)) + b (out) or no bias when b is NULL.
@@ -88,9 +88,6 @@ void lb_linear(float *y, const float *x, const float *W, const float *b, int row
  * NULL. Mean and variance accumulate in double. */
 void lb_add_layer_norm(float *x, const float *add, const float *g, const float *b, long rows,
                        int h, float eps, int threads);
-
-/* x (len) = 0.5·x·(1 + erf(x/√2)), the exact GELU, in place. */
-void lb_gelu(float *x, size_t len, int threads);
 
 /* x (B·n,hidden) = word[ids] + pos[positions] + type[token_types or 0]; indices must
  * have been validated. */

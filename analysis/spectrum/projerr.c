@@ -20,12 +20,7 @@ const char *lb_pe_name(int method) {
 }
 
 /* splitmix64 finaliser: decorrelates nearby (layer, head, k) triples. */
-static uint64_t mix(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
+static uint64_t mix(uint64_t x) { return lb_mix64(x + 0x9e3779b97f4a7c15ULL); }
 
 uint64_t lb_proj_seed(uint64_t seed, int layer, int head, int k) {
     return mix(mix(mix(seed) ^ (uint64_t)(uint32_t)layer) ^ ((uint64_t)(uint32_t)head << 20)) ^

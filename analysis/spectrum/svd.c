@@ -2,7 +2,7 @@
  * once per thread so that the hot loop never allocates.
  *
  * LAPACKE's row-major path would transpose into a freshly allocated copy on every
- * call, and with jobz = 'N' it rejects ldu = ldvt = 1 (DESIGN.md §6). We call the
+ * call, and with jobz = 'N' it rejects ldu = ldvt = 1 (LAPACKE 3.11). We call the
  * column-major path instead: a row-major P (rows × cols) is, byte for byte, the
  * column-major A = Pᵀ (cols × rows), which has the same singular values, and P's
  * right singular vectors are A's left ones (columns of U, i.e. rows of Uᵀ in memory). */

@@ -135,7 +135,7 @@ int lb_tokenizer_encode(lb_tokenizer *t, lb_ids *out, const char *text, size_t l
         size_t n = lb_pretok_next(text + pos, len - pos);
         const char *s = text + pos;
         pos += n;
-        uint64_t h = lb_bpe_hash_bytes(s, n);
+        uint64_t h = lb_hash_bytes(s, n);
         cache_entry *e = n <= CACHE_MAX_PIECE ? cache_get(t, s, n, h) : NULL;
         if (e) {
             rc = emit(t, out, e->ids, e->nids, msg, msglen);

@@ -43,8 +43,6 @@ struct lb_tokenizer {
 };
 #define CACHE_SLOTS (2 * CACHE_MAX_ENTRIES)
 
-/* FNV-1a of n bytes, folded (the string maps and the piece cache). */
-uint64_t lb_bpe_hash_bytes(const void *p, size_t n);
 /* Slot of the merge (a, b): holds its rank and merged id, or key UINT64_MAX where it
  * would go. */
 pair_slot *lb_bpe_pair_find(const lb_tokenizer *t, int32_t a, int32_t b);

@@ -13,19 +13,6 @@
 #include "bpe_int.h"
 #include "lb_util.h"
 
-uint64_t lb_bpe_hash_bytes(const void *p, size_t n) {
-    const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
-}
-
-static uint64_t hash_u64(uint64_t x) { /* splitmix64 finaliser */
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 static size_t pow2_at_least(size_t n) {
     size_t c = 16;
     while (c < n) c *= 2;
@@ -34,7 +21,7 @@ static size_t pow2_at_least(size_t n) {
 
 /* Slot of token s in vmap: holds its id, or -1 where it would go. */
 static size_t vocab_slot(const lb_tokenizer *t, const char *s, size_t n) {
-    size_t i = lb_bpe_hash_bytes(s, n) & (t->vcap - 1);
+    size_t i = lb_hash_bytes(s, n) & (t->vcap - 1);
     for (;; i = (i + 1) & (t->vcap - 1)) {
         int32_t id = t->vmap[i];
         if (id < 0 || (t->tok_len[id] == n && memcmp(t->tok[id], s, n) == 0)) return i;
@@ -47,7 +34,7 @@ static int vocab_find(const lb_tokenizer *t, const char *s, size_t n) {
 
 pair_slot *lb_bpe_pair_find(const lb_tokenizer *t, int32_t a, int32_t b) {
     uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
-    size_t i = hash_u64(key) & (t->pcap - 1);
+    size_t i = lb_mix64(key) & (t->pcap - 1);
     for (;; i = (i + 1) & (t->pcap - 1))
         if (t->pairs[i].key == key || t->pairs[i].key == UINT64_MAX) return &t->pairs[i];
 }

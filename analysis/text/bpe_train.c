@@ -20,14 +20,6 @@ int lb_bpe_grow(void **p, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, then a finaliser for the low bits */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    return h ^ (h >> 32);
-}
-
 static int map_rehash(bpe_str_map *m, size_t cap) {
     int32_t *s = malloc(cap * sizeof *s);
     if (!s) return -1;
@@ -46,7 +38,7 @@ static int map_rehash(bpe_str_map *m, size_t cap) {
 /* Index of the entry spelled s[0..n), created with value v if absent; -1 on OOM. */
 static long map_get(bpe_str_map *m, const char *s, size_t n, int64_t v, int *created) {
     if (m->n + 1 > m->cap / 2 && map_rehash(m, m->cap ? m->cap * 2 : 1024)) return -1;
-    uint64_t h = hash_bytes(s, n);
+    uint64_t h = lb_hash_bytes(s, n);
     size_t j = h & (m->cap - 1);
     for (int32_t i; (i = m->slot[j]) >= 0; j = (j + 1) & (m->cap - 1)) {
         bpe_str_entry *e = &m->e[i];
@@ -192,10 +184,7 @@ static bpe_heap_item heap_pop(lb_bpe_trainer *t) {
     return top;
 }
 
-static uint64_t pair_hash(int32_t a, int32_t b) {
-    uint64_t k = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) * 0x9E3779B97F4A7C15ull;
-    return k ^ (k >> 31);
-}
+static uint64_t pair_hash(int32_t a, int32_t b) { return lb_mix64((uint64_t)(uint32_t)a << 32 | (uint32_t)b); }
 
 static int pair_rehash(lb_bpe_trainer *t, size_t cap) {
     int32_t *s = malloc(cap * sizeof *s);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the public-domain / free corpora from Debian packages (DESIGN.md §5):
+# Build the public-domain / free corpora from Debian packages (licences: analysis/text/README.md):
 #   encyclopedic  FOLDOC + the Jargon File        (dict-foldoc, dict-jargon)
 #   narrative     the King James Bible, by chapter (bible-kjv, bible-kjv-text)
 #   informal      fortunes + the Devil's Dictionary (fortunes, fortunes-min, dict-devil)

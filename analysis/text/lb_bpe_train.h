@@ -1,4 +1,4 @@
-/* lb_bpe_train: training a GPT-2 byte-level BPE vocabulary (DESIGN.md §2) from text,
+/* lb_bpe_train: training a GPT-2 byte-level BPE vocabulary (RoBERTa's tokenizer) from text,
  * in the layout RoBERTa's tokenizer files use, so that lb_tokenizer_load_bpe reads it.
  *
  * Training:

@@ -1,4 +1,4 @@
-/* lb_tokenizer: text → token ids for the spectrum analysis (DESIGN.md §2).
+/* lb_tokenizer: text → token ids for the spectrum analysis and training.
  *
  * Two kinds:
  *  - GPT-2 byte-level BPE (RoBERTa's tokenizer) from vocab.json + merges.txt. Text is
@@ -79,6 +79,7 @@ int lb_tokenizer_load_wordpiece(lb_tokenizer **out, const char *vocab_path, int 
  * default true, max_input_chars_per_word default 100). Returns 0 loaded, 1 when none of
  * these files is there (msg says so), -1 malformed. */
 int lb_tokenizer_for_model(lb_tokenizer **out, const char *dir, char *msg, size_t msglen);
+/* The one free of the four constructors above (NULL: nothing to do). */
 void lb_tokenizer_free(lb_tokenizer *t);
 
 lb_tok_kind lb_tokenizer_kind(const lb_tokenizer *t);

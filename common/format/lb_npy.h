@@ -1,4 +1,4 @@
-/* lb_npy: NumPy .npy files (DESIGN.md §3). The reader accepts v1.0, v2.0 and v3.0
+/* lb_npy: NumPy .npy files (numpy's format spec). The reader accepts v1.0, v2.0 and v3.0
  * headers, C order only, and checks that the data size matches the shape exactly;
  * it never assumes the writer's padding. The writer emits v1.0 with the header
  * padded so the data starts at a multiple of 64, through lb_atomic (no partial file). */

@@ -1,4 +1,4 @@
-/* lb_safetensors: a strict reader of HuggingFace .safetensors files (DESIGN.md §2).
+/* lb_safetensors: a strict reader of HuggingFace .safetensors files (the model weights).
  *
  * Layout: u64 little-endian N, N bytes of JSON header, then the data buffer. The
  * reader refuses what the reference reader refuses: N over 100 MB or past the end of

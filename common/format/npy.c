@@ -1,4 +1,4 @@
-/* NumPy .npy reader and writers (DESIGN.md §3). The header dict is parsed with a
+/* NumPy .npy reader and writers (P matrices and spectra). The header dict is parsed with a
  * small hand-written scanner for exactly the Python literal forms numpy writes:
  * string keys in either quote, a descr string, True/False, and a tuple of ints. */
 #include "lb_npy.h"

@@ -1,4 +1,4 @@
-/* A safetensors writer (the reference layout, DESIGN.md §2): u64 little-endian
+/* A safetensors writer (the layout of HuggingFace's reference): u64 little-endian
  * header length, the JSON header padded with spaces to a multiple of 8, then the
  * tensors back to back in the order given. Written to a temporary name and renamed. */
 #include <math.h>

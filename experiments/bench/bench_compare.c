@@ -140,7 +140,7 @@ int lb_results_read(lb_results *r, const char *arg, char *msg, size_t msglen) {
     else if (base == arg) snprintf(dir, sizeof dir, ".");
     else snprintf(dir, sizeof dir, "%.*s", (int)(base - arg), arg);
     lb_table t;
-    int rc = lb_table_read(&t, path);
+    int rc = lb_table_read_ex(&t, path);
     if (rc) {
         lb_fail(msg, msglen, "%s: cannot read (see above)", path);
         return rc;

@@ -89,9 +89,9 @@ static int read_index(const char *path, char **rows, int *next, char *msg, size_
     *rows = NULL, *next = 1;
     if (stat(path, &st) != 0) return 0; /* a new store */
     lb_table t;
-    int rc = lb_table_read(&t, path), c[6];
+    int rc = lb_table_read_ex(&t, path), c[6];
     static const char *const COLS[] = {"seq", "commit", "dirty", "date", "fingerprint", "dir"};
-    if (!rc && (rc = lb_table_cols(&t, c, COLS, 6))) lb_table_free(&t);
+    if (!rc && (rc = lb_table_cols_ex(&t, c, COLS, 6))) lb_table_free(&t);
     if (rc) return lb_fail(msg, msglen, "%s: not a history index (" INDEX_HEAD ")", path), rc;
     size_t len = 0;
     FILE *m = open_memstream(rows, &len); /* rows of any length */
@@ -170,10 +170,10 @@ int lb_history_load(lb_history *h, const char *store, char *msg, size_t msglen) 
     char path[4200];
     snprintf(path, sizeof path, "%s/index.csv", store);
     lb_table t;
-    int c[6], rc = lb_table_read(&t, path);
+    int c[6], rc = lb_table_read_ex(&t, path);
     static const char *const COLS[] = {"seq", "commit", "dirty", "date", "fingerprint", "dir"};
     if (rc) return lb_fail(msg, msglen, "%s: cannot read the history index", path), rc;
-    if ((rc = lb_table_cols(&t, c, COLS, 6))) {
+    if ((rc = lb_table_cols_ex(&t, c, COLS, 6))) {
         lb_table_free(&t);
         return lb_fail(msg, msglen, "%s: not a history index (" INDEX_HEAD ")", path), rc;
     }

@@ -11,7 +11,7 @@ median is reported, with the min and max.
 
 Usage: /usr/bin/python3 experiments/bench/bench_svd.py [--build build] [--count 144] [--n 512]
            [--scale 2.5] [--repeat 3] [--threads 2] [--json FILE]
-Run with OPENBLAS_CORETYPE=Haswell (DESIGN.md §6); the script sets it if unset."""
+Run with OPENBLAS_CORETYPE=Haswell (see common/README.md); the script sets it if unset."""
 import argparse
 import json
 import os

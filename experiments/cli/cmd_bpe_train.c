@@ -75,95 +75,111 @@ static int read_text(const char *path, size_t max, char **buf, size_t *len, int 
     return 0;
 }
 
-int lb_cmd_bpe_train(int argc, char **argv) {
+/* The command line: trainer options, the output folder and the input files. */
+typedef struct {
+    lb_bpe_train_opts o;
+    const char *out;
+    long max_bytes; /* 0: everything */
+    char **files;
+    int n_files;
+} bpe_args;
+
+/* argv into a. Returns -1 to go on, or the exit status (help: 0; a bad option: 64). */
+static int parse(bpe_args *a, int argc, char **argv) {
     static const struct option opts[] = {
         {"vocab-size", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
         {"min-frequency", required_argument, 0, 'f'}, {"max-bytes", required_argument, 0, 'b'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    lb_bpe_train_opts o;
-    lb_bpe_train_opts_default(&o);
-    const char *out = NULL;
-    long vocab = -1, max_bytes = 0;
-    int c;
+    memset(a, 0, sizeof *a);
+    lb_bpe_train_opts_default(&a->o);
+    a->o.vocab_size = -1;
+    int c, bad = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'v':
-            if (lb_parse_long(optarg, &vocab, LB_BPE_MIN_VOCAB, LB_BPE_MAX_VOCAB, "--vocab-size"))
-                return EX_USAGE;
-            break;
-        case 'o': out = optarg; break;
-        case 'f':
-            if (lb_parse_long(optarg, &o.min_frequency, 1, 1L << 40, "--min-frequency"))
-                return EX_USAGE;
-            break;
-        case 'b':
-            if (lb_parse_long(optarg, &max_bytes, 1, 1L << 40, "--max-bytes")) return EX_USAGE;
-            break;
+        case 'v': bad = lb_parse_long(optarg, &a->o.vocab_size, LB_BPE_MIN_VOCAB, LB_BPE_MAX_VOCAB, "--vocab-size"); break;
+        case 'o': a->out = optarg; break;
+        case 'f': bad = lb_parse_long(optarg, &a->o.min_frequency, 1, 1L << 40, "--min-frequency"); break;
+        case 'b': bad = lb_parse_long(optarg, &a->max_bytes, 1, 1L << 40, "--max-bytes"); break;
         case 'h': usage(stdout); return EX_OK;
         default: usage(stderr); return EX_USAGE;
         }
     }
-    if (vocab < 0 || !out || !*out || optind >= argc) {
-        lb_err("bpe-train: %s", vocab < 0 ? "--vocab-size is required"
-                                : !out || !*out ? "--out is required"
-                                                : "no input FILE given");
-        usage(stderr);
-        return EX_USAGE;
-    }
-    o.vocab_size = vocab;
-    lb_outset_catch_signals(); /* an interrupt leaves an earlier vocab.json/merges.txt as it was */
+    if (bad) return EX_USAGE;
+    a->files = argv + optind;
+    a->n_files = argc - optind;
+    return -1;
+}
+
+static int validate(const bpe_args *a) {
+    const char *why = a->o.vocab_size < 0 ? "--vocab-size is required"
+                      : !a->out || !*a->out ? "--out is required"
+                      : a->n_files < 1      ? "no input FILE given"
+                                            : NULL;
+    if (!why) return EX_OK;
+    lb_err("bpe-train: %s", why);
+    usage(stderr);
+    return EX_USAGE;
+}
+
+/* Read the files into the trainer, at most --max-bytes in all. */
+static int count(lb_bpe_trainer *t, const bpe_args *a) {
     char msg[512];
-    lb_bpe_trainer *t;
-    if (lb_bpe_trainer_init(&t, msg, sizeof msg)) {
-        lb_err("bpe-train: %s", msg);
-        return EX_OSERR;
-    }
-    double t0 = lb_now();
-    size_t left = max_bytes > 0 ? (size_t)max_bytes : SIZE_MAX;
-    int rc = 0;
-    for (int i = optind; i < argc && !rc; i++) {
+    size_t left = a->max_bytes > 0 ? (size_t)a->max_bytes : SIZE_MAX;
+    for (int i = 0; i < a->n_files; i++) {
         char *text;
         size_t len;
-        int cut = 0;
+        int cut = 0, rc;
         if (left == 0) {
-            fprintf(stderr, "bpe-train: --max-bytes reached; %s and later files skipped\n", argv[i]);
+            fprintf(stderr, "bpe-train: --max-bytes reached; %s and later files skipped\n", a->files[i]);
             break;
         }
-        rc = read_text(argv[i], left, &text, &len, &cut);
-        if (rc) break;
-        if (cut) fprintf(stderr, "bpe-train: %s: cut at %zu bytes (--max-bytes)\n", argv[i], len);
-        if (lb_bpe_trainer_add(t, text, len, msg, sizeof msg)) {
-            lb_err("%s: %s", argv[i], msg);
-            rc = EX_OSERR;
-        }
-        left = cut ? 0 : left - len;
+        if ((rc = read_text(a->files[i], left, &text, &len, &cut))) return rc;
+        if (cut) fprintf(stderr, "bpe-train: %s: cut at %zu bytes (--max-bytes)\n", a->files[i], len);
+        rc = lb_bpe_trainer_add(t, text, len, msg, sizeof msg);
         free(text);
+        if (rc) return lb_err("%s: %s", a->files[i], msg), EX_OSERR;
+        left = cut ? 0 : left - len;
     }
+    return EX_OK;
+}
+
+static void print_summary(const lb_bpe_trainer *t, const bpe_args *a, double t_count, double t_merge) {
+    lb_bpe_stats s;
+    lb_bpe_trainer_stats(t, &s);
+    printf("bpe-train: %llu bytes, %llu pre-tokens, %llu distinct; %ld merges (last count %ld), "
+           "vocab %ld; read+count %.2f s, merges %.2f s; wrote %s/vocab.json, %s/merges.txt\n",
+           (unsigned long long)s.bytes, (unsigned long long)s.pretokens, (unsigned long long)s.words, s.merges,
+           s.last_count, s.vocab, t_count, t_merge, a->out, a->out);
+    if (s.vocab < a->o.vocab_size)
+        fprintf(stderr, "bpe-train: warning: vocabulary %ld < --vocab-size %ld (no pair left with count >= %ld)\n",
+                s.vocab, a->o.vocab_size, a->o.min_frequency);
+}
+
+/* Count, merge, write. */
+static int run(const bpe_args *a) {
+    char msg[512];
+    lb_bpe_trainer *t;
+    if (lb_bpe_trainer_init(&t, msg, sizeof msg)) return lb_err("bpe-train: %s", msg), EX_OSERR;
+    double t0 = lb_now();
+    int rc = count(t, a);
     double t1 = lb_now();
-    if (!rc && lb_bpe_trainer_run(t, &o, msg, sizeof msg)) {
+    if (!rc && lb_bpe_trainer_run(t, &a->o, msg, sizeof msg)) {
         lb_err("bpe-train: %s", msg);
         rc = strncmp(msg, "out of memory", 13) ? EX_DATAERR : EX_OSERR;
     }
     double t2 = lb_now();
-    if (!rc && lb_bpe_trainer_write(t, out, msg, sizeof msg)) {
-        lb_err("bpe-train: %s", msg);
-        rc = EX_CANTCREAT;
-    }
-    if (!rc) {
-        lb_bpe_stats s;
-        lb_bpe_trainer_stats(t, &s);
-        printf("bpe-train: %llu bytes, %llu pre-tokens, %llu distinct; %ld merges (last count %ld), "
-               "vocab %ld; read+count %.2f s, merges %.2f s; wrote %s/vocab.json, %s/merges.txt\n",
-               (unsigned long long)s.bytes, (unsigned long long)s.pretokens,
-               (unsigned long long)s.words, s.merges, s.last_count, s.vocab, t1 - t0, t2 - t1, out,
-               out);
-        if (s.vocab < vocab)
-            fprintf(stderr,
-                    "bpe-train: warning: vocabulary %ld < --vocab-size %ld (no pair left with "
-                    "count >= %ld)\n",
-                    s.vocab, vocab, o.min_frequency);
-    }
+    if (!rc && lb_bpe_trainer_write(t, a->out, msg, sizeof msg)) rc = (lb_err("bpe-train: %s", msg), EX_CANTCREAT);
+    if (!rc) print_summary(t, a, t1 - t0, t2 - t1);
     lb_bpe_trainer_free(t);
     return rc;
+}
+
+int lb_cmd_bpe_train(int argc, char **argv) {
+    bpe_args a;
+    int rc = parse(&a, argc, argv);
+    if (rc >= 0) return rc;
+    if ((rc = validate(&a)) != EX_OK) return rc;
+    lb_outset_catch_signals(); /* an interrupt leaves an earlier vocab.json/merges.txt as it was */
+    return run(&a);
 }

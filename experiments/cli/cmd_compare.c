@@ -3,6 +3,7 @@
  * ratio exceeds the factor and the test rejects at alpha (as asv). Before judging it
  * checks that the two runs come from the same machine (fingerprint) and that their
  * sample sizes can reach alpha at all, and refuses, with its own exit code, otherwise. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>

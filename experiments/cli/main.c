@@ -35,7 +35,7 @@ static int dispatch(int argc, char **argv);
 
 int main(int argc, char **argv) {
     /* Debian's OpenBLAS 0.3.21 picks kernels that compute wrong results on this CPU
-     * unless OPENBLAS_CORETYPE is set (DESIGN.md §6). It reads the variable when the
+     * unless OPENBLAS_CORETYPE is set (common/README.md). It reads the variable when the
      * library loads, before main, so set it and start again once. */
     if (!getenv("OPENBLAS_CORETYPE") && !getenv("LINBENCH_REEXEC")) {
         setenv("OPENBLAS_CORETYPE", "Haswell", 1);

@@ -44,7 +44,7 @@ static int read_files(ax_files *f, const char *prefix) {
     int rc;
 #define RD(tab, suf, idx, cols, nc)                                                          \
     snprintf(p, sizeof p, "%s%s", prefix, suf);                                              \
-    if ((rc = lb_table_read(tab, p)) || (idx && (rc = lb_table_cols(tab, idx, cols, nc)))) \
+    if ((rc = lb_table_read_ex(tab, p)) || (idx && (rc = lb_table_cols_ex(tab, idx, cols, nc)))) \
         return rc;
     RD(&f->all, "_approx_all.csv", f->a, A_COLS, A_NCOL);
     RD(&f->per, "_approx.csv", f->p, A_COLS, A_NCOL);
@@ -168,7 +168,7 @@ static int k_growth(lb_report *r, const ax_files *f) {
 /* The learned E, F: condition number σ_1/σ_k against a Gaussian matrix's (√n+√k)/(√n−√k). */
 static void learned_sv(lb_report *r, const ax_files *f, double n) {
     const lb_table *t = &f->sv;
-    int cn = lb_table_col(t, "n"), ci = lb_table_col(t, "index"), cs = lb_table_col(t, "sigma");
+    int cn = lb_table_col_ex(t, "n"), ci = lb_table_col_ex(t, "index"), cs = lb_table_col_ex(t, "sigma");
     if (cn < 0 || ci < 0 || cs < 0 || t->nrow == 0) return;
     double first = 0, ratio = 0, mats = 0, kmax = 0;
     for (size_t i = 0; i < t->nrow; i++) {

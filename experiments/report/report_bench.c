@@ -201,14 +201,15 @@ static int table3(lb_report *r, const char *dir, const char *paper, const char *
     }
     fclose(probe);
     lb_table t, p;
-    int c[T_NCOL], pc[4], rc, havep = 0;
-    if ((rc = lb_table_read(&t, path))) return rc;
-    if ((rc = lb_table_cols(&t, c, T3_COLS, T_NCOL))) goto out;
+    int c[T_NCOL], pc[4], rc = 0, havep = 0;
+    char msg[1024];
+    if (lb_table_read(&t, path, msg, sizeof msg)) return lb_err("%s", msg), EX_DATAERR;
+    if (lb_table_cols(&t, c, T3_COLS, T_NCOL, msg, sizeof msg)) { rc = (lb_err("%s", msg), EX_DATAERR); goto out; }
     if (paper) {
         static const char *const PC[] = {"n", "k", "time_saved_x", "memory_saved_x"};
-        if ((rc = lb_table_read(&p, paper))) goto out;
+        if (lb_table_read(&p, paper, msg, sizeof msg)) { rc = (lb_err("%s", msg), p.cannot_open ? EX_NOINPUT : EX_DATAERR); goto out; }
         havep = 1;
-        if ((rc = lb_table_cols(&p, pc, PC, 4))) goto out;
+        if (lb_table_cols(&p, pc, PC, 4, msg, sizeof msg)) { rc = (lb_err("%s", msg), EX_DATAERR); goto out; }
     }
     vals layers = {0};
     for (size_t i = 0; i < t.nrow; i++) add_val(&layers, lb_table_num(&t, i, c[T_L]));
@@ -358,10 +359,11 @@ int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     lb_table t;
     int c[S_NCOL], rc;
-    if ((rc = lb_table_read(&t, path))) return rc;
-    if ((rc = lb_table_cols(&t, c, S_COLS, S_NCOL))) {
+    char msg[1024];
+    if (lb_table_read(&t, path, msg, sizeof msg)) return lb_err("%s", msg), t.cannot_open ? EX_NOINPUT : EX_DATAERR;
+    if (lb_table_cols(&t, c, S_COLS, S_NCOL, msg, sizeof msg)) {
         lb_table_free(&t);
-        return rc;
+        return lb_err("%s", msg), EX_DATAERR;
     }
     if ((rc = table3(r, dir, paper, figdir))) {
         lb_table_free(&t);

@@ -67,8 +67,8 @@ int rb_read(rb_data *d, const char *prefix) {
     for (int i = 0; i < 4; i++) cn[i] = names[i];
     for (int s = 0; s < LB_SPEC_NSTATS; s++) cn[4 + s] = lb_spec_stat_name(s);
     snprintf(path, sizeof path, "%s_windows.csv", prefix);
-    if ((rc = lb_table_read(&t, path))) return rc;
-    if ((rc = lb_table_cols(&t, c, cn, 4 + LB_SPEC_NSTATS)) || (rc = shape(d, &t, c, path))) {
+    if ((rc = lb_table_read_ex(&t, path))) return rc;
+    if ((rc = lb_table_cols_ex(&t, c, cn, 4 + LB_SPEC_NSTATS)) || (rc = shape(d, &t, c, path))) {
         lb_table_free(&t);
         return rc;
     }

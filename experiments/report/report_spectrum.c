@@ -108,10 +108,10 @@ static int read_files(spec_files *s, const char *prefix, const char *init, int b
     read_trained(s);
     if ((rc = rb_read(&s->d, prefix))) return rc;
     snprintf(path, sizeof path, "%s_projerr_all.csv", prefix);
-    if ((rc = lb_table_read(&s->pe, path)) || (rc = lb_table_cols(&s->pe, s->p, PE_COLS, P_NCOL))) return rc;
+    if ((rc = lb_table_read_ex(&s->pe, path)) || (rc = lb_table_cols_ex(&s->pe, s->p, PE_COLS, P_NCOL))) return rc;
     snprintf(path, sizeof path, "%s_controls.csv", prefix);
     for (int i = 0; i < LB_SPEC_NSTATS; i++) cn[2 + i] = lb_spec_stat_name(i);
-    if ((rc = lb_table_read(&s->ctl, path)) || (rc = lb_table_cols(&s->ctl, cc, cn, 2 + LB_SPEC_NSTATS)))
+    if ((rc = lb_table_read_ex(&s->ctl, path)) || (rc = lb_table_cols_ex(&s->ctl, cc, cn, 2 + LB_SPEC_NSTATS)))
         return rc;
     s->c_n = cc[0], s->c_ctl = cc[1];
     memcpy(s->c_stat, cc + 2, sizeof s->c_stat);

@@ -30,11 +30,12 @@ typedef struct {
 
 static int read_curve(curve *cv, const char *path) {
     lb_table t;
-    int c[3], rc;
+    int c[3], rc = 0;
+    char msg[1024];
     static const char *const COLS[] = {"step", "val_ppl", "n"};
     memset(cv, 0, sizeof *cv);
-    if ((rc = lb_table_read(&t, path))) return rc;
-    if ((rc = lb_table_cols(&t, c, COLS, 3))) goto out;
+    if (lb_table_read(&t, path, msg, sizeof msg)) return lb_err("%s", msg), t.cannot_open ? EX_NOINPUT : EX_DATAERR;
+    if (lb_table_cols(&t, c, COLS, 3, msg, sizeof msg)) { rc = (lb_err("%s", msg), EX_DATAERR); goto out; }
     cv->step = malloc((t.nrow + 1) * sizeof *cv->step);
     cv->ppl = malloc((t.nrow + 1) * sizeof *cv->ppl);
     if (!cv->step || !cv->ppl) {

@@ -20,6 +20,7 @@
 
 #include "lb_corpus.h"
 #include "lb_model.h"
+#include "lb_train_model.h"
 #include "lb_tokenizer.h"
 
 /* ---- curriculum: "128:3000,512:1000" = n 128 for 3000 steps, then 512 ---- */
@@ -94,9 +95,6 @@ int lb_mask_is_special(const lb_mask_cfg *cfg, int32_t id);
 int lb_mask_sequence(int32_t *ids, int32_t *labels, const float *mask, int n,
                      const lb_mask_cfg *cfg, uint64_t seed, uint64_t step, uint64_t seq);
 
-/* Mix integers into one 64-bit seed (splitmix64 finaliser per word). */
-uint64_t lb_seed_mix(uint64_t a, uint64_t b, uint64_t c);
-
 /* ---- data loader: pack windows of lb_corpus, reshuffled per epoch ---- */
 typedef struct {
     long epoch;       /* windows of this epoch are shuffled with seed mix(seed, epoch) */
@@ -138,15 +136,15 @@ typedef struct {
     lb_decay decay;
     uint64_t seed;
     int threads;
-    int attention;         /* lb_attn_method value: full or linformer */
+    lb_attn_method attention; /* full or linformer */
     int k;
-    int share;             /* lb_share value */
+    lb_share share;
     long eval_every, eval_batches, ckpt_every, log_every;
     int keep_all;          /* keep every checkpoint, not just the latest */
     const char *out, *resume, *log, *export_bf16;
     long stop_after;       /* stop this session after this many steps (0 = run to --steps) */
     volatile sig_atomic_t *stop; /* NULL, or set non-zero (e.g. by a signal handler) to stop after
-                              the current step with a checkpoint; lb_train_run returns EX_TEMPFAIL */
+                              the current step with a checkpoint (LB_TRAIN_INTERRUPTED) */
     int progress;          /* draw the progress line (on a tty) */
     int quiet;             /* no per-step lines on stdout */
     const char *given[64]; /* option names set on the command line (resume checks them) */
@@ -154,6 +152,11 @@ typedef struct {
 } lb_train_opts;
 
 void lb_train_opts_default(lb_train_opts *o);
+/* Set the option `name` (without "--"; as listed by lb_train_opts_print) from its
+ * command-line text (NULL for a flag such as "ids" or "keep-all") and mark it given.
+ * Numbers must lie in the option's range. Returns 0, or -1 with msg naming the option,
+ * the text and what was expected. */
+int lb_train_opts_set(lb_train_opts *o, const char *name, const char *value, char *msg, size_t msglen);
 /* Record that option `name` (without "--") was given explicitly. */
 void lb_train_opts_mark(lb_train_opts *o, const char *name);
 /* Print the effective configuration, one "key: value" per line. */
@@ -161,7 +164,7 @@ void lb_train_opts_print(FILE *f, const lb_train_opts *o);
 
 /* ---- training state and checkpoints (train_state.c) ----
  * A checkpoint is a folder: config.json + model.safetensors (F32, HF names, via
- * lb_checkpoint_save) + optimizer.safetensors (F32 "exp_avg.<name>" and
+ * lb_model_save) + optimizer.safetensors (F32 "exp_avg.<name>" and
  * "exp_avg_sq.<name>" for every parameter) + vocab.json + merges.txt (the tokenizer)
  * + trainer.json (step, loader position, options, corpus checksums, log lines, and
  * the size and FNV-1a checksum of every other file). It is written into a temporary
@@ -180,23 +183,25 @@ typedef struct {
     int n_strs;
 } lb_train_state;
 
+/* An empty state (step 0, no log); lb_train_ckpt_load fills one. */
+void lb_train_state_init(lb_train_state *s);
 int lb_train_state_log(lb_train_state *s, const char *line);
 void lb_train_state_free(lb_train_state *s);
 
 /* Save to dir (replaced atomically when it exists). mom/vel are (param elems). */
-int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
+int lb_train_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
                  const lb_train_opts *o, const lb_train_state *s, char *msg, size_t msglen);
 /* Verify dir (every file's size and checksum against trainer.json), then read the
  * saved options into *saved, the state into *s, the model into *m, and allocate and
  * read *mom / *vel (lb_alloc; free with lb_free). */
-int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel,
+int lb_train_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel,
                  lb_train_opts *saved, lb_train_state *s, char *msg, size_t msglen);
 /* Write the shipped model: dir/config.json + model.safetensors in dtype (an
- * lb_ckpt_dtype) + the tokenizer files from tokdir, as one folder renamed into place.
+ * lb_weight_dtype) + the tokenizer files from tokdir, as one folder renamed into place.
  * config.json gets "linbench_trained": {"curriculum": [[n, updates], ...] (curr cut
  * at st->step), "valid_loss": [[n, last validation loss logged at n], ...],
  * "updates": st->step}. */
-int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype,
+int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, lb_weight_dtype dtype,
                     const lb_curriculum *curr, const lb_train_state *st, char *msg, size_t msglen);
 /* An exclusive advisory lock (flock) on out/.train.lock, held for the run: the fd to
  * close at the end, or -1 with msg naming the folder (another trainer holds it). */
@@ -212,18 +217,21 @@ struct cJSON;
 int lb_train_opts_to_json(struct cJSON *obj, const lb_train_opts *o);
 int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_state *s,
                             const char *file, char *msg, size_t msglen);
-/* Copy a file (fsync'd); remove a folder holding only plain files. */
-int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen);
-void lb_remove_flat_dir(const char *dir);
-/* Put the finished folder tmp in place of dir: an existing dir moves aside first and is
- * removed only after the rename succeeded, so a crash leaves the old or the new folder
- * whole, never half of one. what names the folder in messages ("checkpoint"). */
-int lb_replace_dir(const char *tmp, const char *dir, const char *what, char *msg, size_t msglen);
-/* FNV-1a 64 of a file's bytes, continuing from h (start: 0xcbf29ce484222325). -1 on
- * a read error (msg names the file). */
-int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen);
-/* Run (or resume) training per o. Returns a sysexits code (EX_OK on success); errors
- * are reported with lb_err. */
-int lb_train_run(const lb_train_opts *o, int argc, char **argv);
+/* How a run ended: the caller (experiments/cli/) turns it into an exit status. */
+typedef enum {
+    LB_TRAIN_DONE = 0,      /* trained to --steps (or had nothing left to do), or exported */
+    LB_TRAIN_INTERRUPTED,   /* *o->stop was set: a checkpoint was written; --resume continues */
+    LB_TRAIN_BAD_OPTIONS,   /* options contradict each other or the checkpoint's */
+    LB_TRAIN_BAD_DATA,      /* tokenizer, corpus or checkpoint missing, unreadable or malformed */
+    LB_TRAIN_BUSY,          /* another trainer holds the output folder's lock */
+    LB_TRAIN_CANNOT_WRITE,  /* the output folder, log, a checkpoint or the export */
+    LB_TRAIN_FAILED,        /* out of memory, divergence, or an internal error */
+} lb_train_status;
+
+/* Run (or resume) training per o; progress and per-step lines go to stdout. Returns 0
+ * when *status is LB_TRAIN_DONE or LB_TRAIN_INTERRUPTED (msg then says how to resume),
+ * -1 otherwise with the reason in msg. Nothing is written before every check that can
+ * refuse the run has passed. */
+int lb_train_run(const lb_train_opts *o, lb_train_status *status, char *msg, size_t msglen);
 
 #endif

@@ -130,28 +130,19 @@ size_t lb_loader_windows(lb_loader *l, int n) {
     return c;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t len) {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < len; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 uint64_t lb_docs_checksum(const lb_docs *d) {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = LB_FNV1A_INIT;
     for (size_t i = 0; i < d->n_tokens; i++) {
         int32_t t = d->tokens[i];
         unsigned char b[4] = {(unsigned char)t, (unsigned char)(t >> 8), (unsigned char)(t >> 16),
                               (unsigned char)(t >> 24)};
-        h = fnv(h, b, 4);
+        h = lb_fnv1a(h, b, 4);
     }
     for (size_t j = 0; j <= d->n_docs && d->doc_off; j++) {
         uint64_t o = d->doc_off[j];
         unsigned char b[8];
         for (int k = 0; k < 8; k++) b[k] = (unsigned char)(o >> (8 * k));
-        h = fnv(h, b, 8);
+        h = lb_fnv1a(h, b, 8);
     }
     return h;
 }

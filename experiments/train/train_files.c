@@ -1,11 +1,9 @@
-/* Files of checkpoints and exports: checksums, copies, removal of a flat folder,
- * and the BF16 export of the shipped model. */
+/* The BF16 export of the shipped model (with its trained-length record) and the lock
+ * of a training folder. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,84 +17,6 @@
 
 static const char *const tokfiles[] = {"vocab.json", "merges.txt"};
 
-
-int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char buf[1 << 16];
-    size_t got, total = 0;
-    uint64_t x = *h;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
-        for (size_t i = 0; i < got; i++) x = (x ^ buf[i]) * 0x100000001b3ULL;
-        total += got;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) return lb_fail(msg, msglen, "%s: read error", path);
-    *h = x;
-    if (bytes) *bytes = total;
-    return 0;
-}
-
-int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen) {
-    FILE *a = fopen(from, "rb");
-    if (!a) return lb_fail(msg, msglen, "%s: cannot open: %s", from, strerror(errno));
-    FILE *b = fopen(to, "wb");
-    if (!b) {
-        fclose(a);
-        return lb_fail(msg, msglen, "%s: cannot create: %s", to, strerror(errno));
-    }
-    char buf[1 << 16];
-    size_t got;
-    int bad = 0;
-    while ((got = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, got, b) != got) bad = 1;
-    bad |= ferror(a);
-    fclose(a);
-    if (fflush(b) || fsync(fileno(b))) bad = 1;
-    if (fclose(b)) bad = 1;
-    return bad ? lb_fail(msg, msglen, "%s: copy from %s failed", to, from) : 0;
-}
-
-/* Remove a flat folder (checkpoints hold only plain files). It is first renamed out of
- * its name, so a kill -9 while its files go never leaves a half checkpoint under a
- * checkpoint's name (tests/experiments/train/test_train_kill.sh found one). */
-void lb_remove_flat_dir(const char *dir) {
-    char gone[4096];
-    if (snprintf(gone, sizeof gone, "%s.removing.%ld", dir, (long)getpid()) < (int)sizeof gone &&
-        rename(dir, gone) == 0)
-        dir = gone;
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[4096 + 260];
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-int lb_replace_dir(const char *tmp, const char *dir, const char *what, char *msg, size_t msglen) {
-    char old[4096];
-    struct stat sb;
-    int had_old = stat(dir, &sb) == 0;
-    if (snprintf(old, sizeof old, "%s.old.%ld", dir, (long)getpid()) >= (int)sizeof old)
-        return lb_fail(msg, msglen, "%s: path too long", dir);
-    if (had_old && rename(dir, old))
-        return lb_fail(msg, msglen, "%s: cannot move the previous %s aside: %s", dir, what,
-                       strerror(errno));
-    if (rename(tmp, dir)) {
-        lb_fail(msg, msglen, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
-        if (had_old) rename(old, dir);
-        return -1;
-    }
-    if (had_old) lb_remove_flat_dir(old);
-    return 0;
-}
 
 /* config.json's "linbench_trained": the lengths the weights trained at and for how
  * many updates (the curriculum cut at the step reached), and the last validation loss
@@ -150,7 +70,7 @@ static int add_trained(const char *dir, const lb_curriculum *c, const lb_train_s
     return 0;
 }
 
-int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int dtype,
+int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, lb_weight_dtype dtype,
                     const lb_curriculum *curr, const lb_train_state *st, char *msg, size_t msglen) {
     size_t dl = strlen(dir);
     char *tmp = malloc(dl + 32), from[4096], to[4096];
@@ -167,7 +87,7 @@ int lb_export_model(const char *dir, const lb_model *m, const char *tokdir, int 
     }
     chmod(tmp, 0755); /* mkdtemp makes it 0700; a shipped model is for everyone to read */
     const char *meta[] = {"producer", "linbench train", NULL};
-    if (lb_checkpoint_save(m, tmp, (lb_ckpt_dtype)dtype, meta, msg, msglen)) goto out;
+    if (lb_model_save(tmp, m, dtype, meta, msg, msglen)) goto out;
     if (add_trained(tmp, curr, st, msg, msglen)) goto out;
     for (int i = 3; i < 5; i++) {
         snprintf(from, sizeof from, "%s/%s", tokdir, tokfiles[i - 3]);

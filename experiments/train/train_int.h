@@ -1,5 +1,5 @@
-/* Internal to experiments/train_*.c: the state of one `linbench train` run, shared by
- * its set-up (train_setup.c) and its loop (train_loop.c). */
+/* Internal to experiments/train/train_*.c: the state of one `linbench train` run,
+ * shared by its set-up (train_setup.c) and its loop (train_loop.c). */
 #ifndef LB_TRAIN_INT_H
 #define LB_TRAIN_INT_H
 
@@ -23,15 +23,22 @@ typedef struct {
     int32_t *labels; /* (batch, ws_n) */
     lb_train_state st;
     FILE *log;
+    int lock;        /* fd of the output folder's lock, -1 when not held */
     char last_ckpt[4096];
     lb_mlm *ws_part; /* MPI: for this rank's rows of the batch (train_mpi.c) */
     int ws_part_n;
-} run_t;
+} lb_run;
 
 /* Fresh or resumed: checkpoint and options (the resume rule), tokenizer, corpora and
  * their checksums, the model (random init or the checkpoint's), optimizer state,
- * gradients and the loader. Returns EX_OK or a sysexits code after a message. */
-int lb_train_setup(run_t *r, lb_train_opts *o);
+ * gradients and the loader. Every check that refuses a run is here, before anything
+ * is written. Returns 0, or -1 with *status and msg set; lb_run_free(r) either way. */
+int lb_run_setup(lb_run *r, lb_train_opts *o, lb_train_status *status, char *msg, size_t msglen);
+void lb_run_free(lb_run *r);
+
+/* lb_fail that also records why (the caller's exit status). */
+int lb_run_fail(lb_train_status *status, lb_train_status why, char *msg, size_t msglen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* ---- data-parallel training across MPI ranks (train_mpi.c) ----
  * Every rank reads the same global batch (the loader is deterministic); rank r takes
@@ -41,11 +48,11 @@ int lb_train_setup(run_t *r, lb_train_opts *o);
 
 /* After set-up: checks (batch >= ranks, a resume made by as many ranks) and quiets
  * ranks > 0. EX_OK or a sysexits code after a message. */
-int lb_train_mpi_begin(run_t *r, lb_train_opts *o);
+int lb_train_mpi_begin(lb_run *r, lb_train_opts *o);
 /* grad (zeroed by the caller) = the gradient of the global batch's mean loss; s = its
  * statistics (sums over all ranks). 0, or -1 with msg. */
-int lb_train_mpi_step(run_t *r, const lb_train_opts *o, int n, lb_mlm_stats *s, char *msg,
+int lb_train_mpi_step(lb_run *r, const lb_train_opts *o, int n, lb_mlm_stats *s, char *msg,
                       size_t msglen);
-void lb_train_mpi_free(run_t *r);
+void lb_train_mpi_free(lb_run *r);
 
 #endif

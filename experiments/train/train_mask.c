@@ -10,18 +10,6 @@
 #include "lb_train.h"
 #include "lb_util.h"
 
-static uint64_t fmix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-uint64_t lb_seed_mix(uint64_t a, uint64_t b, uint64_t c) {
-    uint64_t h = fmix(a + 0x9e3779b97f4a7c15ULL);
-    h = fmix(h ^ (b + 0x632be59bd9b4e019ULL));
-    return fmix(h ^ (c + 0x85ebca6b0c2b2ae3ULL));
-}
-
 int lb_mask_cfg_init(lb_mask_cfg *cfg, const lb_tokenizer *t, char *msg, size_t msglen) {
     memset(cfg, 0, sizeof *cfg);
     cfg->prob = 0.15;

@@ -25,7 +25,7 @@ static int my_rows(int B, int *first) {
     return hi - lo;
 }
 
-int lb_train_mpi_begin(run_t *r, lb_train_opts *o) {
+int lb_train_mpi_begin(lb_run *r, lb_train_opts *o) {
     int size = lb_mpi_size();
     if (o->resume && r->st.ranks != size) {
         lb_err("resume: %s was trained on %d rank%s; resume it with mpirun -np %d (the "
@@ -61,7 +61,7 @@ static long count_pred(const int32_t *labels, size_t len) {
     return c;
 }
 
-int lb_train_mpi_step(run_t *r, const lb_train_opts *o, int n, lb_mlm_stats *s, char *msg,
+int lb_train_mpi_step(lb_run *r, const lb_train_opts *o, int n, lb_mlm_stats *s, char *msg,
                       size_t msglen) {
     if (lb_mpi_size() == 1)
         return lb_mlm_step(r->ws, r->grad, 0, r->b.ids, r->b.mask, r->labels, s, msg, msglen);
@@ -101,7 +101,7 @@ int lb_train_mpi_step(run_t *r, const lb_train_opts *o, int n, lb_mlm_stats *s, 
     return 0;
 }
 
-void lb_train_mpi_free(run_t *r) {
+void lb_train_mpi_free(lb_run *r) {
     lb_mlm_free(r->ws_part);
     r->ws_part = NULL;
 }

@@ -2,8 +2,9 @@
  * trainer.json, reading back and the resume comparison. One table, so a new option
  * is added in one place. */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,83 +24,129 @@ static const struct {
     ftype t;
     size_t off;
     fkind k;
+    double lo, hi; /* the range a number given on the command line must lie in */
 } F[] = {
-    {"tokenizer", T_STR, OFF(tokenizer), K_SESSION},
-    {"train", T_STR, OFF(train), K_FREE},
-    {"valid", T_STR, OFF(valid), K_FREE},
-    {"ids", T_BOOL, OFF(ids_input), K_MATCH},
-    {"layers", T_INT, OFF(layers), K_MATCH},
-    {"hidden", T_INT, OFF(hidden), K_MATCH},
-    {"heads", T_INT, OFF(heads), K_MATCH},
-    {"ffn", T_INT, OFF(ffn), K_MATCH},
-    {"max-pos", T_INT, OFF(max_pos), K_MATCH},
-    {"attention", T_ATTN, OFF(attention), K_MATCH},
-    {"k", T_INT, OFF(k), K_MATCH},
-    {"share", T_SHARE, OFF(share), K_MATCH},
-    {"n", T_CURR, OFF(curr), K_MATCH},
-    {"batch", T_INT, OFF(batch), K_MATCH},
-    {"steps", T_LONG, OFF(steps), K_FREE},
-    {"lr", T_DBL, OFF(lr), K_MATCH},
-    {"min-lr", T_DBL, OFF(min_lr), K_MATCH},
-    {"warmup", T_LONG, OFF(warmup), K_MATCH},
-    {"decay", T_DECAY, OFF(decay), K_MATCH},
-    {"wd", T_DBL, OFF(wd), K_MATCH},
-    {"beta1", T_DBL, OFF(beta1), K_MATCH},
-    {"beta2", T_DBL, OFF(beta2), K_MATCH},
-    {"eps", T_DBL, OFF(eps), K_MATCH},
-    {"clip", T_DBL, OFF(clip), K_MATCH},
-    {"seed", T_U64, OFF(seed), K_MATCH},
-    {"threads", T_INT, OFF(threads), K_FREE},
-    {"eval-every", T_LONG, OFF(eval_every), K_FREE},
-    {"eval-batches", T_LONG, OFF(eval_batches), K_MATCH},
-    {"ckpt-every", T_LONG, OFF(ckpt_every), K_FREE},
-    {"log-every", T_LONG, OFF(log_every), K_FREE},
-    {"out", T_STR, OFF(out), K_FREE},
-    {"log", T_STR, OFF(log), K_FREE},
-    {"keep-all", T_BOOL, OFF(keep_all), K_SESSION},
-    {"stop-after", T_LONG, OFF(stop_after), K_SESSION},
-    {"export-bf16", T_STR, OFF(export_bf16), K_SESSION},
-    {"resume", T_STR, OFF(resume), K_SESSION},
+    {"tokenizer", T_STR, OFF(tokenizer), K_SESSION, 0, 0},
+    {"train", T_STR, OFF(train), K_FREE, 0, 0},
+    {"valid", T_STR, OFF(valid), K_FREE, 0, 0},
+    {"ids", T_BOOL, OFF(ids_input), K_MATCH, 0, 0},
+    {"layers", T_INT, OFF(layers), K_MATCH, 1, 256},
+    {"hidden", T_INT, OFF(hidden), K_MATCH, 1, 65536},
+    {"heads", T_INT, OFF(heads), K_MATCH, 1, 1024},
+    {"ffn", T_INT, OFF(ffn), K_MATCH, 1, 1048576},
+    {"max-pos", T_INT, OFF(max_pos), K_MATCH, 1, 1048576},
+    {"attention", T_ATTN, OFF(attention), K_MATCH, 0, 0},
+    {"k", T_INT, OFF(k), K_MATCH, 1, 1048576},
+    {"share", T_SHARE, OFF(share), K_MATCH, 0, 0},
+    {"n", T_CURR, OFF(curr), K_MATCH, 0, 0},
+    {"batch", T_INT, OFF(batch), K_MATCH, 1, 65536},
+    {"steps", T_LONG, OFF(steps), K_FREE, 1, 1000000000},
+    {"lr", T_DBL, OFF(lr), K_MATCH, 0, 10},
+    {"min-lr", T_DBL, OFF(min_lr), K_MATCH, 0, 10},
+    {"warmup", T_LONG, OFF(warmup), K_MATCH, 0, 1000000000},
+    {"decay", T_DECAY, OFF(decay), K_MATCH, 0, 0},
+    {"wd", T_DBL, OFF(wd), K_MATCH, 0, 10},
+    {"beta1", T_DBL, OFF(beta1), K_MATCH, 0, 0.999999999},
+    {"beta2", T_DBL, OFF(beta2), K_MATCH, 0, 0.999999999},
+    {"eps", T_DBL, OFF(eps), K_MATCH, 1e-30, 1},
+    {"clip", T_DBL, OFF(clip), K_MATCH, 0, 1000000000.0},
+    {"seed", T_U64, OFF(seed), K_MATCH, 0, 0},
+    {"threads", T_INT, OFF(threads), K_FREE, 0, 1024},
+    {"eval-every", T_LONG, OFF(eval_every), K_FREE, 0, 1000000000},
+    {"eval-batches", T_LONG, OFF(eval_batches), K_MATCH, 1, 1000000},
+    {"ckpt-every", T_LONG, OFF(ckpt_every), K_FREE, 0, 1000000000},
+    {"log-every", T_LONG, OFF(log_every), K_FREE, 0, 1000000000},
+    {"out", T_STR, OFF(out), K_FREE, 0, 0},
+    {"log", T_STR, OFF(log), K_FREE, 0, 0},
+    {"keep-all", T_BOOL, OFF(keep_all), K_SESSION, 0, 0},
+    {"stop-after", T_LONG, OFF(stop_after), K_SESSION, 1, 1000000000},
+    {"export-bf16", T_STR, OFF(export_bf16), K_SESSION, 0, 0},
+    {"resume", T_STR, OFF(resume), K_SESSION, 0, 0},
 };
 #define NF (sizeof F / sizeof F[0])
 
 static const char *decay_names[] = {"linear", "cosine", "constant", "wsd"};
 
 void lb_train_opts_default(lb_train_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->layers = 4;
-    o->hidden = 256;
-    o->heads = 4;
-    o->ffn = 1024;
-    o->curr.count = 1;
-    o->curr.n[0] = 128;
-    o->batch = 8;
-    o->steps = 1000;
-    o->lr = 5e-4;
-    o->min_lr = 0;
-    o->warmup = 100;
-    o->decay = LB_DECAY_LINEAR;
-    o->wd = 0.01;
-    o->beta1 = 0.9;
-    o->beta2 = 0.98; /* RoBERTa's β2 */
-    o->eps = 1e-6;
-    o->clip = 1.0;
-    o->seed = 1;
-    o->threads = 0;
-    o->attention = LB_ATTN_FULL;
-    o->k = 0;
-    o->share = LB_SHARE_LAYERWISE;
-    o->eval_every = 100;
-    o->eval_batches = 8;
-    o->ckpt_every = 0;
-    o->log_every = 10;
-    o->progress = 1;
+    *o = (lb_train_opts){
+        .layers = 4, .hidden = 256, .heads = 4, .ffn = 1024, .curr = {.count = 1, .n = {128}}, .batch = 8,
+        .steps = 1000, .lr = 5e-4, .min_lr = 0, .warmup = 100, .decay = LB_DECAY_LINEAR, .wd = 0.01,
+        .beta1 = 0.9, .beta2 = 0.98 /* RoBERTa's */, .eps = 1e-6, .clip = 1.0, .seed = 1, .threads = 0,
+        .attention = LB_ATTN_FULL, .k = 0, .share = LB_SHARE_LAYERWISE, .eval_every = 100, .eval_batches = 8,
+        .ckpt_every = 0, .log_every = 10, .progress = 1,
+    };
 }
 
 void lb_train_opts_mark(lb_train_opts *o, const char *name) {
     for (int i = 0; i < o->n_given; i++)
         if (!strcmp(o->given[i], name)) return;
     if (o->n_given < (int)(sizeof o->given / sizeof o->given[0])) o->given[o->n_given++] = name;
+}
+
+/* A number for field i from text ("1k" = 1024 for integers), in F[i]'s range. */
+static int parse_number(double *out, size_t i, const char *s, char *msg, size_t msglen) {
+    char *end;
+    errno = 0;
+    double v = F[i].t == T_DBL ? strtod(s, &end) : (double)strtol(s, &end, 10);
+    if (F[i].t != T_DBL && (*end == 'k' || *end == 'K')) v *= 1024, end++;
+    if (end == s || *end || errno || !isfinite(v))
+        return lb_fail(msg, msglen, "--%s '%s': expected %s", F[i].name, s,
+                       F[i].t == T_DBL ? "a finite number" : "an integer");
+    if (!(v >= F[i].lo && v <= F[i].hi))
+        return lb_fail(msg, msglen, "--%s %s is out of range; expected %g..%g", F[i].name, s, F[i].lo, F[i].hi);
+    *out = v;
+    return 0;
+}
+
+/* An enum-valued field from its name. */
+static int parse_enum(char *p, size_t i, const char *s, char *msg, size_t msglen) {
+    switch (F[i].t) {
+    case T_DECAY:
+        for (int d = 0; d < 4; d++)
+            if (!strcmp(s, decay_names[d])) return *(lb_decay *)p = (lb_decay)d, 0;
+        return lb_fail(msg, msglen, "--decay '%s': expected linear, cosine, constant or wsd", s);
+    case T_ATTN: {
+        lb_attn_method m;
+        if (lb_attn_method_parse(s, &m) || (m != LB_ATTN_FULL && m != LB_ATTN_LINFORMER))
+            return lb_fail(msg, msglen, "--attention '%s': expected full or linformer", s);
+        return *(lb_attn_method *)p = m, 0;
+    }
+    case T_SHARE: {
+        lb_share sh;
+        if (lb_share_parse(s, &sh))
+            return lb_fail(msg, msglen, "--share '%s': expected none, headwise, kv or layerwise", s);
+        return *(lb_share *)p = sh, 0;
+    }
+    default: return lb_fail(msg, msglen, "--%s: not an enum option", F[i].name);
+    }
+}
+
+int lb_train_opts_set(lb_train_opts *o, const char *name, const char *value, char *msg, size_t msglen) {
+    size_t i = 0;
+    while (i < NF && strcmp(F[i].name, name)) i++;
+    if (i == NF) return lb_fail(msg, msglen, "--%s: not a training option", name);
+    char *p = (char *)o + F[i].off, *end;
+    double v = 0;
+    lb_train_opts_mark(o, F[i].name);
+    switch (F[i].t) {
+    case T_BOOL: *(int *)p = 1; return 0;
+    case T_STR: *(const char **)p = value; return 0;
+    case T_CURR: return lb_curriculum_parse((lb_curriculum *)p, value, "--n", msg, msglen);
+    case T_DECAY: case T_ATTN: case T_SHARE: return parse_enum(p, i, value, msg, msglen);
+    case T_U64:
+        errno = 0;
+        *(uint64_t *)p = strtoull(value, &end, 10);
+        if (!*value || *end || *value == '-' || errno)
+            return lb_fail(msg, msglen, "--%s '%s': expected a non-negative integer", name, value);
+        return 0;
+    case T_INT: case T_LONG: case T_DBL:
+        if (parse_number(&v, i, value, msg, msglen)) return -1;
+        if (F[i].t == T_INT) *(int *)p = (int)v;
+        else if (F[i].t == T_LONG) *(long *)p = (long)v;
+        else *(double *)p = v;
+        return 0;
+    }
+    return -1;
 }
 
 static int given(const lb_train_opts *o, const char *name) {
@@ -127,8 +174,8 @@ static void fmt(char *buf, size_t len, const lb_train_opts *o, size_t i) {
     case T_STR: snprintf(buf, len, "%s", *(const char *const *)p ? *(const char *const *)p : "(none)"); break;
     case T_CURR: lb_curriculum_format((const lb_curriculum *)p, buf, len); break;
     case T_DECAY: snprintf(buf, len, "%s", decay_names[*(const lb_decay *)p]); break;
-    case T_ATTN: snprintf(buf, len, "%s", lb_attn_method_name((lb_attn_method)*(const int *)p)); break;
-    case T_SHARE: snprintf(buf, len, "%s", lb_share_name((lb_share)*(const int *)p)); break;
+    case T_ATTN: snprintf(buf, len, "%s", lb_attn_method_name(*(const lb_attn_method *)p)); break;
+    case T_SHARE: snprintf(buf, len, "%s", lb_share_name(*(const lb_share *)p)); break;
     }
 }
 
@@ -214,13 +261,13 @@ int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_
             case T_ATTN: {
                 lb_attn_method m;
                 ok = cJSON_IsString(v) && !lb_attn_method_parse(v->valuestring, &m);
-                if (ok) *(int *)p = (int)m;
+                if (ok) *(lb_attn_method *)p = m;
                 break;
             }
             case T_SHARE: {
                 lb_share sh;
                 ok = cJSON_IsString(v) && !lb_share_parse(v->valuestring, &sh);
-                if (ok) *(int *)p = (int)sh;
+                if (ok) *(lb_share *)p = sh;
                 break;
             }
             }
@@ -279,6 +326,7 @@ int lb_train_opts_resume(lb_train_opts *o, const lb_train_opts *saved, long done
         size_t sz = F[i].t == T_DBL ? sizeof(double) : F[i].t == T_LONG ? sizeof(long)
                   : F[i].t == T_U64 ? sizeof(uint64_t) : F[i].t == T_STR ? sizeof(char *)
                   : F[i].t == T_CURR ? sizeof(lb_curriculum) : F[i].t == T_DECAY ? sizeof(lb_decay)
+                  : F[i].t == T_ATTN ? sizeof(lb_attn_method) : F[i].t == T_SHARE ? sizeof(lb_share)
                   : sizeof(int);
         memcpy((char *)o + F[i].off, (const char *)saved + F[i].off, sz);
     }

@@ -36,6 +36,8 @@ int lb_train_state_log(lb_train_state *s, const char *line) {
     return 0;
 }
 
+void lb_train_state_init(lb_train_state *s) { memset(s, 0, sizeof *s); }
+
 void lb_train_state_free(lb_train_state *s) {
     for (size_t i = 0; i < s->n_log; i++) free(s->log[i]);
     free(s->log);
@@ -116,33 +118,12 @@ static char *hex64(char *buf, uint64_t x) {
     return buf;
 }
 
-int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
-                 const lb_train_opts *o, const lb_train_state *s, char *msg, size_t msglen) {
-    size_t dl = strlen(dir);
-    char *tmp = malloc(dl + 32), path[4096], hx[17];
-    cJSON *root = NULL;
-    char *text = NULL;
-    int rc = -1;
-    if (!tmp) goto out;
-    snprintf(tmp, dl + 32, "%s.tmp.XXXXXX", dir);
-    if (!mkdtemp(tmp)) {
-        lb_fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
-        free(tmp), tmp = NULL;
-        goto out;
-    }
-    char meta_step[32];
-    snprintf(meta_step, sizeof meta_step, "%ld", s->step);
-    const char *meta[] = {"linbench_step", meta_step, NULL};
-    if (lb_checkpoint_save(m, tmp, LB_CKPT_F32, meta, msg, msglen)) goto out;
-    snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
-    if (write_optimizer(path, m, mom, vel, msg, msglen)) goto out;
-    for (int i = 3; i < 5; i++) {
-        char from[4096];
-        snprintf(from, sizeof from, "%s/%s", o->tokenizer, FILES[i]);
-        snprintf(path, sizeof path, "%s/%s", tmp, FILES[i]);
-        if (lb_copy_file(from, path, msg, msglen)) goto out;
-    }
-    root = cJSON_CreateObject();
+/* trainer.json for the files already written to folder tmp: state, options, log, and
+ * the size and FNV-1a of every other file. NULL with msg. */
+static cJSON *trainer_json(const char *tmp, const lb_train_opts *o, const lb_train_state *s, char *msg,
+                           size_t msglen) {
+    char path[4096], hx[17];
+    cJSON *root = cJSON_CreateObject();
     cJSON *files = cJSON_AddObjectToObject(root, "files");
     cJSON_AddStringToObject(root, "format", FORMAT);
     cJSON_AddNumberToObject(root, "step", (double)s->step);
@@ -161,15 +142,50 @@ int lb_ckpt_save(const char *dir, const lb_model *m, const float *mom, const flo
     cJSON *lg = cJSON_AddArrayToObject(root, "log");
     for (size_t i = 0; lg && i < s->n_log; i++) cJSON_AddItemToArray(lg, cJSON_CreateString(s->log[i]));
     for (size_t i = 0; i < NFILES; i++) {
-        uint64_t h = 0xcbf29ce484222325ULL;
+        uint64_t h = LB_FNV1A_INIT;
         size_t bytes;
         snprintf(path, sizeof path, "%s/%s", tmp, FILES[i]);
-        if (lb_file_fnv(path, &h, &bytes, msg, msglen)) goto out;
+        if (lb_file_fnv(path, &h, &bytes, msg, msglen)) goto fail;
         cJSON *e = cJSON_AddObjectToObject(files, FILES[i]);
         if (!e) goto oom;
         cJSON_AddNumberToObject(e, "bytes", (double)bytes);
         cJSON_AddStringToObject(e, "fnv1a64", hex64(hx, h));
     }
+    return root;
+oom:
+    lb_fail(msg, msglen, "%s: out of memory", tmp);
+fail:
+    cJSON_Delete(root);
+    return NULL;
+}
+
+int lb_train_ckpt_save(const char *dir, const lb_model *m, const float *mom, const float *vel,
+                       const lb_train_opts *o, const lb_train_state *s, char *msg, size_t msglen) {
+    size_t dl = strlen(dir);
+    char *tmp = malloc(dl + 32), path[4096];
+    cJSON *root = NULL;
+    char *text = NULL;
+    int rc = -1;
+    if (!tmp) goto out;
+    snprintf(tmp, dl + 32, "%s.tmp.XXXXXX", dir);
+    if (!mkdtemp(tmp)) {
+        lb_fail(msg, msglen, "%s: cannot create a temporary folder beside it: %s", dir, strerror(errno));
+        free(tmp), tmp = NULL;
+        goto out;
+    }
+    char meta_step[32];
+    snprintf(meta_step, sizeof meta_step, "%ld", s->step);
+    const char *meta[] = {"linbench_step", meta_step, NULL};
+    if (lb_model_save(tmp, m, LB_DTYPE_F32, meta, msg, msglen)) goto out;
+    snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
+    if (write_optimizer(path, m, mom, vel, msg, msglen)) goto out;
+    for (int i = 3; i < 5; i++) {
+        char from[4096];
+        snprintf(from, sizeof from, "%s/%s", o->tokenizer, FILES[i]);
+        snprintf(path, sizeof path, "%s/%s", tmp, FILES[i]);
+        if (lb_copy_file(from, path, msg, msglen)) goto out;
+    }
+    if (!(root = trainer_json(tmp, o, s, msg, msglen))) goto out;
     if (!(text = cJSON_Print(root))) goto oom;
     snprintf(path, sizeof path, "%s/trainer.json", tmp);
     lb_atomic a;
@@ -215,62 +231,58 @@ static int get_num(const cJSON *obj, const char *key, double *out) {
     return 0;
 }
 
-int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_train_opts *saved,
-                 lb_train_state *s, char *msg, size_t msglen) {
-    char path[4096], tj[4096];
-    *m = NULL;
-    *mom = *vel = NULL;
-    memset(s, 0, sizeof *s);
-    snprintf(tj, sizeof tj, "%s/trainer.json", dir);
+/* trainer.json of a checkpoint, parsed; NULL with msg. */
+static cJSON *read_trainer_json(const char *tj, char *msg, size_t msglen) {
     FILE *f = fopen(tj, "rb");
-    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s (not a training checkpoint?)", tj, strerror(errno));
-    char *text = NULL;
-    size_t len = 0;
+    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s (not a training checkpoint?)", tj, strerror(errno)), NULL;
+    char *text = NULL, buf[1 << 14];
+    size_t len = 0, got;
     FILE *mem = open_memstream(&text, &len);
-    char buf[1 << 14];
-    size_t got;
     while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, mem);
     fclose(f);
-    if (!mem) return lb_fail(msg, msglen, "out of memory");
+    if (!mem) return lb_fail(msg, msglen, "out of memory"), NULL;
     fclose(mem);
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
-    if (!root) return lb_fail(msg, msglen, "%s: not valid JSON (corrupt checkpoint)", tj);
-    int rc = -1;
+    if (!root) return lb_fail(msg, msglen, "%s: not valid JSON (corrupt checkpoint)", tj), NULL;
     const cJSON *fmtv = cJSON_GetObjectItemCaseSensitive(root, "format");
-    if (!cJSON_IsString(fmtv) || strcmp(fmtv->valuestring, FORMAT)) {
-        lb_fail(msg, msglen, "%s: field \"format\" is not \"%s\"", tj, FORMAT);
-        goto out;
-    }
+    if (cJSON_IsString(fmtv) && !strcmp(fmtv->valuestring, FORMAT)) return root;
+    cJSON_Delete(root);
+    return lb_fail(msg, msglen, "%s: field \"format\" is not \"%s\"", tj, FORMAT), NULL;
+}
+
+/* Every other file of the checkpoint has the size and FNV-1a trainer.json records. */
+static int verify_files(const cJSON *root, const char *dir, const char *tj, char *msg, size_t msglen) {
+    char path[4096];
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
     for (size_t i = 0; i < NFILES; i++) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(files, FILES[i]);
-        uint64_t want, h = 0xcbf29ce484222325ULL;
+        uint64_t want, h = LB_FNV1A_INIT;
         double wbytes;
         size_t bytes;
-        if (!e || get_hex(e, "fnv1a64", &want) || get_num(e, "bytes", &wbytes)) {
-            lb_fail(msg, msglen, "%s: field files.\"%s\" missing or malformed", tj, FILES[i]);
-            goto out;
-        }
+        if (!e || get_hex(e, "fnv1a64", &want) || get_num(e, "bytes", &wbytes))
+            return lb_fail(msg, msglen, "%s: field files.\"%s\" missing or malformed", tj, FILES[i]);
         snprintf(path, sizeof path, "%s/%s", dir, FILES[i]);
-        if (lb_file_fnv(path, &h, &bytes, msg, msglen)) goto out;
-        if (bytes != (size_t)wbytes || h != want) {
-            lb_fail(msg, msglen, "%s: %s than trainer.json records (%zu bytes, checksum %016" PRIx64
-                              "; expected %.0f bytes, %016" PRIx64 "): corrupt or changed checkpoint",
-                 path, bytes != (size_t)wbytes ? "different size" : "different content", bytes, h, wbytes,
-                 want);
-            goto out;
-        }
+        if (lb_file_fnv(path, &h, &bytes, msg, msglen)) return -1;
+        if (bytes != (size_t)wbytes || h != want)
+            return lb_fail(msg, msglen, "%s: %s than trainer.json records (%zu bytes, checksum %016" PRIx64
+                           "; expected %.0f bytes, %016" PRIx64 "): corrupt or changed checkpoint",
+                           path, bytes != (size_t)wbytes ? "different size" : "different content", bytes, h,
+                           wbytes, want);
     }
+    return 0;
+}
+
+/* Step, loader position, checksums, options and log lines into s and saved. */
+static int read_state(const cJSON *root, lb_train_state *s, lb_train_opts *saved, const char *tj, char *msg,
+                      size_t msglen) {
     double step, ep, pos, n;
     const cJSON *ld = cJSON_GetObjectItemCaseSensitive(root, "loader");
     const cJSON *cs = cJSON_GetObjectItemCaseSensitive(root, "checksums");
     if (get_num(root, "step", &step) || get_num(ld, "epoch", &ep) || get_num(ld, "pos", &pos) ||
         get_num(ld, "n", &n) || get_hex(cs, "train_corpus", &s->train_sum) ||
-        get_hex(cs, "valid_corpus", &s->valid_sum) || get_hex(cs, "tokenizer", &s->tok_sum)) {
-        lb_fail(msg, msglen, "%s: step, loader or checksums missing or malformed", tj);
-        goto out;
-    }
+        get_hex(cs, "valid_corpus", &s->valid_sum) || get_hex(cs, "tokenizer", &s->tok_sum))
+        return lb_fail(msg, msglen, "%s: step, loader or checksums missing or malformed", tj);
     s->step = (long)step;
     const cJSON *el = cJSON_GetObjectItemCaseSensitive(root, "elapsed_s");
     s->elapsed = cJSON_IsNumber(el) ? el->valuedouble : 0;
@@ -281,30 +293,41 @@ int lb_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_tra
     s->loader.n = (int)n;
     lb_train_opts_default(saved);
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(root, "options");
-    if (!cJSON_IsObject(op)) {
-        lb_fail(msg, msglen, "%s: field \"options\" missing", tj);
-        goto out;
-    }
-    if (lb_train_opts_from_json(saved, op, s, tj, msg, msglen)) goto out;
+    if (!cJSON_IsObject(op)) return lb_fail(msg, msglen, "%s: field \"options\" missing", tj);
+    if (lb_train_opts_from_json(saved, op, s, tj, msg, msglen)) return -1;
     const cJSON *lg = cJSON_GetObjectItemCaseSensitive(root, "log"), *it;
     cJSON_ArrayForEach(it, lg) {
-        if (!cJSON_IsString(it) || lb_train_state_log(s, it->valuestring)) {
-            lb_fail(msg, msglen, "%s: field \"log\" malformed", tj);
-            goto out;
-        }
+        if (!cJSON_IsString(it) || lb_train_state_log(s, it->valuestring))
+            return lb_fail(msg, msglen, "%s: field \"log\" malformed", tj);
     }
-    if (lb_model_load(m, dir, msg, msglen)) goto out;
+    return 0;
+}
+
+/* The model and the optimizer state (AdamW's two moments). */
+static int read_weights(const char *dir, lb_model **m, float **mom, float **vel, char *msg, size_t msglen) {
+    char path[4096];
+    if (lb_model_load(m, dir, msg, msglen)) return -1;
     size_t elems = lb_model_param_elems(*m);
     *mom = lb_alloc(elems * sizeof(float));
     *vel = lb_alloc(elems * sizeof(float));
-    if (!*mom || !*vel) {
-        lb_fail(msg, msglen, "out of memory for the optimizer state");
-        goto out;
-    }
+    if (!*mom || !*vel) return lb_fail(msg, msglen, "out of memory for the optimizer state");
     snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
-    if (read_optimizer(path, *m, *mom, *vel, msg, msglen)) goto out;
-    rc = 0;
-out:
+    return read_optimizer(path, *m, *mom, *vel, msg, msglen);
+}
+
+int lb_train_ckpt_load(const char *dir, lb_model **m, float **mom, float **vel, lb_train_opts *saved,
+                       lb_train_state *s, char *msg, size_t msglen) {
+    char tj[4096];
+    *m = NULL;
+    *mom = *vel = NULL;
+    lb_train_state_init(s);
+    snprintf(tj, sizeof tj, "%s/trainer.json", dir);
+    cJSON *root = read_trainer_json(tj, msg, msglen);
+    if (!root) return -1;
+    int rc = verify_files(root, dir, tj, msg, msglen) || read_state(root, s, saved, tj, msg, msglen) ||
+                     read_weights(dir, m, mom, vel, msg, msglen)
+                 ? -1
+                 : 0;
     cJSON_Delete(root);
     if (rc) {
         lb_model_free(*m);

@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Internal on purpose: the key extent, the softmax rows and the _ref kernels are
+ * checked one by one, below the public lb_attn_forward. */
 #include "attn_int.h"
 #include "lb_attn.h"
 #include "lb_test.h"
@@ -66,7 +68,8 @@ static void free_inputs(inputs *in) {
 
 static int run(float *out, float *probs, const inputs *in, lb_attn_method m, int kp, lb_share sh,
                int threads, const float *E, const float *F) {
-    lb_attn_cfg c = {m, in->B, in->H, in->n, in->d, kp, sh, threads, 0, 0, 0, 0};
+    lb_attn_cfg c = {.method = m, .B = in->B, .H = in->H, .n = in->n, .d = in->d, .k = kp, .share = sh,
+                     .threads = threads};
     char msg[256] = "";
     lb_attn *a;
     if (lb_attn_init(&a, &c, msg, sizeof msg)) {
@@ -172,7 +175,8 @@ static void test_shapes(lb_rng *r) {
                 for (int sh = 0; sh < 4; sh++) {
                     if ((sh + ki + (int)si + mk) % 2) continue; /* half the grid is plenty */
                     int kp = ks[ki];
-                    lb_attn_cfg c = {LB_ATTN_LINFORMER, s.B, s.H, s.n, s.d, kp, sh, 2, 0, 0, 0, 0};
+                    lb_attn_cfg c = {.method = LB_ATTN_LINFORMER, .B = s.B, .H = s.H, .n = s.n, .d = s.d,
+                                     .k = kp, .share = sh, .threads = 2};
                     size_t pe = lb_attn_proj_elems(&c), lp = (size_t)s.B * s.H * s.n * kp;
                     float *E = lb_alloc(pe * 4), *F = lb_alloc(pe * 4);
                     fill_proj(r, E, pe, kp);
@@ -390,7 +394,8 @@ static int init_fails(lb_attn_cfg c, const char *want) {
 }
 
 static void test_bad_configs(void) {
-    lb_attn_cfg good = {LB_ATTN_LINFORMER, 2, 4, 64, 16, 32, LB_SHARE_KV, 2, 0, 0, 0, 0}, c;
+    lb_attn_cfg good = {.method = LB_ATTN_LINFORMER, .B = 2, .H = 4, .n = 64, .d = 16, .k = 32,
+                        .share = LB_SHARE_KV, .threads = 2}, c;
     char msg[256];
     LB_CHECK(lb_attn_check(&good, msg, sizeof msg) == 0, "good config passes: %s", msg);
     c = good, c.k = 65;
@@ -423,12 +428,12 @@ static void test_bad_configs(void) {
     LB_CHECK(init_fails(c, "H·d"), "H·d past int rejected");
 
     /* stream workspace does not depend on n; full grows as n² */
-    lb_attn_cfg s1 = {LB_ATTN_STREAM, 1, 12, 512, 64, 0, 0, 2, 0, 0, 0, 0}, s2 = s1;
+    lb_attn_cfg s1 = {.method = LB_ATTN_STREAM, .B = 1, .H = 12, .n = 512, .d = 64, .threads = 2}, s2 = s1;
     s2.n = 65536;
     LB_CHECK(lb_attn_workspace_bytes(&s1) == lb_attn_workspace_bytes(&s2),
              "stream workspace independent of n (%zu vs %zu)", lb_attn_workspace_bytes(&s1),
              lb_attn_workspace_bytes(&s2));
-    lb_attn_cfg f1 = {LB_ATTN_FULL, 1, 12, 1000, 64, 0, 0, 2, 0, 0, 0, 0};
+    lb_attn_cfg f1 = {.method = LB_ATTN_FULL, .B = 1, .H = 12, .n = 1000, .d = 64, .threads = 2};
     LB_CHECK(lb_attn_workspace_bytes(&f1) >= (size_t)2 * 1000 * 1000 * 4,
              "full workspace holds an n×n block per thread");
     lb_attn *a;
@@ -456,7 +461,7 @@ static void test_bad_configs(void) {
                  strstr(msg, "out is NULL"),
              "NULL out rejected");
     lb_attn_free(a);
-    lb_attn_cfg st = {LB_ATTN_STREAM, 1, 1, 2, 2, 0, 0, 1, 0, 0, 0, 0};
+    lb_attn_cfg st = {.method = LB_ATTN_STREAM, .B = 1, .H = 1, .n = 2, .d = 2, .threads = 1};
     LB_CHECK(lb_attn_init(&a, &st, msg, sizeof msg) == 0, "init stream");
     LB_CHECK(lb_attn_check_args(a, x, x, x, x, x, NULL, NULL, msg, sizeof msg) == -1 &&
                  strstr(msg, "probs must be NULL"),

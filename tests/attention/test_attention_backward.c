@@ -238,8 +238,8 @@ static void test_fd(void) {
 /* Fast kernel after its own forward; dE/dF start from `init` to test accumulation.
  * Results go to g[0..4] (dq, dk, dv, dE, dF; dF == dE when aliased). */
 static void run_fast(float *g[5], const shape *s, const inputs *in, int threads, float init) {
-    lb_attn_cfg c = {s->lin ? LB_ATTN_LINFORMER : LB_ATTN_FULL, s->B, s->H, s->n, s->d,
-                     s->lin ? s->kp : 0, s->share, threads, 1, 0, 0, 0};
+    lb_attn_cfg c = {.method = s->lin ? LB_ATTN_LINFORMER : LB_ATTN_FULL, .B = s->B, .H = s->H, .n = s->n,
+                     .d = s->d, .k = s->lin ? s->kp : 0, .share = s->share, .threads = threads, .train = 1};
     char msg[256];
     lb_attn *a;
     if (lb_attn_init(&a, &c, msg, sizeof msg)) {
@@ -377,18 +377,19 @@ static int aborts(lb_attn *a, float *x) {
 static void test_errors(void) {
     char msg[256];
     lb_attn *a;
-    lb_attn_cfg st = {LB_ATTN_STREAM, 1, 1, 4, 2, 0, 0, 1, 1, 0, 0, 0};
+    lb_attn_cfg st = {.method = LB_ATTN_STREAM, .B = 1, .H = 1, .n = 4, .d = 2, .threads = 1, .train = 1};
     LB_CHECK(lb_attn_init(&a, &st, msg, sizeof msg) == -1 && strstr(msg, "stream has no backward"),
              "stream with train = 1 rejected: %s", msg);
     st.train = 2;
     LB_CHECK(lb_attn_check(&st, msg, sizeof msg) == -1 && strstr(msg, "train = 2"),
              "train = 2 rejected: %s", msg);
-    lb_attn_cfg lin = {LB_ATTN_LINFORMER, 2, 4, 256, 16, 64, LB_SHARE_NONE, 2, 0, 0, 0, 0};
+    lb_attn_cfg lin = {.method = LB_ATTN_LINFORMER, .B = 2, .H = 4, .n = 256, .d = 16, .k = 64,
+                       .share = LB_SHARE_NONE, .threads = 2};
     size_t w0 = lb_attn_workspace_bytes(&lin);
     lin.train = 1;
     LB_CHECK(lb_attn_workspace_bytes(&lin) > w0, "train workspace counted (%zu > %zu)",
              lb_attn_workspace_bytes(&lin), w0);
-    lb_attn_cfg full = {LB_ATTN_FULL, 1, 1, 4, 2, 0, 0, 1, 0, 0, 0, 0};
+    lb_attn_cfg full = {.method = LB_ATTN_FULL, .B = 1, .H = 1, .n = 4, .d = 2, .threads = 1};
     float x[64] = {0};
     LB_CHECK(lb_attn_init(&a, &full, msg, sizeof msg) == 0, "init full: %s", msg);
     LB_CHECK(aborts(a, x), "backward on a train = 0 handle aborts");

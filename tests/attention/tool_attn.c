@@ -34,7 +34,8 @@ int main(int argc, char **argv) {
     int ref = len > 4 && !strcmp(kern + len - 4, "_ref");
     char mname[32];
     snprintf(mname, sizeof mname, "%.*s", (int)(ref ? len - 4 : len), kern);
-    lb_attn_cfg c = {0, B, H, n, d, kp, LB_SHARE_NONE, (int)v[6], 0, 0, 0, 0};
+    lb_attn_cfg c = {.method = 0, .B = B, .H = H, .n = n, .d = d, .k = kp, .share = LB_SHARE_NONE,
+                     .threads = (int)v[6]};
     if (lb_attn_method_parse(mname, &c.method)) {
         lb_err("unknown kernel \"%s\"", kern);
         return EX_USAGE;

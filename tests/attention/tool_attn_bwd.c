@@ -38,8 +38,8 @@ int main(int argc, char **argv) {
         lb_err("unknown kernel \"%s\": expected full, linformer, full_ref or linformer_ref", kern);
         return EX_USAGE;
     }
-    lb_attn_cfg c = {lin ? LB_ATTN_LINFORMER : LB_ATTN_FULL, B, H, n, d, lin ? kp : 0,
-                     LB_SHARE_NONE, (int)v[6], 1, 0, 0, 0};
+    lb_attn_cfg c = {.method = lin ? LB_ATTN_LINFORMER : LB_ATTN_FULL, .B = B, .H = H, .n = n, .d = d,
+                     .k = lin ? kp : 0, .share = LB_SHARE_NONE, .threads = (int)v[6], .train = 1};
     if (lin && lb_share_parse(argv[7], &c.share)) {
         lb_err("unknown sharing mode \"%s\"", argv[7]);
         return EX_USAGE;

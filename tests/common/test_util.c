@@ -18,6 +18,33 @@ int main(void) {
     LB_CHECK(lb_mul3_size(&s, (size_t)1 << 32, (size_t)1 << 32, 2) == -1, "size overflow");
     LB_CHECK(lb_mul3_size(&s, 3, 5, 7) == 0 && s == 105, "size product");
 
+    /* Published FNV-1a 64 vectors (the checksums stored in checkpoints must not drift):
+     * "" is the offset basis, "a" and "foobar" from the FNV reference test suite. */
+    LB_CHECK(lb_fnv1a(LB_FNV1A_INIT, "", 0) == 0xcbf29ce484222325ULL, "fnv1a empty");
+    LB_CHECK(lb_fnv1a(LB_FNV1A_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL, "fnv1a a");
+    LB_CHECK(lb_fnv1a(lb_fnv1a(LB_FNV1A_INIT, "foo", 3), "bar", 3) == 0x85944171f73967e8ULL,
+             "fnv1a foobar in two pieces");
+    /* splitmix64 seeded with 0 first returns mix64(0x9E3779B97F4A7C15) = 0xE220A8397B1DCDAF
+     * (Vigna's reference implementation). */
+    LB_CHECK(lb_mix64(0x9E3779B97F4A7C15ULL) == 0xE220A8397B1DCDAFULL, "splitmix64 finaliser");
+    LB_CHECK(lb_seed_mix(1, 2, 3) != lb_seed_mix(2, 1, 3), "seed_mix is not symmetric");
+
+    char fdir[] = "/tmp/lbfilesXXXXXX", fa[64], fb[64], msg[256];
+    LB_CHECK(mkdtemp(fdir) != NULL, "mkdtemp");
+    snprintf(fa, sizeof fa, "%s/a", fdir);
+    snprintf(fb, sizeof fb, "%s/b", fdir);
+    FILE *fw = fopen(fa, "w");
+    fputs("foobar", fw), fclose(fw);
+    uint64_t h = LB_FNV1A_INIT;
+    size_t bytes = 0;
+    LB_CHECK(lb_copy_file(fa, fb, msg, sizeof msg) == 0, "copy: %s", msg);
+    LB_CHECK(lb_file_fnv(fb, &h, &bytes, msg, sizeof msg) == 0 && h == 0x85944171f73967e8ULL && bytes == 6,
+             "file fnv of the copy");
+    LB_CHECK(lb_file_fnv("/nonexistent/x", &h, NULL, msg, sizeof msg) == -1 && strstr(msg, "/nonexistent/x"),
+             "missing file named: %s", msg);
+    lb_remove_flat_dir(fdir);
+    LB_CHECK(access(fdir, F_OK) != 0, "flat dir removed");
+
     lb_rng a, b;
     lb_rng_seed(&a, 42);
     lb_rng_seed(&b, 42);

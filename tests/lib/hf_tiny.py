@@ -22,7 +22,7 @@ run with /usr/bin/python3. The interface below is stable:
   read_safetensors(path) -> (dict name -> float64 array, dict name -> dtype, metadata)
   canonical(name) -> the name without prefix, BERT head names as lm_head.*
   load_checkpoint(dirpath) -> (weights under canonical names, config): what
-      lb_checkpoint_save writes (prefix stripped; BERT head names mapped to lm_head.*).
+      lb_model_save writes (prefix stripped; BERT head names mapped to lm_head.*).
   mlm_loss(weights, config, ids, mask, labels) -> (mean CE over labels != -100,
       n_pred, n_correct): the RoBERTa MLM head (dense, GELU, LayerNorm, decoder tied
       to the word embeddings, lm_head.bias) on forward()'s output.

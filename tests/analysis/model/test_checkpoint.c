@@ -1,4 +1,4 @@
-/* Checkpoints (lb_checkpoint_save → lb_model_load), the parameter table, the half
+/* Checkpoints (lb_model_save → lb_model_load), the parameter table, the half
  * conversions, and the MLM step's contract: the encoder forward and the training
  * forward agree bit for bit, steps are deterministic, bad input is refused with the
  * gradient untouched. (Gradients against finite differences: test_model_grad.py;
@@ -87,13 +87,13 @@ static void test_halves(void) {
     LB_CHECK(ok, "half round trips");
 }
 
-static void test_round_trip(lb_config c, lb_ckpt_dtype dt, const char *tag) {
+static void test_round_trip(lb_config c, lb_weight_dtype dt, const char *tag) {
     lb_model *m = make(&c, 5), *r = NULL;
     if (!m) return;
     char dir[256], msg[512];
     snprintf(dir, sizeof dir, "%s/%s", tmpdir, tag);
     const char *md[] = {"step", "7", NULL};
-    int rc = lb_checkpoint_save(m, dir, dt, md, msg, sizeof msg);
+    int rc = lb_model_save(dir, m, dt, md, msg, sizeof msg);
     LB_CHECK(rc == 0, "%s: save: %s", tag, msg);
     rc = rc ? rc : lb_model_load(&r, dir, msg, sizeof msg);
     LB_CHECK(rc == 0, "%s: load: %s", tag, msg);
@@ -111,7 +111,7 @@ static void test_round_trip(lb_config c, lb_ckpt_dtype dt, const char *tag) {
     const float *a = lb_model_params(m), *b = lb_model_params(r);
     size_t bad = n;
     for (size_t i = 0; i < n && bad == n; i++) {
-        float want = dt == LB_CKPT_F32 ? a[i] : dt == LB_CKPT_F16 ? lb_f16_to_f32(lb_f32_to_f16(a[i]))
+        float want = dt == LB_DTYPE_F32 ? a[i] : dt == LB_DTYPE_F16 ? lb_f16_to_f32(lb_f32_to_f16(a[i]))
                                                                    : lb_bf16_to_f32(lb_f32_to_bf16(a[i]));
         if (memcmp(&want, &b[i], 4)) bad = i;
     }
@@ -206,7 +206,7 @@ static void test_headless(void) {
     char dir[256], path[300], msg[512];
     for (int variant = 0; variant < 2; variant++) {
         snprintf(dir, sizeof dir, "%s/headless%d", tmpdir, variant);
-        LB_CHECK(lb_checkpoint_save(m, dir, LB_CKPT_F32, NULL, msg, sizeof msg) == 0, "save: %s", msg);
+        LB_CHECK(lb_model_save(dir, m, LB_DTYPE_F32, NULL, msg, sizeof msg) == 0, "save: %s", msg);
         int np = lb_model_param_count(m), k = 0;
         lb_st_out *t = calloc((size_t)np, sizeof *t);
         for (int i = 0; i < np; i++) {
@@ -255,14 +255,14 @@ static void test_refusals(void) {
     /* a value F16 cannot hold: refused, nothing written */
     lb_model_params(m)[0] = 1e6f;
     snprintf(dir, sizeof dir, "%s/f16bad", tmpdir);
-    LB_CHECK(lb_checkpoint_save(m, dir, LB_CKPT_F16, NULL, msg, sizeof msg) == -1 &&
+    LB_CHECK(lb_model_save(dir, m, LB_DTYPE_F16, NULL, msg, sizeof msg) == -1 &&
              strstr(msg, "does not fit F16"), "F16 overflow refused: %s", msg);
     char p[300];
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
     LB_CHECK(access(p, F_OK) != 0, "no file after a refused save");
     lb_model_params(m)[0] = NAN;
-    LB_CHECK(lb_checkpoint_save(m, dir, LB_CKPT_F32, NULL, msg, sizeof msg) == -1, "NaN refused");
-    LB_CHECK(lb_checkpoint_save(m, "/proc/nope/ckpt", LB_CKPT_F32, NULL, msg, sizeof msg) == -1,
+    LB_CHECK(lb_model_save(dir, m, LB_DTYPE_F32, NULL, msg, sizeof msg) == -1, "NaN refused");
+    LB_CHECK(lb_model_save("/proc/nope/ckpt", m, LB_DTYPE_F32, NULL, msg, sizeof msg) == -1,
              "unwritable folder refused: %s", msg);
     lb_model_free(m);
 }
@@ -274,17 +274,17 @@ int main(void) {
     }
     test_table();
     test_halves();
-    test_round_trip(tiny(LB_ATTN_FULL, 0, 0, 0), LB_CKPT_F32, "full-f32");
-    test_round_trip(tiny(LB_ATTN_FULL, 0, 0, 0), LB_CKPT_BF16, "full-bf16");
-    test_round_trip(tiny(LB_ATTN_FULL, 0, 0, 0), LB_CKPT_F16, "full-f16");
+    test_round_trip(tiny(LB_ATTN_FULL, 0, 0, 0), LB_DTYPE_F32, "full-f32");
+    test_round_trip(tiny(LB_ATTN_FULL, 0, 0, 0), LB_DTYPE_BF16, "full-bf16");
+    test_round_trip(tiny(LB_ATTN_FULL, 0, 0, 0), LB_DTYPE_F16, "full-f16");
     lb_config bert = tiny(LB_ATTN_FULL, 0, 0, 0);
     bert.type = LB_MODEL_BERT, bert.pad_id = 0, bert.type_vocab = 2, bert.ln_eps = 1e-12f;
-    test_round_trip(bert, LB_CKPT_F32, "bert-f32");
+    test_round_trip(bert, LB_DTYPE_F32, "bert-f32");
     const lb_share sh[4] = {LB_SHARE_NONE, LB_SHARE_HEADWISE, LB_SHARE_KV, LB_SHARE_LAYERWISE};
     for (int i = 0; i < 4; i++) {
         char tag[64];
         snprintf(tag, sizeof tag, "lin-%s", lb_share_name(sh[i]));
-        test_round_trip(tiny(LB_ATTN_LINFORMER, 3, sh[i], 8), LB_CKPT_F32, tag);
+        test_round_trip(tiny(LB_ATTN_LINFORMER, 3, sh[i], 8), LB_DTYPE_F32, tag);
         test_same_forward(tiny(LB_ATTN_LINFORMER, 3, sh[i], 8), 8, tag);
         snprintf(tag, sizeof tag, "lin-%s-slice", lb_share_name(sh[i]));
         test_same_forward(tiny(LB_ATTN_LINFORMER, 3, sh[i], 8), 5, tag);

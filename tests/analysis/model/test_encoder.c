@@ -11,6 +11,7 @@
 #include "lb_model.h"
 #include "lb_test.h"
 #include "lb_util.h"
+/* Internal on purpose: lb_fill_normal (the random init's streams) is checked directly. */
 #include "model_int.h"
 
 /* The out-of-memory test asks for ~0.5 TB; under ASan that must return NULL, not abort. */

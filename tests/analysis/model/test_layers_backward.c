@@ -16,6 +16,7 @@
 
 #include "lb_test.h"
 #include "lb_util.h"
+/* Internal on purpose: each layer kernel and its _ref is checked on its own. */
 #include "model_int.h"
 
 #define FD 1e-6
@@ -190,7 +191,7 @@ static void test_ln(int rows, int h, double offset) {
     close_d("layernorm ref db vs FD", db, fb, h, 1e-8, 1e-6);
     float *S = tof(s, n), *G = tof(g, h), *Bb = tof(b, h), *DY = tof(r, n);
     float *Y = malloc(n * 4), *mean = malloc(rows * 4), *rstd = malloc(rows * 4), *SS = malloc(n * 4);
-    lb_layer_norm_fwd(Y, SS, mean, rstd, S, NULL, G, Bb, rows, h, (float)eps, 2);
+    lb_layer_norm_forward(Y, SS, mean, rstd, S, NULL, G, Bb, rows, h, (float)eps, 2);
     LB_CHECK(memcmp(SS, S, n * 4) == 0, "layernorm sum copy");
     float *DS = malloc(n * 4), *DG = calloc(h, 4), *DB = calloc(h, 4);
     lb_layer_norm_backward(DS, 0, DG, DB, DY, S, mean, rstd, G, rows, h, 2);
@@ -230,7 +231,7 @@ static void test_gelu(void) {
     for (int i = 0; i < N; i++) ref[i] *= 2;
     close_fd("gelu float in place", DY, ref, N);
     float Y[N];
-    lb_gelu_fwd(Y, X, N, 1);
+    lb_gelu_forward(Y, X, N, 1);
     double gd[N];
     for (int i = 0; i < N; i++) gd[i] = gelu_d(x[i]);
     close_fd("gelu forward", Y, gd, N);
@@ -250,17 +251,17 @@ static void test_gelu_sweep(void) {
         x[i] = (float)(-30.0 + 60.0 * i / (N - 1));
         dy[i] = 1.0f - 2.0f * (i % 3 == 0); /* ±1: the sign must reach dx */
     }
-    lb_gelu_fwd(y, x, N, 2);
-    lb_gelu_fwd_ref(r, x, N);
+    lb_gelu_forward(y, x, N, 2);
+    lb_gelu_forward_ref(r, x, N);
     int bad = -1;
     for (int i = 0; i < N && bad < 0; i++)
         if (!lb_close(y[i], r[i], 1e-40, 1e-6)) bad = i;
     LB_CHECK(bad < 0, "gelu forward vs double erfc: x = %.9g gives %.9g, ref %.9g", bad < 0 ? 0 : x[bad],
              bad < 0 ? 0 : y[bad], bad < 0 ? 0 : r[bad]);
-    lb_gelu_fwd(y2, x, N, 1);
+    lb_gelu_forward(y2, x, N, 1);
     LB_CHECK(memcmp(y, y2, N * 4) == 0, "gelu forward: 1 and 2 threads give the same bits");
     for (int len = 1; len <= 33; len += 8) { /* short arrays: only the masked tail */
-        lb_gelu_fwd(y2, x + 1000, (size_t)len, 1);
+        lb_gelu_forward(y2, x + 1000, (size_t)len, 1);
         LB_CHECK(memcmp(y2, y + 1000, (size_t)len * 4) == 0, "gelu forward of %d elements", len);
     }
     lb_gelu_backward(y, dy, x, N, 2);
@@ -275,7 +276,7 @@ static void test_gelu_sweep(void) {
     enum { S = sizeof sx / sizeof sx[0] };
     float sy[S], sd[S], one[S];
     for (int i = 0; i < S; i++) one[i] = 1.0f;
-    lb_gelu_fwd(sy, sx, S, 1);
+    lb_gelu_forward(sy, sx, S, 1);
     lb_gelu_backward(sd, one, sx, S, 1);
     LB_CHECK(sy[0] == 0 && sy[1] == 0, "gelu(±0) = 0");
     LB_CHECK(isinf(sy[2]) && sy[2] > 0, "gelu(+inf) = +inf (got %g)", sy[2]);

@@ -1,7 +1,7 @@
 """The whole model's MLM gradient (lb_mlm_step, through tests/analysis/model/tool_grad.c) against
 float64 numpy finite differences of the loss (tests/lib/hf_tiny.py mlm_loss), for full
 attention and Linformer in every sharing mode (learned E/F), RoBERTa and BERT; plus
-checkpoints written by lb_checkpoint_save reproduced by the numpy forward.
+checkpoints written by lb_model_save reproduced by the numpy forward.
 
 Tolerances (why): the C gradient is float32 through two layers, the head and a
 30-way softmax; float32 rounding (2^-24 ≈ 6e-8 per operation, grown by depth and

@@ -4,7 +4,7 @@
  *                  NOISE DTYPE
  *       random model (lb_model_init_random), then every parameter += N(0, NOISE²)
  *       so that biases and LayerNorms are not trivially 0/1; saved with
- *       lb_checkpoint_save in DTYPE (f32, f16, bf16). ATTN full|linformer.
+ *       lb_model_save in DTYPE (f32, f16, bf16). ATTN full|linformer.
  *   tool_grad step DIR IN OUT THREADS
  *       IN: int32 B, int32 n, ids (B·n int32), mask (B·n float32), labels (B·n int32).
  *       Loads DIR, runs lb_mlm_step (scale 0: mean loss) and writes the gradient as
@@ -41,7 +41,7 @@ static int do_init(char **a) {
     c.lin_n = atoi(a[10]);
     uint64_t seed = strtoull(a[11], NULL, 10);
     double noise = atof(a[12]);
-    lb_ckpt_dtype dt = !strcmp(a[13], "f16") ? LB_CKPT_F16 : !strcmp(a[13], "bf16") ? LB_CKPT_BF16 : LB_CKPT_F32;
+    lb_weight_dtype dt = !strcmp(a[13], "f16") ? LB_DTYPE_F16 : !strcmp(a[13], "bf16") ? LB_DTYPE_BF16 : LB_DTYPE_F32;
     char msg[1024];
     lb_model *m;
     if (lb_model_init_random(&m, &c, seed, msg, sizeof msg)) {
@@ -54,7 +54,7 @@ static int do_init(char **a) {
     lb_rng_seed(&r, seed + 7);
     for (size_t i = 0; i < n; i++) p[i] += (float)(noise * lb_rng_normal(&r));
     const char *md[] = {"producer", "tool_grad", NULL};
-    int rc = lb_checkpoint_save(m, a[-1], dt, md, msg, sizeof msg);
+    int rc = lb_model_save(a[-1], m, dt, md, msg, sizeof msg);
     if (rc) lb_err("%s", msg);
     lb_model_free(m);
     return rc ? EX_CANTCREAT : 0;

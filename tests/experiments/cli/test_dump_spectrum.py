@@ -222,11 +222,27 @@ if shutil.which("gnuplot") or shutil.which("gnuplot-nox"):
                         pre, "tiny"], capture_output=True, text=True)
     check(r.returncode == 0 and "warning" not in r.stderr.lower(),
           f"plots/spectrum.sh: exit {r.returncode}: {r.stderr}")
-    for stem in ("fig1_left_sigma_n16", "fig1_left_energy_n32", "fig1_right_n16", "projerr_n32",
-                 "spectrum_vs_n"):
+    # A figure whose rows were missing is still a valid image of ~20 kB with axes and a
+    # key, so a size check alone would pass; the SVG must also hold a data line of enough
+    # points: a curve over the n indices, or more than the 5 of a point symbol. (The
+    # heatmap has no line; its summary rows are checked one by one above.)
+    import re
+    def data_points(svg):
+        text = open(svg).read() if os.path.exists(svg) else ""
+        best = 0
+        for g in re.split(r'<g id="gnuplot_plot_', text)[1:]:
+            for d in re.findall(r"d='([^']*)'", g):
+                best = max(best, len(re.findall(r"[ML]\s*-?[\d.]+,-?[\d.]+", d)))
+        return best
+    for stem, want in (("fig1_left_sigma_n16", 16), ("fig1_left_energy_n32", 32), ("fig1_right_n16", 0),
+                       ("projerr_n32", 6), ("spectrum_vs_n", 6)):
         for ext in ("png", "svg"):
             f = f"{pre}_{stem}.{ext}"
             check(os.path.exists(f) and os.path.getsize(f) > 1000, f"plot {f} drawn")
+        got = data_points(f"{pre}_{stem}.svg")
+        check(got >= want, f"plot {stem}: a data line of {got} points, want >= {want}")
+else:
+    print("note: gnuplot not found; the plot checks did not run")
     r = subprocess.run(["bash", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "plots", "spectrum.sh"),
                         os.path.join(tmp, "nothing")], capture_output=True, text=True)
     check(r.returncode != 0 and "missing" in r.stderr, f"spectrum.sh on a missing prefix: {r.stderr}")

@@ -37,6 +37,32 @@ static void test_curriculum(void) {
     }
 }
 
+/* Options by name (what `linbench train` parses): values land in the fields, bad ones
+ * are refused with a message naming the option and what was expected. */
+static void test_opts_set(void) {
+    lb_train_opts o;
+    char msg[256];
+    lb_train_opts_default(&o);
+    LB_CHECK(lb_train_opts_set(&o, "layers", "3", msg, sizeof msg) == 0 && o.layers == 3, "layers");
+    LB_CHECK(lb_train_opts_set(&o, "steps", "2k", msg, sizeof msg) == 0 && o.steps == 2048, "2k steps");
+    LB_CHECK(lb_train_opts_set(&o, "decay", "wsd", msg, sizeof msg) == 0 && o.decay == LB_DECAY_WSD, "decay");
+    LB_CHECK(lb_train_opts_set(&o, "attention", "linformer", msg, sizeof msg) == 0 &&
+                 o.attention == LB_ATTN_LINFORMER, "attention");
+    LB_CHECK(lb_train_opts_set(&o, "share", "kv", msg, sizeof msg) == 0 && o.share == LB_SHARE_KV, "share");
+    LB_CHECK(lb_train_opts_set(&o, "keep-all", NULL, msg, sizeof msg) == 0 && o.keep_all == 1, "flag");
+    LB_CHECK(lb_train_opts_set(&o, "n", "32:2,64", msg, sizeof msg) == 0 && o.curr.count == 2, "curriculum");
+    LB_CHECK(o.n_given == 7, "every option set is marked given (%d)", o.n_given);
+    static const char *const bad[][3] = {
+        {"layers", "0", "--layers"}, {"lr", "nan", "--lr"}, {"lr", "11", "out of range"},
+        {"seed", "-1", "--seed"}, {"decay", "sideways", "wsd"}, {"attention", "stream", "full or linformer"},
+        {"share", "x", "layerwise"}, {"bogus", "1", "not a training option"}, {"batch", "4x", "--batch"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = 0;
+        LB_CHECK(lb_train_opts_set(&o, bad[i][0], bad[i][1], msg, sizeof msg) == -1 && strstr(msg, bad[i][2]),
+                 "--%s %s refused: %s", bad[i][0], bad[i][1], msg);
+    }
+}
+
 static void test_lr(void) {
     /* Exact values: warm-up is linear from lr/warmup, decay ends at min_lr. */
     LB_CHECK(lb_close(lb_lr_at(0, 100, 10, 1e-3, 0, LB_DECAY_LINEAR), 1e-4, 0, 1e-12), "warm-up start");
@@ -270,28 +296,38 @@ static void run_opts(lb_train_opts *o, const char *dir, const char *out) {
     snprintf(tok, sizeof tok, "%s", dir);
     snprintf(tr, sizeof tr, "%s/train.txt", dir);
     snprintf(va, sizeof va, "%s/valid.txt", dir);
+    /* Set by name, as `linbench train` does: the options table is the one interface. */
+    const char *const set[][2] = {
+        {"tokenizer", tok}, {"train", tr}, {"valid", va}, {"out", out}, {"layers", "2"}, {"hidden", "16"},
+        {"heads", "2"}, {"ffn", "32"}, {"n", "24"}, {"batch", "4"}, {"steps", "6"}, {"lr", "1e-2"},
+        {"warmup", "2"}, {"eval-every", "3"}, {"eval-batches", "2"}, {"log-every", "1"}, {"threads", "2"},
+        {"seed", "3"}};
+    char msg[256];
     lb_train_opts_default(o);
-    o->tokenizer = tok;
-    o->train = tr;
-    o->valid = va;
-    o->out = out;
-    o->layers = 2;
-    o->hidden = 16;
-    o->heads = 2;
-    o->ffn = 32;
-    o->curr.count = 1;
-    o->curr.n[0] = 24;
-    o->batch = 4;
-    o->steps = 6;
-    o->lr = 1e-2;
-    o->warmup = 2;
-    o->eval_every = 3;
-    o->eval_batches = 2;
-    o->log_every = 1;
-    o->threads = 2;
-    o->seed = 3;
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        LB_CHECK(lb_train_opts_set(o, set[i][0], set[i][1], msg, sizeof msg) == 0, "set --%s: %s", set[i][0], msg);
+    o->n_given = 0; /* a fresh run: nothing to compare with a checkpoint */
     o->progress = 0;
     o->quiet = 1;
+}
+
+/* Resume from checkpoint dir with every option taken from it. */
+static void resume_opts(lb_train_opts *o, const char *dir) {
+    lb_train_opts_default(o);
+    o->resume = dir;
+    o->progress = 0;
+    o->quiet = 1;
+}
+
+/* lb_train_run's status; a failure's message is printed, so a failing check shows why. */
+static lb_train_status train(const lb_train_opts *o) {
+    char msg[1024] = "";
+    lb_train_status st = LB_TRAIN_FAILED;
+    int rc = lb_train_run(o, &st, msg, sizeof msg);
+    if (rc != 0 && (st == LB_TRAIN_DONE || st == LB_TRAIN_INTERRUPTED)) return LB_TRAIN_FAILED; /* contradictory */
+    if (rc != 0 && !msg[0]) return LB_TRAIN_FAILED; /* a failure must say why */
+    if (msg[0]) printf("(lb_train_run: %s)\n", msg);
+    return st;
 }
 
 /* Read a file whole; NULL when missing. */
@@ -381,6 +417,17 @@ static void write_corpus(const char *dir) {
     }
 }
 
+/* Resume out/checkpoint-step to the end: its last checkpoint must equal ref's bits. */
+static void check_resume(const char *out, long step, const char *ref, const char *what) {
+    char ck[700];
+    lb_train_opts o;
+    snprintf(ck, sizeof ck, "%s/checkpoint-%ld", out, step);
+    resume_opts(&o, ck);
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "resume from %s", ck);
+    snprintf(ck, sizeof ck, "%s/checkpoint-6", out);
+    LB_CHECK(same_state(ref, ck), "%s", what);
+}
+
 static void test_runs(const char *dir) {
     char out1[600], out2[600], out3[600], c1[700], c2[700], log[700], path[800], cmd[3000];
     write_corpus(dir);
@@ -398,7 +445,7 @@ static void test_runs(const char *dir) {
     o.eval_every = 10;
     snprintf(log, sizeof log, "%s/loss.csv", dir);
     o.log = log;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "30-step run");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "30-step run");
     double loss[30];
     int nl = read_losses(log, loss, 30);
     double first = 0, last = 0;
@@ -408,23 +455,16 @@ static void test_runs(const char *dir) {
 
     /* 2. Same seed and threads → the same bits; 3. 3 steps + resume 3 = 6 steps. */
     run_opts(&o, dir, out1);
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "run A");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "run A");
     run_opts(&o, dir, out2);
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "run B");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "run B");
     snprintf(c1, sizeof c1, "%s/checkpoint-6", out1);
     snprintf(c2, sizeof c2, "%s/checkpoint-6", out2);
     LB_CHECK(same_state(c1, c2), "two runs with the same seed and threads are bit-identical");
     run_opts(&o, dir, out3);
     o.stop_after = 3;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "3 steps");
-    snprintf(c2, sizeof c2, "%s/checkpoint-3", out3);
-    lb_train_opts_default(&o);
-    o.resume = c2;
-    o.progress = 0;
-    o.quiet = 1;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "resume 3 more");
-    snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
-    LB_CHECK(same_state(c1, c2), "3 steps + resume 3 equals 6 steps, bit for bit");
+    LB_CHECK(train(&o) == LB_TRAIN_DONE, "3 steps");
+    check_resume(out3, 3, c1, "3 steps + resume 3 equals 6 steps, bit for bit");
 
     /* An interrupt (the flag a signal handler sets) stops after the step with a
      * checkpoint; resuming from it still equals the uninterrupted run. */
@@ -432,15 +472,8 @@ static void test_runs(const char *dir) {
     run_opts(&o, dir, out3);
     volatile sig_atomic_t stop = 1;
     o.stop = &stop;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_TEMPFAIL, "interrupted run exits EX_TEMPFAIL");
-    snprintf(c2, sizeof c2, "%s/checkpoint-1", out3);
-    lb_train_opts_default(&o);
-    o.resume = c2;
-    o.progress = 0;
-    o.quiet = 1;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "resume after the interrupt");
-    snprintf(c2, sizeof c2, "%s/checkpoint-6", out3);
-    LB_CHECK(same_state(c1, c2), "interrupt at 1 + resume equals 6 steps");
+    LB_CHECK(train(&o) == LB_TRAIN_INTERRUPTED, "an interrupted run ends LB_TRAIN_INTERRUPTED");
+    check_resume(out3, 1, c1, "interrupt at 1 + resume equals 6 steps");
     snprintf(out3, sizeof out3, "%s/run3", dir);
 
     /* 4. Bad input: nothing half-written. */
@@ -451,7 +484,7 @@ static void test_runs(const char *dir) {
     lb_train_opts_mark(&o, "hidden");
     o.progress = 0;
     o.quiet = 1;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_USAGE, "mismatched --hidden on resume refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_OPTIONS, "mismatched --hidden on resume refused");
     snprintf(cmd, sizeof cmd, "cp -r %s %s/corrupt && printf 'Z' | dd of=%s/corrupt/model.safetensors bs=1 "
              "seek=200 conv=notrunc 2>/dev/null", c2, dir, dir);
     LB_CHECK(system(cmd) == 0, "make a corrupt copy");
@@ -462,24 +495,24 @@ static void test_runs(const char *dir) {
     o.quiet = 1;
     snprintf(out2, sizeof out2, "%s/run4", dir);
     o.out = out2;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_DATAERR && clean_out(out2, NULL), "corrupt checkpoint refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_DATA && clean_out(out2, NULL), "corrupt checkpoint refused");
     snprintf(cmd, sizeof cmd, "cp -r %s %s/short && truncate -s 100 %s/short/optimizer.safetensors", c2, dir,
              dir);
     LB_CHECK(system(cmd) == 0, "make a truncated copy");
     snprintf(path, sizeof path, "%s/short", dir);
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_DATAERR && clean_out(out2, NULL), "truncated optimizer state refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_DATA && clean_out(out2, NULL), "truncated optimizer state refused");
     snprintf(path, sizeof path, "%s/empty.txt", dir);
     fclose(fopen(path, "w"));
     run_opts(&o, dir, out2);
     o.train = path;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_DATAERR && clean_out(out2, NULL), "empty corpus refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_DATA && clean_out(out2, NULL), "empty corpus refused");
     run_opts(&o, dir, out2);
     o.max_pos = 20; /* n 24 needs 26 */
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_USAGE && clean_out(out2, NULL), "n past the position table refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_OPTIONS && clean_out(out2, NULL), "n past the position table refused");
     run_opts(&o, dir, out2);
     o.attention = LB_ATTN_LINFORMER;
     o.k = 25;
-    LB_CHECK(lb_train_run(&o, 0, NULL) == EX_USAGE && clean_out(out2, NULL), "k > n refused");
+    LB_CHECK(train(&o) == LB_TRAIN_BAD_OPTIONS && clean_out(out2, NULL), "k > n refused");
 
     /* 5. Linformer, every sharing mode, trained by the same code; resume equivalence
      * for each (it also exercises the learned E/F in the optimizer state); the
@@ -491,22 +524,22 @@ static void test_runs(const char *dir) {
         run_opts(&o, dir, out1);
         o.attention = LB_ATTN_LINFORMER;
         o.k = 8;
-        o.share = (int)modes[i];
+        o.share = modes[i];
         o.curr.count = 2, o.curr.n[0] = 16, o.curr.steps[0] = 2, o.curr.n[1] = 24; /* n changes mid-run */
         char exp_dir[700];
         snprintf(exp_dir, sizeof exp_dir, "%s/export", out1);
         o.export_bf16 = exp_dir;
-        LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "linformer %s", lb_share_name(modes[i]));
+        LB_CHECK(train(&o) == LB_TRAIN_DONE, "linformer %s", lb_share_name(modes[i]));
         o.out = out2;
         o.export_bf16 = NULL;
         o.stop_after = 4;
-        LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "linformer %s, 4 steps", lb_share_name(modes[i]));
+        LB_CHECK(train(&o) == LB_TRAIN_DONE, "linformer %s, 4 steps", lb_share_name(modes[i]));
         snprintf(c2, sizeof c2, "%s/checkpoint-4", out2);
         lb_train_opts_default(&o);
         o.resume = c2;
         o.progress = 0;
         o.quiet = 1;
-        LB_CHECK(lb_train_run(&o, 0, NULL) == 0, "linformer resume");
+        LB_CHECK(train(&o) == LB_TRAIN_DONE, "linformer resume");
         snprintf(c1, sizeof c1, "%s/checkpoint-6", out1);
         snprintf(c2, sizeof c2, "%s/checkpoint-6", out2);
         LB_CHECK(same_state(c1, c2), "linformer %s: 4 + resume 2 equals 6 steps", lb_share_name(modes[i]));
@@ -527,6 +560,7 @@ static void test_runs(const char *dir) {
 
 int main(void) {
     test_curriculum();
+    test_opts_set();
     test_lr();
     test_adamw();
     test_clip();

@@ -24,7 +24,7 @@ float *lb_model_params(lb_model *m) { return m->block; }
 size_t lb_model_param_elems(const lb_model *m) { return m->elems; }
 int lb_model_has_head(const lb_model *m) { return m->has_head; }
 
-int lb_checkpoint_save(const lb_model *m, const char *dir, lb_ckpt_dtype dtype,
+int lb_model_save(const char *dir, const lb_model *m, lb_weight_dtype dtype,
                        const char *const *metadata, char *msg, size_t msglen) {
     static const lb_st_dtype dt[3] = {LB_ST_F32, LB_ST_F16, LB_ST_BF16};
     if ((int)dtype < 0 || (int)dtype > 2) return lb_fail(msg, msglen, "checkpoint dtype %d unknown", (int)dtype);

@@ -51,7 +51,7 @@ REPRO_PREFIXES = $(addprefix $(REPRO_SPEC)/,$(REPRO_CORPUS_NAMES))
 REPRO_INITS    = $(addprefix $(REPRO_SPEC)/init/,$(REPRO_CORPUS_NAMES))
 REPRO_LOGS_OK  = $(foreach l,$(REPRO_TRAIN_LOGS),$(if $(wildcard $(lastword $(subst =, ,$(l)))),$(l)))
 REPRO_LOG_FILES = $(foreach l,$(REPRO_LOGS_OK),$(lastword $(subst =, ,$(l))))
-REPRO_INPUTS   = $(addsuffix .json,$(REPRO_PREFIXES)) $(addsuffix .json,$(REPRO_INITS)) \
+REPRO_INPUTS   = $(addsuffix _windows.csv,$(REPRO_PREFIXES)) $(addsuffix .json,$(REPRO_INITS)) \
                  $(addsuffix .figures,$(REPRO_PREFIXES)) \
                  $(if $(REPRO_WITH_BENCH),$(REPRO_BENCH)/bench.json $(REPRO_FIG)/.bench-figures) \
                  $(if $(REPRO_LOG_FILES),$(REPRO_FIG)/.fig3-figures)
@@ -64,7 +64,7 @@ REPRO_BENCH_ARG = $(if $(REPRO_WITH_BENCH),--bench $(REPRO_BENCH),$(if $(wildcar
 repro_step = '$(1)|$(2)|$(3)'
 REPRO_STEP_LINES = $(call repro_step,1,build,$(REPRO_LB)) \
     $(if $(REPRO_TEXT),,$(call repro_step,2,corpora,$(CORPORA)/MANIFEST)) \
-    $(foreach c,$(REPRO_CORPUS_NAMES),$(call repro_step,1,spectrum of $(c),$(REPRO_SPEC)/$(c).json) \
+    $(foreach c,$(REPRO_CORPUS_NAMES),$(call repro_step,1,spectrum of $(c),$(REPRO_SPEC)/$(c)_windows.csv) \
       $(call repro_step,1,random-init control of $(c),$(REPRO_SPEC)/init/$(c).json) \
       $(call repro_step,1,figures of $(c),$(REPRO_SPEC)/$(c).figures)) \
     $(if $(REPRO_WITH_BENCH),$(call repro_step,$(if $(filter paper,$(REPRO_PRESET)),300,10),bench $(REPRO_PRESET),$(REPRO_BENCH)/bench.json) \
@@ -102,7 +102,9 @@ reproduce-steps:
 	   done || exit $$?; \
 	   echo "== reproduce: done in $$(( ($$(date +%s) - t0) / 60 )) min: $(REPRO_REPORT)"; }
 
-$(REPRO_SPEC)/%.json: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(REPRO_MODEL)/model.safetensors | $(REPRO_LB)
+# The target is the per-window file (the newest kind of output), so that results written
+# before it existed are made again; the run writes PREFIX.json and the rest with it.
+$(REPRO_SPEC)/%_windows.csv: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(REPRO_MODEL)/model.safetensors | $(REPRO_LB)
 	@mkdir -p $(@D)
 	$(REPRO_LB) spectrum --model $(REPRO_MODEL) --text $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt) \
 	  --n $(REPRO_SPEC_N) --sequences $(REPRO_SPEC_SEQ) --out $(REPRO_SPEC)/$* $(REPRO_SPEC_ARGS)
@@ -116,7 +118,7 @@ $(REPRO_SPEC)/init/%.json: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST)
 
 # plots/spectrum.sh draws next to its prefix: draw on a copy in a temp folder, then move
 # the finished images over, so an interrupted run leaves no half-written image.
-$(REPRO_SPEC)/%.figures: $(REPRO_SPEC)/%.json $(REPRO_SPEC)/init/%.json
+$(REPRO_SPEC)/%.figures: $(REPRO_SPEC)/%_windows.csv $(REPRO_SPEC)/init/%.json
 	@t=$$(mktemp -d "$(@D)/.fig-$*.XXXXXX") && trap 'rm -rf "$$t"' EXIT && \
 	 cp $(REPRO_SPEC)/$*.json $(REPRO_SPEC)/$*_*.csv "$$t"/ && \
 	 bash plots/spectrum.sh "$$t/$*" "$(notdir $(REPRO_MODEL)) on $*" $(REPRO_SPEC)/init/$* && \

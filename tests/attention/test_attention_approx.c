@@ -39,6 +39,7 @@
 
 #include "attn_int.h"
 #include "lb_attn.h"
+#include "attn_inputs.h"
 #include "lb_test.h"
 #include "lb_util.h"
 
@@ -47,41 +48,6 @@
 #define NYS_TOL 1e-4, 1e-3
 #define SB_TOL 1e-3, 1e-2
 #define sb_tol sb_atol, sb_rtol
-
-typedef struct {
-    int B, H, n, d;
-    float *q, *k, *v, *mask;
-} inputs;
-
-enum { MASK_NONE, MASK_TAIL, MASK_FIRST, MASK_HOLES };
-static const char *mask_names[] = {"none", "tail", "first-only", "holes"};
-
-/* As test_attention.c: MASK_TAIL gives each batch element a shorter prefix and the
- * last (B > 1) no real key; MASK_FIRST only key 0; MASK_HOLES random holes (40%), key
- * 0 real, so that windows of only padding occur. */
-static void make_inputs(inputs *in, lb_rng *r, int B, int H, int n, int d, int mask, float sq) {
-    size_t sz = (size_t)B * H * n * d;
-    in->B = B, in->H = H, in->n = n, in->d = d;
-    in->q = lb_alloc(sz * 4), in->k = lb_alloc(sz * 4), in->v = lb_alloc(sz * 4);
-    lb_rng_fill_normal(r, in->q, sz, sq);
-    lb_rng_fill_normal(r, in->k, sz, sq);
-    lb_rng_fill_normal(r, in->v, sz, 1);
-    in->mask = NULL;
-    if (mask == MASK_NONE) return;
-    in->mask = lb_alloc((size_t)B * n * 4);
-    for (int b = 0; b < B; b++)
-        for (int j = 0; j < n; j++) {
-            float m = 1;
-            if (mask == MASK_TAIL) m = (B > 1 && b == B - 1) ? 0 : j < n - (b * n) / 3 ? 1 : 0;
-            if (mask == MASK_FIRST) m = j == 0;
-            if (mask == MASK_HOLES) m = j == 0 || lb_rng_uniform(r) < 0.6;
-            in->mask[(size_t)b * n + j] = m;
-        }
-}
-
-static void free_inputs(inputs *in) {
-    lb_free(in->q), lb_free(in->k), lb_free(in->v), lb_free(in->mask);
-}
 
 /* Run one kernel; *omega (when not NULL) receives a copy of its features (k×d). */
 static int run(float *out, const inputs *in, lb_attn_method m, int k, int window, int iters,

@@ -54,9 +54,12 @@ void lb_outset_abort(lb_outset *s);
  * SIGXFSZ is ignored. Safe to call more than once. */
 void lb_outset_catch_signals(void);
 
-/* For tests only: called before the rename of member i during a commit (to raise a
- * signal or put a folder in the way between two renames). NULL in normal use. */
-extern void (*lb_outset_rename_hook)(int i);
+/* For tests only: called at two moments that must not be cut short, to raise a signal
+ * or put a folder in the way there. NULL in normal use.
+ *   LB_OUTSET_CREATED  member i's temporary exists, the signal handler not yet told
+ *   LB_OUTSET_RENAME   during a commit, before member i is renamed into place */
+typedef enum { LB_OUTSET_CREATED, LB_OUTSET_RENAME } lb_outset_moment;
+extern void (*lb_outset_hook)(lb_outset_moment at, int i);
 
 /* The path a result named by --out takes: when `out` names an existing folder or ends
  * in '/', "<out>/<name>" (one '/' between), else a copy of `out`. Returns a malloc'd

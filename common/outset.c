@@ -5,7 +5,13 @@
  * The handler may run in any thread (OpenMP workers included) and can only use
  * async-signal-safe calls, so it never touches a set: it reads a fixed table of
  * registered temporary names. A slot is written while BUSY (ignored by the handler)
- * and published LIVE only when its name is complete. */
+ * and published LIVE only when its name is complete.
+ *
+ * Two moments cannot be cut short: between mkstemp and the slot going LIVE (the file
+ * exists but the handler does not know it) and a commit's renames. The signal is
+ * recorded first and the handler returns while either runs; the code leaving such a
+ * section then exits for it. Recording before looking at the counter means a signal
+ * is never lost, whichever thread (an OpenMP worker, say) takes it. */
 #include "lb_outset.h"
 
 #include <errno.h>
@@ -25,8 +31,10 @@ static struct {
     atomic_int state;
     char *tmp; /* kept after the slot is freed, replaced on reuse: never freed under the handler */
 } reg[SLOTS];
-static atomic_int in_commit;              /* > 0 while a commit renames: signals wait */
-static volatile sig_atomic_t pending_sig; /* the signal that waited */
+void (*lb_outset_hook)(lb_outset_moment at, int i);
+
+static atomic_int in_critical; /* > 0 while a temporary is created or a commit renames */
+static atomic_int pending_sig; /* the last SIGINT/SIGTERM, 0 = none */
 
 typedef struct {
     char *path, *tmp, *old; /* final name, temporary, the previous file's link ("<tmp>.old") */
@@ -70,11 +78,18 @@ static void die_interrupted(int sig) {
 }
 
 static void on_signal(int sig) {
-    if (atomic_load(&in_commit) > 0) {
-        pending_sig = sig; /* the commit puts the previous files back, then exits */
-        return;
-    }
+    atomic_store(&pending_sig, sig);
+    if (atomic_load(&in_critical) > 0) return; /* the section's end exits for it */
     die_interrupted(sig);
+}
+
+static void enter_critical(void) { atomic_fetch_add(&in_critical, 1); }
+
+/* Leave; a signal that came meanwhile ends the process now (temporaries removed). */
+static void leave_critical(void) {
+    atomic_fetch_sub(&in_critical, 1);
+    int sig = atomic_load(&pending_sig);
+    if (sig && atomic_load(&in_critical) == 0) die_interrupted(sig);
 }
 
 void lb_outset_catch_signals(void) {
@@ -144,18 +159,27 @@ FILE *lb_outset_add(lb_outset *s, const char *path, char *msg, size_t msglen) {
         return lb_fail(msg, msglen, "%s: out of memory", path), NULL;
     }
     snprintf(m->tmp, len + 16, "%s.tmp.XXXXXX", path);
+    enter_critical();
     int fd = mkstemp(m->tmp);
-    if (fd < 0) {
-        lb_fail(msg, msglen, "%s: cannot create a temporary file beside it: %s%s", path,
-                strerror(errno), errno == ENOENT ? " (the folder does not exist)" : "");
+    int e = errno;
+    if (fd >= 0 && lb_outset_hook) lb_outset_hook(LB_OUTSET_CREATED, s->n);
+    if (fd >= 0) m->slot = reg_add(m->tmp);
+    if (fd < 0 || m->slot < 0) {
+        if (fd >= 0) close(fd), unlink(m->tmp);
+        leave_critical();
+        if (fd < 0)
+            lb_fail(msg, msglen, "%s: cannot create a temporary file beside it: %s%s", path,
+                    strerror(e), e == ENOENT ? " (the folder does not exist)" : "");
+        else
+            lb_fail(msg, msglen, "%s: more than 256 output files open at once", path);
         member_free(m);
         return NULL;
     }
+    leave_critical();
     snprintf(m->old, len + 20, "%s.old", m->tmp);
     (void)fchmod(fd, 0644); /* mkstemp makes 0600; results are for everyone to read */
-    if ((m->slot = reg_add(m->tmp)) < 0 || !(m->f = fdopen(fd, "w"))) {
-        lb_fail(msg, msglen, "%s: %s", path,
-                m->slot < 0 ? "more than 256 output files open at once" : strerror(errno));
+    if (!(m->f = fdopen(fd, "w"))) {
+        lb_fail(msg, msglen, "%s: %s", path, strerror(errno));
         close(fd);
         unlink(m->tmp);
         member_free(m);
@@ -209,12 +233,11 @@ static int keep_old(lb_outset *s, char *msg, size_t msglen) {
     return 0;
 }
 
-void (*lb_outset_rename_hook)(int i);
 
 static int rename_all(lb_outset *s, char *msg, size_t msglen) {
     for (int i = 0; i < s->n; i++) {
         member *m = &s->m[i];
-        if (lb_outset_rename_hook) lb_outset_rename_hook(i);
+        if (lb_outset_hook) lb_outset_hook(LB_OUTSET_RENAME, i);
         if (rename(m->tmp, m->path) != 0)
             return lb_fail(msg, msglen, "%s: cannot rename %s into place: %s", m->path, m->tmp,
                            strerror(errno));
@@ -248,11 +271,11 @@ static void sync_dirs(const lb_outset *s) {
 
 int lb_outset_commit(lb_outset *s, char *msg, size_t msglen) {
     if (!s) return lb_fail(msg, msglen, "no output set");
-    atomic_fetch_add(&in_commit, 1);
+    enter_critical();
     int rc = finish_all(s, msg, msglen);
     if (rc == 0) rc = keep_old(s, msg, msglen);
     if (rc == 0) rc = rename_all(s, msg, msglen);
-    if (rc == 0 && pending_sig) rc = lb_fail(msg, msglen, "interrupted");
+    if (rc == 0 && atomic_load(&pending_sig)) rc = lb_fail(msg, msglen, "interrupted");
     if (rc) restore(s);
     sync_dirs(s);
     for (int i = 0; i < s->n; i++) {
@@ -263,8 +286,7 @@ int lb_outset_commit(lb_outset *s, char *msg, size_t msglen) {
     }
     free(s->m);
     free(s);
-    atomic_fetch_sub(&in_commit, 1);
-    if (pending_sig) die_interrupted(pending_sig);
+    leave_critical();
     return rc;
 }
 

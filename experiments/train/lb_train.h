@@ -128,6 +128,7 @@ typedef struct {
     int ids_input;         /* 1: --train/--valid are token-id files */
     int layers, hidden, heads, ffn;
     int max_pos;           /* position table rows; 0 = max n + 2 (RoBERTa's offset) */
+    int pos_sinusoid;      /* 1: start the (still learned) position table from sinusoids */
     lb_curriculum curr;
     int batch;
     long steps;

@@ -35,6 +35,7 @@ static const struct {
     {"heads", T_INT, OFF(heads), K_MATCH, 1, 1024},
     {"ffn", T_INT, OFF(ffn), K_MATCH, 1, 1048576},
     {"max-pos", T_INT, OFF(max_pos), K_MATCH, 1, 1048576},
+    {"pos-sinusoid", T_BOOL, OFF(pos_sinusoid), K_MATCH, 0, 0},
     {"attention", T_ATTN, OFF(attention), K_MATCH, 0, 0},
     {"k", T_INT, OFF(k), K_MATCH, 1, 1048576},
     {"share", T_SHARE, OFF(share), K_MATCH, 0, 0},

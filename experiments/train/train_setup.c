@@ -1,5 +1,6 @@
 /* Set-up of a `linbench train` run, fresh or resumed (see train_int.h): every check
  * that refuses a run happens here, before the loop writes anything. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,27 @@ static int check_lengths(const lb_run *r, const lb_train_opts *o, int *need, lb_
     return 0;
 }
 
+/* Overwrite the position table with sinusoids (Vaswani et al. 2017, section 3.5) of
+ * position i = row - (pad + 1), the first token's, scaled so that each entry has the
+ * standard deviation 0.02 of the random init (a sinusoid's mean square is 1/2). The
+ * table is still trained; the start only gives every row up to max_pos the smooth
+ * neighbour structure that rows past the shortest curriculum length would otherwise
+ * have to learn from few updates. The pad row keeps its init (it gets no gradient). */
+static void init_pos_sinusoid(lb_model *m, const lb_config *c) {
+    const lb_param *p = lb_model_param_find(m, "roberta.embeddings.position_embeddings.weight");
+    float *w = lb_model_params(m) + p->offset;
+    const int h = c->hidden;
+    const double scale = 0.02 * sqrt(2.0);
+    for (int row = 0; row < c->max_pos; row++) {
+        if (row == c->pad_id) continue;
+        double i = row - (c->pad_id + 1);
+        for (int j = 0; j < h; j++) {
+            double f = pow(10000.0, -(double)(j - j % 2) / h);
+            w[(long)row * h + j] = (float)(scale * (j % 2 ? cos(i * f) : sin(i * f)));
+        }
+    }
+}
+
 /* A fresh model of the options' shape and zeroed optimizer state. */
 static int setup_fresh_model(lb_run *r, const lb_train_opts *o, int max_pos, lb_train_status *st, char *msg,
                              size_t msglen) {
@@ -139,6 +161,7 @@ static int setup_fresh_model(lb_run *r, const lb_train_opts *o, int max_pos, lb_
     if (lb_config_check(&c, why, sizeof why))
         return lb_run_fail(st, LB_TRAIN_BAD_OPTIONS, msg, msglen, "model shape: %s", why);
     if (lb_model_init_random(&r->m, &c, o->seed, msg, msglen)) return *st = LB_TRAIN_FAILED, -1;
+    if (o->pos_sinusoid) init_pos_sinusoid(r->m, &c);
     size_t bytes = lb_model_param_elems(r->m) * sizeof(float);
     r->mom = lb_alloc(bytes);
     r->vel = lb_alloc(bytes);

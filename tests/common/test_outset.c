@@ -90,18 +90,18 @@ static void test_commit_and_abort(void) {
     LB_CHECK(previous_intact("first", 2) && litter() == 0, "abort leaves the first set");
 }
 
-static void folder_after_first(int i) {
+static void folder_after_first(lb_outset_moment at, int i) {
     char p[128];
     path_of(p, sizeof p, 2);
-    if (i == 1) mkdir(p, 0755); /* after the first rename: the third one will fail */
+    if (at == LB_OUTSET_RENAME && i == 1) mkdir(p, 0755); /* after the first rename: the third one will fail */
 }
 
 static void test_rename_fails_midway(void) {
     char msg[512], p[128];
     lb_outset *s = write_set("third", 3, msg, sizeof msg);
-    lb_outset_rename_hook = folder_after_first;
+    lb_outset_hook = folder_after_first;
     LB_CHECK(s && lb_outset_commit(s, msg, sizeof msg) == -1, "commit into a folder fails");
-    lb_outset_rename_hook = NULL;
+    lb_outset_hook = NULL;
     LB_CHECK(strstr(msg, names[2]) && strstr(msg, "directory"), "message names it: %s", msg);
     path_of(p, sizeof p, 2);
     rmdir(p);
@@ -168,15 +168,28 @@ static void child_sigterm_open(void) {
     _exit(1);
 }
 
-static void raise_after_first(int i) {
-    if (i == 1) raise(SIGINT); /* between the first and the second rename */
+static void raise_after_first(lb_outset_moment at, int i) {
+    if (at == LB_OUTSET_RENAME && i == 1) raise(SIGINT); /* between the first and the second rename */
+}
+
+/* The second temporary exists but is not yet registered: the signal must wait for it. */
+static void raise_on_second_create(lb_outset_moment at, int i) {
+    if (at == LB_OUTSET_CREATED && i == 1) raise(SIGTERM);
+}
+
+static void child_sigterm_creating(void) {
+    char msg[512];
+    lb_outset_catch_signals();
+    lb_outset_hook = raise_on_second_create;
+    write_set("create", 3, msg, sizeof msg);
+    _exit(1); /* not reached: the handler exits once the temporary is registered */
 }
 
 static void child_sigint_in_commit(void) {
     char msg[512];
     lb_outset_catch_signals();
     lb_outset *s = write_set("late", 3, msg, sizeof msg);
-    lb_outset_rename_hook = raise_after_first;
+    lb_outset_hook = raise_after_first;
     if (s) lb_outset_commit(s, msg, sizeof msg);
     _exit(1);
 }
@@ -191,6 +204,10 @@ static void test_faults(void) {
     st = in_child(child_sigterm_open);
     LB_CHECK(st == LB_EX_INTERRUPTED + SIGTERM, "SIGTERM: exit %d", st);
     LB_CHECK(previous_intact("first", 2) && litter() == 0, "SIGTERM: previous intact, no litter");
+    st = in_child(child_sigterm_creating);
+    LB_CHECK(st == LB_EX_INTERRUPTED + SIGTERM, "SIGTERM while a temporary is created: exit %d", st);
+    LB_CHECK(previous_intact("first", 2) && litter() == 0,
+             "SIGTERM while a temporary is created: previous intact, no litter");
     st = in_child(child_sigint_in_commit);
     LB_CHECK(st == LB_EX_INTERRUPTED + SIGINT, "SIGINT between renames: exit %d", st);
     LB_CHECK(previous_intact("first", 2) && litter() == 0,

@@ -221,6 +221,10 @@ int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_
         if (F[i].k == K_SESSION) continue;
         char *p = (char *)o + F[i].off;
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, F[i].name);
+        if (!v && F[i].t == T_BOOL) { /* a flag newer than the checkpoint was off */
+            *(int *)p = 0;
+            continue;
+        }
         int ok = v != NULL;
         if (ok) switch (F[i].t) {
             case T_INT: case T_BOOL:

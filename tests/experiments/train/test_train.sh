@@ -64,6 +64,12 @@ cp "$T/train.txt" "$T/train2.txt"
 echo "one more paragraph" >>"$T/train2.txt"
 expect_rc 64 "resume with another corpus" "$LB" train --resume "$C" --train "$T/train2.txt" --steps 6 --no-progress
 expect_msg "resume with another corpus" "train2.txt"
+# A checkpoint written before a flag existed (here --pos-sinusoid) resumes with it off.
+cp -r "$C" "$T/old-ckpt"
+/usr/bin/python3 -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); del j["options"]["pos-sinusoid"]; json.dump(j,open(p,"w"))' \
+    "$T/old-ckpt/trainer.json"
+expect_rc 0 "resume a checkpoint older than a flag" "$LB" train --resume "$T/old-ckpt" --steps 5 --no-progress \
+    --out "$T/old-run"
 expect_rc 0 "resume to 6 steps" "$LB" train --resume "$C" --steps 6 --no-progress
 [ -s "$T/run/checkpoint-6/trainer.json" ] && ok || bad "no checkpoint-6 after resume"
 [ "$(grep -c . "$T/run/log.csv")" -eq 7 ] && ok || bad "resumed log should hold 6 lines"
@@ -159,4 +165,35 @@ PY
 [ $? -eq 0 ] && ok || { bad "numpy AdamW oracle"; sed 's/^/    /' "$T/py" | tail -5; }
 
 echo "test_train.sh: $pass passed, $fail failed"
+# --pos-sinusoid: the position table starts from sinusoids of position row - (pad + 1),
+# scaled to std 0.02 per entry; a step at lr 1e-12 leaves it within float rounding, so the
+# checkpoint's table must equal numpy's sinusoids (atol 1e-8: entries are <= 0.0283, float32
+# keeps ~7 digits, and AdamW moves each entry by at most lr). The pad row keeps its random init.
+expect_rc 0 "sinusoid run" "$LB" train "${BASE[@]}" --pos-sinusoid --steps 1 --lr 1e-12 --eval-every 0 \
+    --out "$T/sin"
+if /usr/bin/python3 - "$T/sin/checkpoint-1" <<'PY'; then ok; else bad "--pos-sinusoid table differs from numpy's sinusoids"; fi
+import json, struct, sys
+import numpy as np
+d = sys.argv[1]
+cfg = json.load(open(d + "/config.json"))
+raw = open(d + "/model.safetensors", "rb").read()
+hl = struct.unpack("<Q", raw[:8])[0]
+t = json.loads(raw[8:8 + hl])["roberta.embeddings.position_embeddings.weight"]
+a, b = t["data_offsets"]
+w = np.frombuffer(raw[8 + hl + a:8 + hl + b], dtype=np.float32).reshape(t["shape"]).astype(np.float64)
+pad, h = cfg["pad_token_id"], w.shape[1]
+rows = [r for r in range(w.shape[0]) if r != pad]
+i = np.array(rows, dtype=np.float64)[:, None] - (pad + 1)
+j = np.arange(h)
+f = 10000.0 ** (-(j - j % 2) / h)
+ref = 0.02 * np.sqrt(2.0) * np.where(j % 2 == 1, np.cos(i * f), np.sin(i * f))
+err = np.abs(w[rows] - ref)
+ok = bool(np.all(err <= 1e-8 + 1e-6 * np.abs(ref)))
+if not ok:
+    print("max error", np.nanmax(err))
+sys.exit(0 if ok else 1)
+PY
+grep -q '"pos-sinusoid":[[:space:]]*1' "$T/sin/checkpoint-1/trainer.json" && ok ||
+    bad "trainer.json does not record --pos-sinusoid"
+
 finish

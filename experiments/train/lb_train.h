@@ -23,23 +23,32 @@
 #include "lb_train_model.h"
 #include "lb_tokenizer.h"
 
-/* ---- curriculum: "128:3000,512:1000" = n 128 for 3000 steps, then 512 ---- */
+/* ---- curriculum: "128:3000,512:1000" = n 128 for 3000 steps, then 512;
+ * "32:4000:32,512:1000:8" also sets the phase's batch (sequences per update) ---- */
 #define LB_CURR_MAX 16
 typedef struct {
     int count;
     int n[LB_CURR_MAX];      /* sequence length of each phase */
     long steps[LB_CURR_MAX]; /* steps in the phase; the last phase runs on to the end */
+    int batch[LB_CURR_MAX];  /* sequences per update in the phase; 0 = the run's --batch */
 } lb_curriculum;
 
-/* Parse "N" or "N:STEPS,N:STEPS,...". n in 3..65536, steps >= 1 (the last may omit
- * ":STEPS"). Returns 0 or -1 with msg naming `what` and the item. */
+/* Parse "N" or "N:STEPS[:BATCH],N:STEPS[:BATCH],...". n in 3..65536, steps >= 1 (the
+ * last may omit ":STEPS"), batch in 1..65536. Returns 0 or -1 with msg naming `what`
+ * and the item. */
 int lb_curriculum_parse(lb_curriculum *c, const char *s, const char *what, char *msg,
                         size_t msglen);
 /* Sequence length at 0-based step, and the phase index. */
 int lb_curriculum_n(const lb_curriculum *c, long step, int *phase);
 int lb_curriculum_max_n(const lb_curriculum *c);
-/* The first of the first `steps` steps at which a and b give different n, or -1 if
- * they agree on all of them (a resume may then change the steps not yet taken). */
+/* Sequences per update at 0-based step: the phase's batch, else dflt (--batch). */
+int lb_curriculum_batch(const lb_curriculum *c, long step, int dflt);
+/* The smallest and largest batch over the phases (dflt where a phase sets none). */
+int lb_curriculum_min_batch(const lb_curriculum *c, int dflt);
+int lb_curriculum_max_batch(const lb_curriculum *c, int dflt);
+/* The first of the first `steps` steps at which a and b give a different n or phase
+ * batch, or -1 if they agree on all of them (a resume may then change the steps not
+ * yet taken). */
 long lb_curriculum_disagree(const lb_curriculum *a, const lb_curriculum *b, long steps);
 /* Canonical text ("128:3000,512") into buf. */
 void lb_curriculum_format(const lb_curriculum *c, char *buf, size_t len);

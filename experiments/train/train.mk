@@ -1,6 +1,6 @@
 # Training targets, included by the Makefile.
 #   make train-small   train (or resume) the default model (6 layers, hidden 256, 4 heads, FFN 1024,
-#                      the linbench-small tokenizer, n 128 then 512, batch 8) on the union
+#                      the linbench-small tokenizer, n 32 then 128 then 512) on the union
 #                      of the corpora, into $(TRAIN_OUT); it continues from its latest checkpoint
 #   make train-speed   tokens/s of that model at n = 128 and n = 512 (a few steps each)
 TRAIN_OUT   ?= results/train-small
@@ -10,23 +10,24 @@ TRAIN_TOK   ?= results/models/linbench-small
 
 .PHONY: train-small train-speed
 
-# The default model: one `linbench train` call with a curriculum, batch 8 throughout:
-# n = 128 for 2500 updates (1024 tokens each) leaves the unigram plateau and learns the
-# short-range structure, then n = 512 for 1500 updates (4096 tokens each) trains every
-# position up to 512. The position table starts from sinusoids (--pos-sinusoid: still
-# learned, but rows past 128 begin with the neighbour structure they could not learn at
-# n = 128; the 4-layer second model's rows 130-513 stayed at their random init after
-# 1300 updates at n = 512). AdamW at lr 1e-3 held until the last fifth of the steps
-# (wsd), then decayed linearly to 1e-4, so the n = 512 stage trains at a useful rate.
-# Earlier recipes: 6 layers at batch 32 from n = 32 stayed on the plateau (validation
-# 6.09 after 4000 updates); batch 16 at n = 32 drifted up (6.79 -> 7.08). A checkpoint
-# every 100 updates; run it again and it continues from the latest.
+# The default model: one `linbench train` call with a curriculum whose phases set their
+# own batch (--n N:STEPS:BATCH): n = 32 for 5500 updates of 32 sequences (1024 tokens)
+# leaves the unigram plateau, n = 128 for 1000 updates of 8 learns the short-range
+# structure, n = 512 for 1500 updates of 8 (4096 tokens) trains every position up to 512.
+# The position table starts from sinusoids (--pos-sinusoid: still learned, but rows past
+# the shorter phases begin with the neighbour structure they would otherwise have to learn
+# from few updates; the 4-layer second model's rows 130-513 stayed at their random init
+# after 1300 updates at n = 512). AdamW at lr 1e-3 held until the last fifth of the steps
+# (wsd), then decayed linearly to 1e-4 over the n = 512 phase.
+# Recipes that failed: 6 layers from n = 128 at batch 8 stayed on the plateau (validation
+# 6.63 after 2500 updates); batch 16 at n = 32 drifted up (6.79 -> 7.08).
+# A checkpoint every 100 updates; run it again and it continues from the latest.
 TRAIN_SHAPE  = --layers 6 --hidden 256 --heads 4 --ffn 1024 --max-pos 514 --pos-sinusoid
-TRAIN_CURR   = 128:2500,512:1500
-TRAIN_STEPS  = 4000
+TRAIN_CURR   = 32:5500:32,128:1000:8,512:1500:8
+TRAIN_STEPS  = 8000
 TRAIN_CMD    = $(BUILD)/linbench train --tokenizer $(TRAIN_TOK) --train $(TRAIN_DATA)/train.txt \
   --valid $(TRAIN_DATA)/valid.txt $(TRAIN_SHAPE) --n $(TRAIN_CURR) --batch 8 --steps $(TRAIN_STEPS) \
-  --lr 1e-3 --warmup 300 --decay wsd --min-lr 1e-4 --eval-every 250 --ckpt-every 100 --threads 2 \
+  --lr 1e-3 --warmup 500 --decay wsd --min-lr 1e-4 --eval-every 250 --ckpt-every 100 --threads 2 \
   --seed 1 --out $(TRAIN_OUT) --log $(TRAIN_OUT)/log.csv
 train-small: $(BUILD)/linbench $(TRAIN_DATA)/train.txt $(TRAIN_DATA)/valid.txt
 	@last=$$(ls -d $(TRAIN_OUT)/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1); \

@@ -17,16 +17,16 @@ typedef struct {
     lb_model *m;
     float *mom, *vel, *grad;
     lb_loader *loader;
-    lb_mlm *ws;      /* for (batch, ws_n) */
-    int ws_n;
-    lb_batch b;
-    int32_t *labels; /* (batch, ws_n) */
+    lb_mlm *ws;      /* for (ws_batch, ws_n) */
+    int ws_n, ws_batch;
+    lb_batch b;      /* ws_batch rows */
+    int32_t *labels; /* (ws_batch, ws_n) */
     lb_train_state st;
     FILE *log;
     int lock;        /* fd of the output folder's lock, -1 when not held */
     char last_ckpt[4096];
     lb_mlm *ws_part; /* MPI: for this rank's rows of the batch (train_mpi.c) */
-    int ws_part_n;
+    int ws_part_n, ws_part_batch;
 } lb_run;
 
 /* Fresh or resumed: checkpoint and options (the resume rule), tokenizer, corpora and

@@ -27,35 +27,34 @@ typedef struct {
     lb_progress pg;
 } lb_loop;
 
-/* (Re)make the workspace, batch and labels for length n. */
-static int set_length(lb_run *r, const lb_train_opts *o, int n, char *msg, size_t msglen) {
+/* (Re)make the workspace, batch and labels for B sequences of length n. */
+static int set_length(lb_run *r, const lb_train_opts *o, int n, int B, char *msg, size_t msglen) {
     char why[512];
-    if (r->ws && r->ws_n == n) return 0;
+    if (r->ws && r->ws_n == n && r->ws_batch == B) return 0;
     lb_mlm_free(r->ws);
     r->ws = NULL;
     lb_batch_free(&r->b);
     memset(&r->b, 0, sizeof r->b);
     free(r->labels);
     r->labels = NULL;
-    if (lb_mlm_init(&r->ws, r->m, o->batch, n, o->threads, why, sizeof why) ||
-        lb_batch_init(&r->b, o->batch, n, why, sizeof why))
-        return lb_fail(msg, msglen, "n = %d, batch %d: %s", n, o->batch, why);
-    if (!(r->labels = malloc((size_t)o->batch * (size_t)n * sizeof *r->labels)))
+    if (lb_mlm_init(&r->ws, r->m, B, n, o->threads, why, sizeof why) || lb_batch_init(&r->b, B, n, why, sizeof why))
+        return lb_fail(msg, msglen, "n = %d, batch %d: %s", n, B, why);
+    if (!(r->labels = malloc((size_t)B * (size_t)n * sizeof *r->labels)))
         return lb_fail(msg, msglen, "out of memory for labels");
-    r->ws_n = n;
+    r->ws_n = n, r->ws_batch = B;
     return 0;
 }
 
-/* Tokens seen after `steps` updates (B·n per step, padding included). */
+/* Tokens seen after `steps` updates (B·n per step, padding included; B per phase). */
 static double tokens_after(const lb_train_opts *o, long steps) {
     double t = 0;
     for (long s = 0; s < steps;) {
-        int ph, n = lb_curriculum_n(&o->curr, s, &ph);
+        int ph, n = lb_curriculum_n(&o->curr, s, &ph), B = lb_curriculum_batch(&o->curr, s, o->batch);
         long start = 0;
         for (int i = 0; i < ph; i++) start += o->curr.steps[i];
         long end = ph + 1 < o->curr.count ? start + o->curr.steps[ph] : steps;
         if (end > steps) end = steps;
-        t += (double)(end - s) * o->batch * n;
+        t += (double)(end - s) * B * n;
         s = end;
     }
     return t;
@@ -90,7 +89,7 @@ static int evaluate(lb_run *r, const lb_train_opts *o, double *loss, double *acc
     lb_win_opts wo;
     lb_win_opts_default(&wo);
     wo.n = r->ws_n, wo.seed = 1, wo.bos = r->bos, wo.eos = r->eos, wo.pad = r->pad;
-    wo.max_count = o->eval_batches * o->batch;
+    wo.max_count = o->eval_batches * o->batch; /* the same windows whatever the phase's batch */
     lb_windows *w;
     if (lb_windows_init(&w, &r->valid, &wo, why, sizeof why))
         return lb_fail(msg, msglen, "%s: validation windows: %s", o->valid, why);
@@ -99,7 +98,7 @@ static int evaluate(lb_run *r, const lb_train_opts *o, double *loss, double *acc
     size_t count = lb_windows_count(w);
     uint64_t vseed = lb_seed_mix(o->seed, 0x76616c6964ULL /* "valid" */, 0);
     int rc = 0;
-    for (size_t first = 0; first < count && !rc; first += (size_t)o->batch) {
+    for (size_t first = 0; first < count && !rc; first += (size_t)r->b.cap) {
         int got = lb_windows_fill(&r->b, w, first);
         lb_mlm_stats s;
         if (mask_valid_rows(r, got, first, vseed, &top)) rc = lb_fail(msg, msglen, "out of memory");
@@ -182,7 +181,7 @@ static int open_outputs(lb_run *r, const lb_train_opts *o, lb_train_status *st, 
 /* Mask every row of the batch for this step: the same (seed, step, row) mask whether
  * or not the run was interrupted. */
 static int mask_batch(lb_run *r, const lb_train_opts *o, long step, int n) {
-    for (int i = 0; i < o->batch; i++) {
+    for (int i = 0; i < r->b.cap; i++) {
         size_t off = (size_t)i * n;
         if (lb_mask_sequence(r->b.ids + off, r->labels + off, r->b.mask + off, n, &r->mc, o->seed, (uint64_t)step,
                              (uint64_t)i) < 0)
@@ -196,7 +195,7 @@ static int train_step(lb_run *r, const lb_train_opts *o, int n, double *loss, do
                       size_t msglen) {
     char why[1024];
     long step = r->st.step;
-    if (set_length(r, o, n, msg, msglen)) return -1;
+    if (set_length(r, o, n, lb_curriculum_batch(&o->curr, step, o->batch), msg, msglen)) return -1;
     if (lb_loader_next(r->loader, &r->b, why, sizeof why)) return lb_fail(msg, msglen, "%s: %s", o->train, why);
     if (mask_batch(r, o, step, n)) return lb_fail(msg, msglen, "out of memory");
     size_t elems = lb_model_param_elems(r->m);

@@ -34,8 +34,10 @@ int lb_train_mpi_begin(lb_run *r, lb_train_opts *o) {
         return EX_USAGE;
     }
     if (size == 1) return EX_OK;
-    if (o->batch < size) {
-        lb_err("--batch %d is smaller than the %d ranks: every rank needs a row", o->batch, size);
+    int bmin = lb_curriculum_min_batch(&o->curr, o->batch);
+    if (bmin < size) {
+        lb_err("a batch of %d (--batch or a phase of --n) is smaller than the %d ranks: every rank needs a row",
+               bmin, size);
         return EX_USAGE;
     }
     signal_stop = o->stop;
@@ -65,17 +67,17 @@ int lb_train_mpi_step(lb_run *r, const lb_train_opts *o, int n, lb_mlm_stats *s,
                       size_t msglen) {
     if (lb_mpi_size() == 1)
         return lb_mlm_step(r->ws, r->grad, 0, r->b.ids, r->b.mask, r->labels, s, msg, msglen);
-    int first, rows = my_rows(o->batch, &first);
-    if (!r->ws_part || r->ws_part_n != n) {
+    int first, rows = my_rows(r->b.cap, &first);
+    if (!r->ws_part || r->ws_part_n != n || r->ws_part_batch != r->b.cap) {
         lb_mlm_free(r->ws_part);
         r->ws_part = NULL;
         if (lb_mlm_init(&r->ws_part, r->m, rows, n, o->threads, msg, msglen)) return -1;
-        r->ws_part_n = n;
+        r->ws_part_n = n, r->ws_part_batch = r->b.cap;
     }
     size_t off = (size_t)first * n, elems = lb_model_param_elems(r->m);
     /* Every rank holds the whole masked batch: the global count of predicted
      * positions needs no communication. */
-    long total = count_pred(r->labels, (size_t)o->batch * n);
+    long total = count_pred(r->labels, (size_t)r->b.cap * n);
     float scale = total > 0 ? 1.0f / (float)total : 1.0f;
     lb_mlm_stats mine;
     if (lb_mlm_step(r->ws_part, r->grad, scale, r->b.ids + off, r->b.mask + off,

@@ -24,7 +24,7 @@ int lb_curriculum_parse(lb_curriculum *c, const char *s, const char *what, char 
         if (end == p || errno || n < 3 || n > 65536)
             return lb_fail(msg, msglen, "%s '%s': sequence length at '%s' must be an integer in 3..65536",
                         what, s, p);
-        long steps = 0;
+        long steps = 0, batch = 0;
         p = end;
         if (*p == ':') {
             p++;
@@ -35,11 +35,22 @@ int lb_curriculum_parse(lb_curriculum *c, const char *s, const char *what, char 
                             s, p);
             p = end;
         }
+        if (*p == ':') {
+            p++;
+            errno = 0;
+            batch = strtol(p, &end, 10);
+            if (end == p || errno || batch < 1 || batch > 65536)
+                return lb_fail(msg, msglen, "%s '%s': batch at '%s' must be an integer in 1..65536", what,
+                            s, p);
+            p = end;
+        }
         if (*p != ',' && *p)
-            return lb_fail(msg, msglen, "%s '%s': unexpected '%c' (expected N or N:STEPS, comma separated)",
-                        what, s, *p);
+            return lb_fail(msg, msglen,
+                           "%s '%s': unexpected '%c' (expected N, N:STEPS or N:STEPS:BATCH, comma separated)",
+                           what, s, *p);
         c->n[c->count] = (int)n;
         c->steps[c->count] = steps;
+        c->batch[c->count] = (int)batch;
         c->count++;
         if (*p == ',') {
             p++;
@@ -51,6 +62,34 @@ int lb_curriculum_parse(lb_curriculum *c, const char *s, const char *what, char 
             return lb_fail(msg, msglen, "%s '%s': phase %d (n = %d) needs ':STEPS' (only the last may omit it)",
                         what, s, i + 1, c->n[i]);
     return 0;
+}
+
+int lb_curriculum_batch(const lb_curriculum *c, long step, int dflt) {
+    int ph;
+    lb_curriculum_n(c, step, &ph);
+    return c->batch[ph] ? c->batch[ph] : dflt;
+}
+
+int lb_curriculum_min_batch(const lb_curriculum *c, int dflt) {
+    int m = c->count ? 65536 : dflt;
+    for (int i = 0; i < c->count; i++) {
+        int b = c->batch[i] ? c->batch[i] : dflt;
+        if (b < m) m = b;
+    }
+    return m;
+}
+
+int lb_curriculum_max_batch(const lb_curriculum *c, int dflt) {
+    int m = dflt;
+    for (int i = 0; i < c->count; i++)
+        if (c->batch[i] > m) m = c->batch[i];
+    return m;
+}
+
+/* The phase's (n, batch) as one number, so that a change of either is a disagreement. */
+static long phase_key(const lb_curriculum *c, long step) {
+    int ph, n = lb_curriculum_n(c, step, &ph);
+    return (long)n * 65537 + c->batch[ph];
 }
 
 int lb_curriculum_n(const lb_curriculum *c, long step, int *phase) {
@@ -68,14 +107,14 @@ long lb_curriculum_disagree(const lb_curriculum *a, const lb_curriculum *b, long
     /* n is constant between phase starts, so comparing at step 0 and at every phase
      * start of either curriculum below `steps` covers every step. */
     long s = 0;
-    if (steps > 0 && lb_curriculum_n(a, 0, NULL) != lb_curriculum_n(b, 0, NULL)) return 0;
+    if (steps > 0 && phase_key(a, 0) != phase_key(b, 0)) return 0;
     for (int pass = 0; pass < 2; pass++) {
         const lb_curriculum *c = pass ? b : a;
         s = 0;
         for (int i = 0; i + 1 < c->count; i++) {
             s += c->steps[i];
             if (s >= steps) break;
-            if (lb_curriculum_n(a, s, NULL) != lb_curriculum_n(b, s, NULL)) return s;
+            if (phase_key(a, s) != phase_key(b, s)) return s;
         }
     }
     return -1;
@@ -92,8 +131,10 @@ void lb_curriculum_format(const lb_curriculum *c, char *buf, size_t len) {
     size_t used = 0;
     if (len) buf[0] = 0;
     for (int i = 0; i < c->count && used < len; i++) {
-        int w = c->steps[i] ? snprintf(buf + used, len - used, "%s%d:%ld", i ? "," : "", c->n[i], c->steps[i])
-                            : snprintf(buf + used, len - used, "%s%d", i ? "," : "", c->n[i]);
+        int w = c->batch[i] ? snprintf(buf + used, len - used, "%s%d:%ld:%d", i ? "," : "", c->n[i],
+                                       c->steps[i], c->batch[i])
+                : c->steps[i] ? snprintf(buf + used, len - used, "%s%d:%ld", i ? "," : "", c->n[i], c->steps[i])
+                              : snprintf(buf + used, len - used, "%s%d", i ? "," : "", c->n[i]);
         if (w < 0) break;
         used += (size_t)w;
     }

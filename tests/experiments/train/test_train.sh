@@ -165,6 +165,26 @@ PY
 [ $? -eq 0 ] && ok || { bad "numpy AdamW oracle"; sed 's/^/    /' "$T/py" | tail -5; }
 
 echo "test_train.sh: $pass passed, $fail failed"
+# A batch per phase (--n N:STEPS:BATCH): 2 updates of 4 x 16 tokens, then 2 of 2 x 32
+# (the --batch 3 unused); the log's token count says which batch ran, and stopping at
+# the phase change and resuming gives the same bits as running straight through.
+PB=(--tokenizer "$TOK" --train "$T/train.txt" --valid "$T/valid.txt" --layers 1 --hidden 16 --heads 2
+    --ffn 32 --n 16:2:4,32:2:2 --batch 3 --steps 4 --warmup 1 --eval-every 2 --eval-batches 1
+    --log-every 1 --threads 2 --no-progress)
+expect_rc 0 "batch per phase" "$LB" train "${PB[@]}" --out "$T/pb" --log "$T/pb/log.csv"
+[ "$(cut -d, -f1,2,3 "$T/pb/log.csv" | tail -n 4 | tr '\n' ' ')" = "1,64,16 2,128,16 3,192,32 4,256,32 " ] && ok ||
+    bad "batch per phase: tokens per step $(cut -d, -f1,2,3 "$T/pb/log.csv" | tr '\n' ' ')"
+expect_rc 0 "batch per phase, 2 steps" "$LB" train "${PB[@]}" --out "$T/pb2" --stop-after 2
+expect_rc 0 "batch per phase, resumed" "$LB" train --resume "$T/pb2/checkpoint-2" --no-progress
+cmp -s "$T/pb/checkpoint-4/model.safetensors" "$T/pb2/checkpoint-4/model.safetensors" && ok ||
+    bad "batch per phase: resuming at the phase change changed the weights"
+expect_rc 64 "resume with another phase batch" "$LB" train --resume "$T/pb2/checkpoint-2" \
+    --n 16:2:3,32:2:2 --no-progress --out "$T/pb3"
+expect_msg "resume with another phase batch" "--n"
+expect_rc 64 "phase batch 0" "$LB" train "${PB[@]}" --n 16:2:0,32 --out "$T/pb4"
+expect_msg "phase batch 0" "batch at '0,32' must be an integer in 1..65536"
+expect_rc 64 "phase batch without steps" "$LB" train "${PB[@]}" --n 16::4 --out "$T/pb4"
+
 # --pos-sinusoid: the position table starts from sinusoids of position row - (pad + 1),
 # scaled to std 0.02 per entry; a step at lr 1e-12 leaves it within float rounding, so the
 # checkpoint's table must equal numpy's sinusoids (atol 1e-8: entries are <= 0.0283, float32

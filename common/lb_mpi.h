@@ -40,6 +40,9 @@ int lb_mpi_allreduce_max_d(double *x, size_t n, char *msg, size_t msglen);
 int lb_mpi_gather(void **all, size_t *lens, const void *mine, size_t len, char *msg,
                   size_t msglen);
 
+/* buf is (len) bytes: rank 0's bytes replace every other rank's. 0 or -1 + msg. */
+int lb_mpi_bcast(void *buf, size_t len, char *msg, size_t msglen);
+
 void lb_mpi_barrier(void);
 
 /* The ranks agree on a status: every rank calls it at the same point with its own rc

@@ -43,6 +43,9 @@ FILE *lb_outset_add(lb_outset *s, const char *path, char *msg, size_t msglen);
 /* The final path of member i (in the order added), or NULL. */
 const char *lb_outset_path(const lb_outset *s, int i);
 int lb_outset_count(const lb_outset *s);
+/* The temporary of member i, or NULL: for writers outside this process (MPI ranks on
+ * a shared file system, lb_mpi.h) that open it by name and write at offsets. */
+const char *lb_outset_tmp(const lb_outset *s, int i);
 /* The stream of member i, or NULL. */
 FILE *lb_outset_stream(const lb_outset *s, int i);
 /* Complete and rename every member (see above). Frees the set, success or not. */

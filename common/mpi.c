@@ -173,6 +173,18 @@ int lb_mpi_gather(void **all, size_t *lens, const void *mine, size_t len, char *
 #endif
 }
 
+int lb_mpi_bcast(void *buf, size_t len, char *msg, size_t msglen) {
+#ifdef LB_MPI
+    if (!g_on || g_size == 1 || len == 0) return 0;
+    if (len > INT_MAX) return lb_fail(msg, msglen, "broadcast: %zu bytes exceed MPI's int count", len);
+    int err = MPI_Bcast(buf, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD);
+    return err == MPI_SUCCESS ? 0 : mpi_failed(err, "MPI_Bcast", msg, msglen);
+#else
+    (void)buf, (void)len, (void)msg, (void)msglen;
+    return 0;
+#endif
+}
+
 void lb_mpi_barrier(void) {
 #ifdef LB_MPI
     if (g_on && g_size > 1) MPI_Barrier(MPI_COMM_WORLD);

@@ -116,6 +116,10 @@ const char *lb_outset_path(const lb_outset *s, int i) {
     return s && i >= 0 && i < s->n ? s->m[i].path : NULL;
 }
 
+const char *lb_outset_tmp(const lb_outset *s, int i) {
+    return s && i >= 0 && i < s->n ? s->m[i].tmp : NULL;
+}
+
 FILE *lb_outset_stream(const lb_outset *s, int i) {
     return s && i >= 0 && i < s->n ? s->m[i].f : NULL;
 }

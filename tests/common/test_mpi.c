@@ -31,6 +31,9 @@ int main(int argc, char **argv) {
     LB_CHECK(lb_mpi_gather(&all, lens, NULL, 0, msg, sizeof msg) == 0 && all && lens[0] == 0,
              "gather of nothing");
     free(all);
+    char b[4] = "xyz";
+    LB_CHECK(lb_mpi_bcast(b, sizeof b, msg, sizeof msg) == 0 && strcmp(b, "xyz") == 0,
+             "broadcast from rank 0 to itself leaves the bytes");
     lb_mpi_barrier();
     LB_CHECK(lb_mpi_agree(0) == 0 && lb_mpi_agree(65) == 65, "agree over one rank: own rc");
     LB_CHECK(lb_mpi_finish(0) == 0, "finish returns rc");

@@ -81,6 +81,9 @@ static void test_commit_and_abort(void) {
     path_of(p, sizeof p, 0);
     LB_CHECK(s && access(p, F_OK) != 0, "no final name before the commit");
     LB_CHECK(s && lb_outset_count(s) == 2 && !strcmp(lb_outset_path(s, 0), p), "members");
+    const char *t = lb_outset_tmp(s, 0);
+    LB_CHECK(t && !strncmp(t, p, strlen(p)) && strstr(t, ".tmp.") && access(t, W_OK) == 0 &&
+                 lb_outset_tmp(s, 2) == NULL, "member 0's temporary exists beside it: %s", t ? t : "NULL");
     LB_CHECK(lb_outset_add(s, p, msg, sizeof msg) == NULL && strstr(msg, "twice"),
              "a path named twice is refused: %s", msg);
     LB_CHECK(lb_outset_commit(s, msg, sizeof msg) == 0, "commit: %s", msg);

@@ -231,6 +231,13 @@ int lb_approx_init(lb_approx **out, const lb_ax_opts *o, const lb_model *m, int 
     for (int k = 16; k <= n / 2 && a->nks < AX_MAXK; k *= 2) a->ks[a->nks++] = k;
     if (a->nks == 0) a->ks[a->nks++] = n / 2;
     a->kmax = a->ks[a->nks - 1];
+    /* Theorem 2's δ: Wang et al. 2020 (arXiv 2006.04768), Appendix B, the proof of
+     * Theorem 2: "Define E = δR and F = e^{−δ}R, where R ∈ R^{n×k} with i.i.d. entries
+     * from N(0, 1/k), δ is a constant with δ = 1/2^n" (checked against the paper's text;
+     * step (b) of the same proof also says "δ = θ(1/n)", which --delta 1/n gives). At
+     * n >= ~150 δ·R underflows to 0 in float, so the scores are 0 and the softmax
+     * uniform: what exact arithmetic gives to double precision anyway (e^{δx} = 1 +
+     * O(2^−n)). */
     a->delta = isnan(o->delta) ? ldexp(1.0, -n) : o->delta;
     a->layers = malloc(sizeof(int) * nl), a->heads = malloc(sizeof(int) * nh);
     a->keep = malloc((size_t)n);
@@ -307,7 +314,8 @@ void lb_ax_usage(FILE *f) {
           "  --fit-sequences F    windows that fit the data-fitted projection (default 16)\n"
           "  --approx-sequences E held-out windows every approximation is measured on\n"
           "                       (after the fit windows; default 4)\n"
-          "  --delta X            Theorem 2's delta (default 2^-n, as its proof takes it)\n",
+          "  --delta X            Theorem 2's delta (default 2^-n: the paper's proof of Theorem 2,\n"
+          "                       Appendix B of arXiv 2006.04768, sets delta = 1/2^n)\n",
           f);
 }
 

@@ -299,7 +299,7 @@ typedef struct {
     int draws;         /* D random draws per window (>= 1) */
     int fit_windows;   /* windows [0, F) fit the projection */
     int eval_windows;  /* windows [F, F + E) are evaluated */
-    double delta;      /* Theorem 2's δ; NaN = the proof's 2^−n */
+    double delta;      /* Theorem 2's δ; NaN = 2^−n (arXiv 2006.04768, Appendix B: δ = 1/2^n) */
     uint64_t seed;
 } lb_ax_opts;
 

@@ -258,7 +258,7 @@ static const char LEGEND[] =
     "\nEvery stand-in Ŷ for one head's PV, measured on held-out windows (after the windows that fit "
     "the fitted projection), labelled by what it is: **random** — `jl` P RᵀR V with R ~ N(0, 1/k) "
     "(Theorem 1's construction), `thm2` softmax(Q(δRK)ᵀ/√d)(e^{−δ}RV) (Theorem 2's E = δR, "
-    "F = e^{−δ}R, δ as its proof takes it unless `--delta` says otherwise), `linf_rand` an untrained "
+    "F = e^{−δ}R, δ = 1/2^n as the proof in the paper's Appendix B defines it, unless `--delta` says otherwise), `linf_rand` an untrained "
     "Linformer head E = F = R; **fitted** — `fitted` P U Uᵀ V with U the top-k eigenvectors of "
     "Σ PᵀP over the fit windows (the floor for an input-independent projection of P); **oracle** — "
     "`pool` exact block sums of P, `svd` the best rank-k P_k of each input (no fixed E, F reaches "

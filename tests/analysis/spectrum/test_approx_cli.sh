@@ -68,6 +68,45 @@ expect_rc 0 "spectrum on a full model" "$LB" spectrum --model "$TOK" "${COMMON[@
 grep -q ',learned,' "$T/F_approx.csv" && bad "learned rows for a full model" || ok
 grep -q ',fitted,fitted,0,16,pv,' "$T/F_approx_all.csv" && ok || bad "no fitted row"
 [ "$(grep -vc '^#' "$T/F_learned_sv.csv")" -eq 1 ] && ok || bad "learned_sv should be a header only"
+# The other efficient attentions on the same heads, and the cost columns (structure only:
+# a time is a number >= 0, never a value; flops against lb_spectrum.h's formulas).
+$PY - "$T/F" <<'PY' && ok || bad "efficient attentions or cost columns"
+import sys, csv, math
+pre = sys.argv[1]
+def rows(s):
+    with open(pre + s) as f:
+        return list(csv.DictReader(l for l in f if not l.startswith("#")))
+kinds = {"local": "sparse", "nystrom": "landmark", "performer": "kernel",
+         "scatterbrain": "sparse+lowrank"}
+n, d = 32, 64  # the small model: hidden 256 / 4 heads
+for name in ("_approx.csv", "_approx_all.csv"):
+    a = rows(name)
+    assert {"time_s", "time_median_s", "flops"} <= set(a[0]), list(a[0])
+    for m, kind in kinds.items():
+        r = [x for x in a if x["method"] == m]
+        # one size (16 = n/2), two norms, per head (4) or pooled (1)
+        assert len(r) == (8 if name == "_approx.csv" else 2), (m, len(r))
+        for x in r:
+            assert x["kind"] == kind and x["attention"] == "1" and x["size"] == "16", x
+            # 2 held-out windows; the random ones 3 draws each
+            want = 6 if m in ("performer", "scatterbrain") else 2
+            assert int(x["count"]) == want * (4 if name == "_approx_all.csv" else 1), x
+            assert math.isfinite(float(x["err_mean"])) and float(x["err_lo"]) <= float(x["err_hi"]), x
+            t = float(x["time_median_s"])
+            assert math.isfinite(t) and t >= 0, x
+    for x in a:
+        k, f = int(x["size"]), float(x["flops"])
+        if x["method"] in ("thm2", "linf_rand"):
+            assert f == 8 * n * k * d, x
+        if x["method"] == "local":  # 4 d (n(2w+1) - w(w+1)), w = 16
+            assert f == 4 * d * (n * (2 * k + 1) - k * (k + 1)), x
+        if x["method"] == "svd":
+            assert math.isnan(f), x
+        else:
+            assert math.isfinite(f) and f > 0, x
+all_ = rows("_approx_all.csv")
+assert list(all_[0])[-3:] == ["k_bound_01", "k_bound_02", "eps_bound"], list(all_[0])
+PY
 
 # The report's section reads both results: tables, verdicts with their rules.
 expect_rc 0 "report" "$LB" report --spectrum "$T/L,$T/F" --corpus-names lin,full --out "$T/R.md"

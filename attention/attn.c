@@ -299,6 +299,15 @@ const float *lb_attn_features(const lb_attn *a) {
     return m == LB_ATTN_PERFORMER || m == LB_ATTN_SCATTERBRAIN ? a->ws : NULL;
 }
 
+int lb_attn_reseed(lb_attn *a, uint64_t seed) {
+    /* ω sits at the start of the workspace (lb_attn_init drew it there); nothing else
+     * depends on the seed, so redrawing it in place is a fresh draw of the method. */
+    if (!lb_attn_features(a)) return 0;
+    if (lb_attn_performer_features(a->ws, a->cfg.k, a->cfg.d, seed)) return -1;
+    a->cfg.seed = seed;
+    return 0;
+}
+
 int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, const float *q,
                        const float *k, const float *v, const float *E, const float *F,
                        char *msg, size_t msglen) {

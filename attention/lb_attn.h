@@ -181,6 +181,11 @@ void lb_attn_free(lb_attn *a);
 /* The random features ω (k,d) a draws for performer/scatterbrain (row l is ω_l), the
  * same for every call; NULL for the other methods. */
 const float *lb_attn_features(const lb_attn *a);
+/* Redraw a's random features from seed, as lb_attn_init would with cfg.seed = seed
+ * (same ω bit for bit), without reallocating: for callers that need a fresh draw per
+ * input (linbench spectrum's D draws per window). No-op for the other methods.
+ * 0, or -1 when out of memory (ω is then unspecified). */
+int lb_attn_reseed(lb_attn *a, uint64_t seed);
 
 /* Draw positive orthogonal random features ω (m,d): blocks of d rows (the last block
  * cut to m mod d), each block the Gram–Schmidt orthonormalisation of a d×d Gaussian

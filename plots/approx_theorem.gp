@@ -3,7 +3,8 @@
 # Theorem 1's statement; 'p_v': ‖P‖_F‖V‖_F, what the JL argument bounds), with the
 # paper's k bound k = 5 ln n / (eps² − eps³) drawn where it falls in range.
 # Input: PREFIX_approx_all.csv: 1 n, 4 method, 5 kind, 7 size, 8 norm, 9 err_mean,
-#   10 err_lo, 11 err_hi, 17 k_bound_01, 18 k_bound_02. Variables: file, out, term, N,
+#   10 err_lo, 11 err_hi (19 k_bound_01, 20 k_bound_02 are not read: the bound is computed
+#   from N here). Variables: file, out, term, N,
 #   norm, title.
 if (!exists("title")) title = ''
 if (!exists("norm")) norm = 'pv'

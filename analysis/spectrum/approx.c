@@ -28,12 +28,43 @@ static const struct {
     [LB_AX_THM2] = {"thm2", "random", 1},      [LB_AX_LINF_RAND] = {"linf_rand", "random", 1},
     [LB_AX_FITTED] = {"fitted", "fitted", 0},  [LB_AX_POOL] = {"pool", "oracle", 0},
     [LB_AX_SVD] = {"svd", "oracle", 0},        [LB_AX_LEARNED] = {"learned", "learned", 1},
+    [LB_AX_LOCAL] = {"local", "sparse", 1},    [LB_AX_NYSTROM] = {"nystrom", "landmark", 1},
+    [LB_AX_PERFORMER] = {"performer", "kernel", 1},
+    [LB_AX_SCATTER] = {"scatterbrain", "sparse+lowrank", 1},
 };
 
 const char *lb_ax_name(int m) { return m >= 0 && m < LB_AX_COUNT ? METHODS[m].name : "?"; }
 const char *lb_ax_kind(int m) { return m >= 0 && m < LB_AX_COUNT ? METHODS[m].kind : "?"; }
 int lb_ax_is_attention(int m) { return m >= 0 && m < LB_AX_COUNT && METHODS[m].attention; }
 const char *lb_ax_norm_name(int norm) { return norm == LB_AX_NORM_PV ? "pv" : "p_v"; }
+
+int lb_ax_attn_cfg(lb_attn_cfg *cfg, int method, int n, int d, int size, uint64_t seed) {
+    static const lb_attn_method kern[LB_AX_NATT] = {LB_ATTN_LOCAL, LB_ATTN_NYSTROM,
+                                                    LB_ATTN_PERFORMER, LB_ATTN_SCATTERBRAIN};
+    if (method < LB_AX_LOCAL || method > LB_AX_SCATTER) return -1;
+    *cfg = (lb_attn_cfg){.method = kern[method - LB_AX_LOCAL], .B = 1, .H = 1, .n = n, .d = d,
+                         .k = size, .threads = 1, .seed = seed};
+    if (method == LB_AX_SCATTER) { /* two halves of one budget: window and features */
+        cfg->window = size / 2;
+        cfg->k = size / 2 > 0 ? size / 2 : 1;
+    }
+    return 0;
+}
+
+double lb_ax_flops(int method, int n, int d, int size) {
+    double N = n, D = d, k = size;
+    lb_attn_cfg c;
+    switch (method) {
+    case LB_AX_FULL: return 4 * N * N * D;
+    case LB_AX_JL: return 4 * N * k * D + 2 * N * N * D;
+    case LB_AX_THM2:
+    case LB_AX_LINF_RAND: return 8 * N * k * D;
+    case LB_AX_FITTED: return 2 * N * N * k + 4 * N * k * D;
+    case LB_AX_POOL: return 2 * N * k * D + N * N + N * D;
+    case LB_AX_LEARNED: return 4 * N * k * D;
+    default: return lb_ax_attn_cfg(&c, method, n, d, size, 0) ? NAN : lb_attn_flops(&c);
+    }
+}
 
 double lb_ax_k_bound(int n, double eps) { return 5.0 * log((double)n) / (eps * eps - eps * eps * eps); }
 
@@ -148,11 +179,14 @@ void lb_approx_free(lb_approx *a) {
         ax_tws *w = &a->tw[t];
         lb_free(w->block);
         lb_svd_ws_free(w->svd);
+        for (int j = 0; j < AX_MAXK; j++)
+            for (int m = 0; m < LB_AX_NATT; m++) lb_attn_free(w->att[j][m]);
     }
     free(a->tw);
     lb_free(a->fit);
-    free(a->layers), free(a->heads), free(a->E), free(a->F), free(a->keep);
+    free(a->layers), free(a->heads), free(a->E), free(a->F), free(a->keep), free(a->maskf);
     free(a->samp), free(a->cnt), free(a->tim), free(a->succ), free(a->trials), free(a->pred);
+    free(a->tsamp), free(a->tcnt);
     free(a->ent);
     free(a);
 }
@@ -193,6 +227,20 @@ static int find_learned(lb_approx *a, const lb_model *m, char *msg, size_t msgle
     return 0;
 }
 
+/* One handle per size slot and attention/ kernel (seed 0: each draw reseeds). */
+static int attn_handles(ax_tws *w, const lb_approx *a, char *msg, size_t msglen) {
+    for (int j = 0; j < a->nks; j++)
+        for (int m = 0; m < LB_AX_NATT; m++) {
+            lb_attn_cfg c;
+            char m2[256];
+            lb_ax_attn_cfg(&c, LB_AX_LOCAL + m, a->n, a->d, a->ks[j], 0);
+            if (lb_attn_init(&w->att[j][m], &c, m2, sizeof m2))
+                return lb_fail(msg, msglen, "%s at size %d: %s", lb_ax_name(LB_AX_LOCAL + m),
+                               a->ks[j], m2);
+        }
+    return 0;
+}
+
 static int alloc_threads(lb_approx *a, char *msg, size_t msglen) {
     size_t n = (size_t)a->n, d = (size_t)a->d, K = (size_t)(a->kmax > a->lin_k ? a->kmax : a->lin_k);
     size_t sizes[AX_TW_COUNT] = {n * n, n * n, n * n, n * d, n * d, n * d, n * d, n * d, n * d,
@@ -212,6 +260,7 @@ static int alloc_threads(lb_approx *a, char *msg, size_t msglen) {
             at += (sizes[i] + 15) & ~(size_t)15;
         }
         if (lb_svd_ws_init(&w->svd, a->n, a->n, 1, msg, msglen)) return -1;
+        if (attn_handles(w, a, msg, msglen)) return -1;
     }
     return 0;
 }
@@ -231,24 +280,36 @@ int lb_approx_init(lb_approx **out, const lb_ax_opts *o, const lb_model *m, int 
     for (int k = 16; k <= n / 2 && a->nks < AX_MAXK; k *= 2) a->ks[a->nks++] = k;
     if (a->nks == 0) a->ks[a->nks++] = n / 2;
     a->kmax = a->ks[a->nks - 1];
+    /* Theorem 2's δ: Wang et al. 2020 (arXiv 2006.04768), Appendix B, the proof of
+     * Theorem 2: "Define E = δR and F = e^{−δ}R, where R ∈ R^{n×k} with i.i.d. entries
+     * from N(0, 1/k), δ is a constant with δ = 1/2^n" (checked against the paper's text;
+     * step (b) of the same proof also says "δ = θ(1/n)", which --delta 1/n gives). At
+     * n >= ~150 δ·R underflows to 0 in float, so the scores are 0 and the softmax
+     * uniform: what exact arithmetic gives to double precision anyway (e^{δx} = 1 +
+     * O(2^−n)). */
     a->delta = isnan(o->delta) ? ldexp(1.0, -n) : o->delta;
     a->layers = malloc(sizeof(int) * nl), a->heads = malloc(sizeof(int) * nh);
-    a->keep = malloc((size_t)n);
-    if (!a->layers || !a->heads || !a->keep) goto oom;
+    a->keep = malloc((size_t)n), a->maskf = malloc(sizeof(float) * n);
+    if (!a->layers || !a->heads || !a->keep || !a->maskf) goto oom;
     memcpy(a->layers, layers, sizeof(int) * nl), memcpy(a->heads, heads, sizeof(int) * nh);
     memset(a->keep, 1, (size_t)n);
+    for (int j = 0; j < n; j++) a->maskf[j] = 1.0f;
     if (find_learned(a, m, msg, msglen)) goto fail;
     size_t hs = (size_t)nl * nh, slots = hs * AX_NSLOT(a), cap = (size_t)o->eval_windows * o->draws;
     a->cap = cap > 0 ? cap : 1;
     a->samp = calloc(slots * LB_AX_NNORM * a->cap, sizeof(double));
     a->cnt = calloc(slots, sizeof(long));
     a->tim = calloc(slots, sizeof(lb_welford));
+    a->tcap = (size_t)(o->eval_windows > 0 ? o->eval_windows : 1) * LB_AX_TREPS;
+    a->tsamp = calloc(slots * a->tcap, sizeof(double));
+    a->tcnt = calloc(slots, sizeof(long));
     a->succ = calloc(hs * a->nks * LB_AX_NEPS, sizeof(double));
     a->trials = calloc(hs * a->nks, sizeof(double));
     a->pred = calloc(hs * a->nks, sizeof(lb_welford));
     a->ent = calloc(hs, sizeof(lb_welford));
     if (o->fit_windows > 0) a->fit = lb_alloc(sizeof(float) * hs * n * n);
-    if (!a->samp || !a->cnt || !a->tim || !a->succ || !a->trials || !a->pred || !a->ent ||
+    if (!a->samp || !a->cnt || !a->tim || !a->tsamp || !a->tcnt || !a->succ || !a->trials ||
+        !a->pred || !a->ent ||
         (o->fit_windows > 0 && !a->fit))
         goto oom;
     if (a->fit) memset(a->fit, 0, sizeof(float) * hs * n * n);
@@ -273,7 +334,10 @@ static uint64_t mix(uint64_t x) {
 int lb_approx_window(lb_approx *a, long s, const float *mask, char *msg, size_t msglen) {
     const lb_ax_opts *o = &a->o;
     a->phase = s < o->fit_windows ? 1 : s < (long)o->fit_windows + o->eval_windows ? 2 : 0;
-    for (int j = 0; j < a->n; j++) a->keep[j] = !mask || mask[j] != 0.0f;
+    for (int j = 0; j < a->n; j++) {
+        a->keep[j] = !mask || mask[j] != 0.0f;
+        a->maskf[j] = a->keep[j] ? 1.0f : 0.0f;
+    }
     if (a->phase == 2 && a->fit && !a->fitted) {
         int bad = 0;
         char m2[256] = "";
@@ -287,11 +351,15 @@ int lb_approx_window(lb_approx *a, long s, const float *mask, char *msg, size_t 
     return 0;
 }
 
-void ax_draw(float *G, const lb_approx *a, int li, int hi, int t) {
-    lb_rng g;
+uint64_t ax_draw_seed(const lb_approx *a, int li, int hi, int t) {
     uint64_t x = mix(mix(a->o.seed ^ 0x5eedULL) ^ (uint64_t)a->window);
     x = mix(x ^ ((uint64_t)(uint32_t)a->layers[li] << 32 | (uint32_t)a->heads[hi]));
-    lb_rng_seed(&g, mix(x ^ (uint64_t)t));
+    return mix(x ^ (uint64_t)t);
+}
+
+void ax_draw(float *G, const lb_approx *a, int li, int hi, int t) {
+    lb_rng g;
+    lb_rng_seed(&g, ax_draw_seed(a, li, hi, t));
     lb_rng_fill_normal(&g, G, (size_t)a->kmax * a->n, 1.0f);
 }
 
@@ -307,7 +375,8 @@ void lb_ax_usage(FILE *f) {
           "  --fit-sequences F    windows that fit the data-fitted projection (default 16)\n"
           "  --approx-sequences E held-out windows every approximation is measured on\n"
           "                       (after the fit windows; default 4)\n"
-          "  --delta X            Theorem 2's delta (default 2^-n, as its proof takes it)\n",
+          "  --delta X            Theorem 2's delta (default 2^-n: the paper's proof of Theorem 2,\n"
+          "                       Appendix B of arXiv 2006.04768, sets delta = 1/2^n)\n",
           f);
 }
 

@@ -1,5 +1,7 @@
 /* One head of one window through every approximation (lb_approx_head): the fit windows
- * accumulate Σ PᵀP, the evaluation windows measure each method's error and time. */
+ * accumulate Σ PᵀP, the evaluation windows measure each method's error and time.
+ * Every method but svd goes through run_method (one application into TW_Y) and
+ * measure (the timed runs, then the error of the output). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +15,10 @@ typedef struct {
     ax_tws *w;
     int i;                 /* head pair index li·nh + hi */
     double npv, np, nv;    /* ‖PV‖_F, ‖P‖_F, ‖V‖_F over real rows and columns */
+    const float *pz;       /* (n, ldz) P with padded rows and columns zeroed */
+    int ldz;
+    const float *probs;    /* (n, cols) the model's probabilities (a Linformer model's P̄) */
+    int cols;
 } head_ctx;
 
 /* Record one error sample of y against PV (padded rows of y are zeroed first: they
@@ -64,35 +70,90 @@ static void column_events(head_ctx *h, int j, const float *y) {
     }
 }
 
-/* The random constructions: D draws, every size of the grid from each draw. */
-static void random_methods(head_ctx *h, const float *pz, int ldz) {
+/* Keep one timed run of slot (j, m) for the median (up to tcap per slot). */
+static void time_sample(head_ctx *h, int j, int m, double seconds) {
+    lb_approx *a = h->a;
+    size_t slot = ax_slot(a, h->i, j, m);
+    if ((size_t)a->tcnt[slot] < a->tcap) a->tsamp[slot * a->tcap + a->tcnt[slot]++] = seconds;
+}
+
+/* TW_Y (n,d) = method m at size slot j (j = nks: the method's own size) on this head;
+ * the random ones use the current draw (TW_G, the reseeded features). */
+static void run_method(head_ctx *h, int m, int j) {
     lb_approx *a = h->a;
     float **b = h->w->buf;
-    int n = a->n, d = a->d;
+    int n = a->n, d = a->d, k = j < a->nks ? a->ks[j] : 0;
     double dl = a->delta;
+    switch (m) {
+    case LB_AX_FULL: /* from q, k, v: the cost reference */
+        lb_ax_full_probs(b[TW_SF], b[TW_QZ], b[TW_KZ], a->keep, n, d);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, b[TW_SF], n,
+                    b[TW_VZ], d, 0.0f, b[TW_Y], d);
+        break;
+    case LB_AX_JL:
+        lb_ax_jl_apply(b[TW_Y], b[TW_RV], b[TW_T], h->pz, h->ldz, b[TW_G], b[TW_VZ], n, d, k);
+        break;
+    case LB_AX_THM2:
+    case LB_AX_LINF_RAND:
+        ax_linf_apply(b[TW_Y], b[TW_RK], b[TW_RV], b[TW_S], b[TW_G], b[TW_QZ], b[TW_KZ], b[TW_VZ],
+                      n, d, k, m == LB_AX_THM2 ? dl : 1.0, m == LB_AX_THM2 ? exp(-dl) : 1.0);
+        break;
+    case LB_AX_FITTED:
+        lb_ax_fitted_apply(b[TW_Y], b[TW_S], b[TW_RV], h->pz, h->ldz, a->fit + (size_t)h->i * n * n,
+                           b[TW_VZ], n, d, k);
+        break;
+    case LB_AX_POOL: ax_pool_apply(b[TW_Y], b[TW_S], b[TW_RV], h->pz, h->ldz, b[TW_VZ], n, d, k); break;
+    case LB_AX_LEARNED: /* the trained head: P̄ (F V), F's first n columns */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, a->lin_k, d, n, 1.0f, a->F[h->i],
+                    a->lin_n, b[TW_VZ], d, 0.0f, b[TW_RV], d);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, a->lin_k, 1.0f, h->probs,
+                    h->cols, b[TW_RV], d, 0.0f, b[TW_Y], d);
+        break;
+    default: /* the attention/ kernels, the window's mask */
+        lb_attn_forward(h->w->att[j][m - LB_AX_LOCAL], b[TW_Y], NULL, b[TW_QZ], b[TW_KZ],
+                        b[TW_VZ], a->maskf, NULL, NULL);
+    }
+}
+
+/* Run method m at slot j `reps` times (each timed; kept for the median when `keep`),
+ * then record the error of the output. */
+static void measure(head_ctx *h, int m, int j, int reps, int keep) {
+    double secs = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = lb_now();
+        run_method(h, m, j);
+        secs = lb_now() - t0;
+        if (keep) time_sample(h, j, m, secs);
+    }
+    record(h, j, m, h->w->buf[TW_Y], secs);
+}
+
+/* The random constructions: D draws, every size of the grid from each draw (R the rows
+ * of one G, the features of one seed: nested across sizes). The first LB_AX_TREPS
+ * draws are the timed runs (one application each, same shape). */
+static int random_methods(head_ctx *h, char *msg, size_t msglen) {
+    lb_approx *a = h->a;
+    int li = h->i / a->nh, hi = h->i % a->nh;
     for (int t = 0; t < a->o.draws; t++) {
-        const float *G = b[TW_G];
-        ax_draw(b[TW_G], a, h->i / a->nh, h->i % a->nh, t);
+        ax_draw(h->w->buf[TW_G], a, li, hi, t);
+        uint64_t fs = ax_draw_seed(a, li, hi, t) ^ 0xfea7u; /* the features' own stream */
         for (int j = 0; j < a->nks; j++) {
-            int k = a->ks[j];
-            double t0 = lb_now();
-            lb_ax_jl_apply(b[TW_Y], b[TW_RV], b[TW_T], pz, ldz, G, b[TW_VZ], n, d, k);
-            double t1 = lb_now();
-            column_events(h, j, b[TW_Y]);
-            record(h, j, LB_AX_JL, b[TW_Y], t1 - t0);
-            t0 = lb_now();
-            ax_linf_apply(b[TW_Y], b[TW_RK], b[TW_RV], b[TW_S], G, b[TW_QZ], b[TW_KZ], b[TW_VZ],
-                          n, d, k, dl, exp(-dl));
-            record(h, j, LB_AX_THM2, b[TW_Y], lb_now() - t0);
-            t0 = lb_now();
-            ax_linf_apply(b[TW_Y], b[TW_RK], b[TW_RV], b[TW_S], G, b[TW_QZ], b[TW_KZ], b[TW_VZ],
-                          n, d, k, 1.0, 1.0);
-            record(h, j, LB_AX_LINF_RAND, b[TW_Y], lb_now() - t0);
+            for (int m = LB_AX_PERFORMER; m <= LB_AX_SCATTER; m++)
+                if (lb_attn_reseed(h->w->att[j][m - LB_AX_LOCAL], fs))
+                    return lb_fail(msg, msglen, "out of memory redrawing %s's features",
+                                   lb_ax_name(m));
+            measure(h, LB_AX_JL, j, 1, t < LB_AX_TREPS);
+            column_events(h, j, h->w->buf[TW_Y]);
+            measure(h, LB_AX_THM2, j, 1, t < LB_AX_TREPS);
+            measure(h, LB_AX_LINF_RAND, j, 1, t < LB_AX_TREPS);
+            measure(h, LB_AX_PERFORMER, j, 1, t < LB_AX_TREPS);
+            measure(h, LB_AX_SCATTER, j, 1, t < LB_AX_TREPS);
         }
     }
     for (int j = 0; j < a->nks; j++)
         lb_welford_add(&a->pred[(size_t)h->i * a->nks + j],
                        sqrt(lb_ax_jl_expected_sq(h->np, h->nv, h->npv, a->ks[j])));
+    return 0;
 }
 
 /* Per-input SVD: ‖(P − P_k) V‖ from the tail Σ_{i>k} σ_i² ‖v_iᵀ V‖² for every k at once
@@ -121,6 +182,7 @@ static int svd_method(head_ctx *h, const float *pz, int ldz, char *msg, size_t m
             a->cnt[slot]++;
         }
         lb_welford_add(&a->tim[slot], secs);
+        time_sample(h, j, LB_AX_SVD, secs); /* one SVD per window serves every k */
     }
     return 0;
 }
@@ -170,41 +232,21 @@ static void prepare(head_ctx *h, const float *P, int ldp, const float *q, const 
     if (rows > 0) lb_welford_add(&a->ent[h->i], cols > 1 ? ent / rows / log((double)cols) : 1.0);
 }
 
-static int evaluate(head_ctx *h, const float *P, int ldp, const float *probs, int cols,
-                    const float *q, const float *k, const float *v, char *msg, size_t msglen) {
+static int evaluate(head_ctx *h, const float *P, int ldp, const float *q, const float *k,
+                    const float *v, char *msg, size_t msglen) {
     lb_approx *a = h->a;
-    float **b = h->w->buf;
-    int n = a->n, d = a->d, ldz;
-    const float *pz;
-    prepare(h, P, ldp, q, k, v, &pz, &ldz, 1);
+    prepare(h, P, ldp, q, k, v, &h->pz, &h->ldz, 1);
     if (!(h->npv > 0)) return 0; /* a zero output has no relative error */
-    double t0 = lb_now();      /* full attention from q, k, v: the cost reference */
-    lb_ax_full_probs(b[TW_SF], b[TW_QZ], b[TW_KZ], a->keep, n, d);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, b[TW_SF], n, b[TW_VZ], d,
-                0.0f, b[TW_Y], d);
-    record(h, a->nks, LB_AX_FULL, b[TW_Y], lb_now() - t0);
-    random_methods(h, pz, ldz);
-    for (int j = 0; j < a->nks; j++) {
-        int kk = a->ks[j];
-        if (a->fitted) {
-            const float *U = a->fit + (size_t)h->i * n * n;
-            t0 = lb_now();
-            lb_ax_fitted_apply(b[TW_Y], b[TW_S], b[TW_RV], pz, ldz, U, b[TW_VZ], n, d, kk);
-            record(h, j, LB_AX_FITTED, b[TW_Y], lb_now() - t0);
-        }
-        t0 = lb_now();
-        ax_pool_apply(b[TW_Y], b[TW_S], b[TW_RV], pz, ldz, b[TW_VZ], n, d, kk);
-        record(h, j, LB_AX_POOL, b[TW_Y], lb_now() - t0);
+    measure(h, LB_AX_FULL, a->nks, LB_AX_TREPS, 1);
+    if (random_methods(h, msg, msglen)) return -1;
+    for (int j = 0; j < a->nks; j++) { /* the deterministic ones: timed LB_AX_TREPS times */
+        if (a->fitted) measure(h, LB_AX_FITTED, j, LB_AX_TREPS, 1);
+        measure(h, LB_AX_POOL, j, LB_AX_TREPS, 1);
+        measure(h, LB_AX_LOCAL, j, LB_AX_TREPS, 1);
+        measure(h, LB_AX_NYSTROM, j, LB_AX_TREPS, 1);
     }
-    if (svd_method(h, pz, ldz, msg, msglen)) return -1;
-    if (a->E && cols == a->lin_k) { /* the trained head: P̄ (F V), F's first n columns */
-        t0 = lb_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, a->lin_k, d, n, 1.0f, a->F[h->i],
-                    a->lin_n, b[TW_VZ], d, 0.0f, b[TW_RV], d);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, a->lin_k, 1.0f, probs, cols,
-                    b[TW_RV], d, 0.0f, b[TW_Y], d);
-        record(h, a->nks, LB_AX_LEARNED, b[TW_Y], lb_now() - t0);
-    }
+    if (svd_method(h, h->pz, h->ldz, msg, msglen)) return -1;
+    if (a->E && h->cols == a->lin_k) measure(h, LB_AX_LEARNED, a->nks, LB_AX_TREPS, 1);
     return 0;
 }
 
@@ -222,7 +264,7 @@ int lb_approx_head(lb_approx *a, int tid, int li, int hi, const float **P, int *
         *P = w->buf[TW_PF], *ldp = n;
     }
     if (a->phase == 0) return 0;
-    head_ctx h = {.a = a, .w = w, .i = li * a->nh + hi};
+    head_ctx h = {.a = a, .w = w, .i = li * a->nh + hi, .probs = probs, .cols = cols};
     if (a->phase == 1) {
         const float *pz;
         int ldz;
@@ -231,5 +273,5 @@ int lb_approx_head(lb_approx *a, int tid, int li, int hi, const float **P, int *
                     a->fit + (size_t)h.i * n * n, n);
         return 0;
     }
-    return evaluate(&h, *P, *ldp, probs, cols, q, k, v, msg, msglen);
+    return evaluate(&h, *P, *ldp, q, k, v, msg, msglen);
 }

@@ -21,6 +21,7 @@ enum { TW_PF, TW_PZ, TW_SF, TW_QZ, TW_KZ, TW_VZ, TW_PV, TW_Y, TW_T, TW_RV, TW_RK
 typedef struct {
     float *block, *buf[AX_TW_COUNT];
     lb_svd_ws *svd;
+    lb_attn *att[AX_MAXK][LB_AX_NATT]; /* per size slot, the attention/ kernels' handles */
 } ax_tws;
 
 struct lb_approx {
@@ -32,6 +33,7 @@ struct lb_approx {
     int lin_k, lin_n;     /* learned projections (0 when the model has none) */
     const float **E, **F; /* (nl·nh): (lin_k, lin_n) rows, leading dimension lin_n */
     unsigned char *keep;  /* (n) 1 = real position of the current window */
+    float *maskf;         /* (n) the same as lb_attn's mask: 1.0 real, 0.0 padding */
     int phase;            /* 0 idle, 1 fit, 2 evaluate */
     int fitted;           /* the fit accumulators hold eigenvectors */
     long window;          /* the current window's index (seeds its draws) */
@@ -41,6 +43,9 @@ struct lb_approx {
     double *samp;         /* (nl·nh, slot, norm, cap) errors */
     long *cnt;            /* (nl·nh, slot) samples so far */
     lb_welford *tim;      /* (nl·nh, slot) seconds per application */
+    size_t tcap;          /* timed runs kept per slot: eval_windows · LB_AX_TREPS */
+    double *tsamp;        /* (nl·nh, slot, tcap) seconds of the timed runs */
+    long *tcnt;           /* (nl·nh, slot) timed runs so far */
     double *succ;         /* (nl·nh, nks, eps) Theorem 1's per-column event: successes */
     double *trials;       /* (nl·nh, nks) columns × draws tried */
     lb_welford *pred;     /* (nl·nh, nks) the JL closed form sqrt((r²+1)/k) */
@@ -57,6 +62,8 @@ void ax_pool_apply(float *y, float *ps, float *mv, const float *P, int ldp, cons
 
 /* G (kmax,n) = N(0,1) draw t of head pair (li, hi) in the current window (approx.c). */
 void ax_draw(float *G, const lb_approx *a, int li, int hi, int t);
+/* The seed of that draw (G is filled from it; the random features derive from it). */
+uint64_t ax_draw_seed(const lb_approx *a, int li, int hi, int t);
 
 /* Slot index of (head pair i, size slot j, method m). */
 static inline size_t ax_slot(const lb_approx *a, int i, int j, int m) {

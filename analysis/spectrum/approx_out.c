@@ -53,13 +53,15 @@ typedef struct {
     lb_welford err;
     double lo, hi, q95;
     lb_welford tim;
+    double tmed; /* median of the timed runs (NaN when none) */
 } slot_stats;
 
-/* Statistics of the samples of (head pairs from i0 to i1, slot j, method m, norm). */
+/* Statistics of the samples of (head pairs from i0 to i1, slot j, method m, norm);
+ * buf holds at least (i1 − i0)·max(cap, tcap) doubles. */
 static void stats_of(slot_stats *st, const lb_approx *a, int i0, int i1, int j, int m, int norm,
                      double *buf) {
     memset(st, 0, sizeof *st);
-    size_t nb = 0;
+    size_t nb = 0, nt = 0;
     for (int i = i0; i < i1; i++) {
         size_t slot = ax_slot(a, i, j, m);
         const double *x = a->samp + (slot * LB_AX_NNORM + norm) * a->cap;
@@ -71,6 +73,11 @@ static void stats_of(slot_stats *st, const lb_approx *a, int i0, int i1, int j, 
     }
     lb_ci95_mean(&st->err, &st->lo, &st->hi);
     st->q95 = nb ? lb_quantile(buf, nb, 0.95) : NAN;
+    for (int i = i0; i < i1; i++) { /* buf is free again: the timed runs */
+        size_t slot = ax_slot(a, i, j, m);
+        for (long c = 0; c < a->tcnt[slot]; c++) buf[nt++] = a->tsamp[slot * a->tcap + c];
+    }
+    st->tmed = nt ? lb_median(buf, nt) : NAN;
 }
 
 static void approx_rows(FILE *f, FILE *fa, const lb_approx *a, double *buf) {
@@ -90,11 +97,13 @@ static void approx_rows(FILE *f, FILE *fa, const lb_approx *a, double *buf) {
                     }
                     double jlp = m == LB_AX_JL && norm == LB_AX_NORM_PV && pred.n ? pred.mean : NAN;
                     FILE *o = i < 0 ? fa : f;
-                    fprintf(o, "%d,%d,%d,%s,%s,%d,%d,%s,%.9g,%.9g,%.9g,%.9g,%.0f,%.9g,%.9g,%.9g",
+                    fprintf(o, "%d,%d,%d,%s,%s,%d,%d,%s,%.9g,%.9g,%.9g,%.9g,%.0f,%.9g,%.9g,%.9g,"
+                               "%.9g,%.9g",
                             a->n, i < 0 ? -1 : a->layers[i / a->nh], i < 0 ? -1 : a->heads[i % a->nh],
                             lb_ax_name(m), lb_ax_kind(m), lb_ax_is_attention(m), size,
                             lb_ax_norm_name(norm), st.err.mean, st.lo, st.hi, st.q95, st.err.n,
-                            st.tim.mean, ent.n ? ent.mean : NAN, jlp);
+                            st.tim.mean, ent.n ? ent.mean : NAN, jlp, st.tmed,
+                            lb_ax_flops(m, a->n, a->d, size));
                     if (i < 0)
                         fprintf(o, ",%.9g,%.9g,%.9g", lb_ax_k_bound(a->n, 0.1),
                                 lb_ax_k_bound(a->n, 0.2), lb_ax_eps_bound(a->n, size));
@@ -207,18 +216,20 @@ static const char *const O_SUFFIX[O_COUNT] = {"_approx.csv", "_approx_all.csv", 
                                               "_kfit.csv", "_learned_sv.csv"};
 static const char *const O_HEADER[O_COUNT] = {
     "n,layer,head,method,kind,attention,size,norm,err_mean,err_lo,err_hi,err_q95,count,time_s,"
-    "row_entropy,jl_pred",
+    "row_entropy,jl_pred,time_median_s,flops",
     "n,layer,head,method,kind,attention,size,norm,err_mean,err_lo,err_hi,err_q95,count,time_s,"
-    "row_entropy,jl_pred,k_bound_01,k_bound_02,eps_bound",
+    "row_entropy,jl_pred,time_median_s,flops,k_bound_01,k_bound_02,eps_bound",
     "n,layer,head,k,eps,success,trials,p,p_lo,p_hi",
     "eps,norm,n,k_needed_mean,k_needed_max,k_bound,fit_a,fit_b,fit_a_max,fit_b_max",
     "n,layer,head,matrix,index,sigma"};
 
 static int write_all(FILE **f, lb_approx *const *runs, int nruns, char *msg, size_t msglen) {
     size_t most = 1;
-    for (int r = 0; r < nruns; r++)
-        if (runs[r] && (size_t)runs[r]->nl * runs[r]->nh * runs[r]->cap > most)
-            most = (size_t)runs[r]->nl * runs[r]->nh * runs[r]->cap;
+    for (int r = 0; r < nruns; r++) {
+        if (!runs[r]) continue;
+        size_t c = runs[r]->cap > runs[r]->tcap ? runs[r]->cap : runs[r]->tcap;
+        if ((size_t)runs[r]->nl * runs[r]->nh * c > most) most = (size_t)runs[r]->nl * runs[r]->nh * c;
+    }
     double *buf = malloc(sizeof(double) * most);
     if (!buf) return lb_fail(msg, msglen, "out of memory");
     for (int r = 0; r < nruns; r++) {

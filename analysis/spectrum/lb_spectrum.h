@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lb_attn.h"
 #include "lb_corpus.h"
 #include "lb_model.h"
 
@@ -238,11 +239,22 @@ int lb_projerr_head(lb_pe_ws *w, double *err, const float *P, int ldp, const flo
  *   kind "learned" the model's own E, F (Linformer-trained checkpoints):
  *     learned    P̄ (F V), P̄ the trained head's probabilities; size = the model's k
  *   kind "exact"   full: P V itself (error 0; its time is the cost reference)
- * Each error is given in two normalisations: ‖PV − Ŷ‖_F / ‖PV‖_F (Theorem 1's
+ *   the other efficient attentions, from the head's q, k, v through the attention/
+ *   kernels (lb_attn.h, B = H = 1, one thread), the same mask:
+ *     local         kind "sparse":        centred window of radius w = size
+ *     nystrom       kind "landmark":      m = size segment-mean landmarks, 6 iterations
+ *     performer     kind "kernel":        m = size positive orthogonal random features,
+ *                                         drawn afresh for each of the D draws
+ *     scatterbrain  kind "sparse+lowrank": radius w = size/2 plus m = size/2 features
+ *                                         (D draws, as performer)
+ * The size grid is one for all (k = m = w): at size s every method costs about
+ * 8·n·s·d flops (Linformer 8nkd, local 8nwd, performer 8nmd + 4nm, scatterbrain's two
+ * halves together, Nyström 8nmd plus its m²d and m³ terms); lb_ax_flops gives each
+ * count. Each error is given in two normalisations: ‖PV − Ŷ‖_F / ‖PV‖_F (Theorem 1's
  * statement) and ‖PV − Ŷ‖_F / (‖P‖_F ‖V‖_F) (what the JL argument bounds). Only real
  * query rows count; padded keys and values are zeroed before any projection.
- * Other efficient attentions are added as rows of the method table in approx.c
- * (name, kind, a function computing Ŷ from q, k, v at size k): results are data. */
+ * A new method is a row of the method table in approx.c and a case of run_method in
+ * approx_head.c: its results are rows of the files, nothing else changes. */
 typedef enum {
     LB_AX_FULL = 0,
     LB_AX_JL,
@@ -252,13 +264,24 @@ typedef enum {
     LB_AX_POOL,
     LB_AX_SVD,
     LB_AX_LEARNED,
+    LB_AX_LOCAL,        /* the attention/ kernels: LB_AX_LOCAL .. LB_AX_SCATTER */
+    LB_AX_NYSTROM,
+    LB_AX_PERFORMER,
+    LB_AX_SCATTER,
     LB_AX_COUNT
 } lb_ax_method;
+#define LB_AX_NATT (LB_AX_SCATTER - LB_AX_LOCAL + 1)
+/* Timed runs per (head, method, size) and held-out window: deterministic methods run
+ * this many times, the random ones time their first this-many draws; the median of
+ * these is the time_median_s column. */
+#define LB_AX_TREPS 3
 enum { LB_AX_NORM_PV = 0, LB_AX_NORM_PFVF = 1, LB_AX_NNORM = 2 };
 #define LB_AX_NEPS 2 /* Theorem 1's event at eps = 0.1 and 0.2 */
 extern const double lb_ax_eps[LB_AX_NEPS];
 const char *lb_ax_name(int method);   /* "full", "jl", "thm2", ... */
-const char *lb_ax_kind(int method);   /* "exact", "random", "fitted", "oracle", "learned" */
+/* "exact", "random", "fitted", "oracle", "learned", "sparse", "landmark", "kernel",
+ * "sparse+lowrank" */
+const char *lb_ax_kind(int method);
 /* 1 when the method computes Ŷ from q, k, v alone (a usable attention), 0 when it
  * needs P (a probe of P's structure, not something one could run). */
 int lb_ax_is_attention(int method);
@@ -295,11 +318,23 @@ int lb_ax_fit_eigvecs(float *G, int n, char *msg, size_t msglen);
 void lb_ax_fitted_apply(float *y, float *pu, float *uv, const float *P, int ldp, const float *U,
                         const float *v, int n, int d, int k);
 
+/* cfg (B = H = 1, one thread) of the attention/ kernel that method m (LB_AX_LOCAL ..
+ * LB_AX_SCATTER) runs at grid size `size` on one head of (n, d); seed draws the random
+ * features. 0, or -1 for a method that is not one of them. */
+int lb_ax_attn_cfg(lb_attn_cfg *cfg, int method, int n, int d, int size, uint64_t seed);
+/* Analytic flops of one application of method m at `size` to one head of (n, d),
+ * 2 per multiply-add of the products (softmax and exp not counted), no padding:
+ * full 4n²d; jl 4nkd + 2n²d, fitted 2n²k + 4nkd, pool 2nkd + n² + nd (additions 1
+ * each) — these three given P, which they need; thm2, linf_rand 8nkd; learned 4nkd
+ * (F V and P̄ (F V); P̄ comes from the model's forward); local .. scatterbrain
+ * lb_attn_flops of lb_ax_attn_cfg; svd NaN (LAPACK's iterations have no fixed count). */
+double lb_ax_flops(int method, int n, int d, int size);
+
 typedef struct {
     int draws;         /* D random draws per window (>= 1) */
     int fit_windows;   /* windows [0, F) fit the projection */
     int eval_windows;  /* windows [F, F + E) are evaluated */
-    double delta;      /* Theorem 2's δ; NaN = the proof's 2^−n */
+    double delta;      /* Theorem 2's δ; NaN = 2^−n (arXiv 2006.04768, Appendix B: δ = 1/2^n) */
     uint64_t seed;
 } lb_ax_opts;
 
@@ -332,10 +367,16 @@ int lb_approx_head(lb_approx *a, int tid, int li, int hi, const float **P, int *
                    char *msg, size_t msglen);
 /* Write the results of runs (one lb_approx per n, NULL entries skipped) next to PREFIX:
  *   PREFIX_approx.csv   n,layer,head,method,kind,attention,size,norm,err_mean,err_lo,
- *                       err_hi,err_q95,count,time_s,row_entropy,jl_pred
- *                       (per head; time_s: seconds per application to one head)
- *   PREFIX_approx_all.csv the same pooled over heads (layer = head = −1), plus
- *                       k_bound_01, k_bound_02, eps_bound
+ *                       err_hi,err_q95,count,time_s,row_entropy,jl_pred,time_median_s,
+ *                       flops
+ *                       (per head; time_s: mean seconds per application to one head;
+ *                       time_median_s: median of the LB_AX_TREPS timed runs per
+ *                       held-out window, one thread, while other heads run on the
+ *                       other threads — only as good as the machine was quiet;
+ *                       flops: lb_ax_flops)
+ *   PREFIX_approx_all.csv the same pooled over heads (layer = head = −1; the median
+ *                       over every head's timed runs), plus k_bound_01, k_bound_02,
+ *                       eps_bound
  *   PREFIX_theorem.csv  n,layer,head,k,eps,success,trials,p_lo,p_hi (Theorem 1's event
  *                       ‖P RᵀR w − Pw‖ < eps ‖Pw‖ per column w of V, over draws)
  *   PREFIX_kfit.csv     eps,norm,n,k_needed_mean,k_needed_max,k_bound, then the fit

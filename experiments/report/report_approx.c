@@ -11,6 +11,7 @@
 
 #include "lb_report.h"
 #include "lb_util.h"
+#include "report_int.h"
 
 #define THM_P 0.90       /* Theorem 1's event must hold with probability >= this */
 #define ERR_HOLDS 0.10   /* upper end of the 95% interval of the relative error */
@@ -68,19 +69,31 @@ static long find(const ax_files *f, double n, const char *m, double size, const 
     return best;
 }
 
+/* The cost columns, absent from files written before them: index or -1 (a cell of
+ * column -1 reads as NaN, printed "—"). */
+static int opt_col(const lb_table *t, const char *name) {
+    char msg[512];
+    return lb_table_col(t, name, msg, sizeof msg);
+}
+
 static void table_at(lb_report *r, const ax_files *f, double n) {
     FILE *o = r->md;
+    int cf = opt_col(&f->all, "flops"), ct = opt_col(&f->all, "time_median_s");
     fprintf(o, "\n| method | kind | size | ‖PV − Ŷ‖/‖PV‖ [95%%] | ‖PV − Ŷ‖/(‖P‖‖V‖) [95%%] | "
-               "JL closed form | s per head |\n|---|---|---|---|---|---|---|\n");
+               "JL closed form | flops (analytic) | median s per head (timed) | mean s per head "
+               "|\n|---|---|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < f->all.nrow; i++) {
         if (an(f, i, A_N) != n || strcmp(as(f, i, A_NORM), "pv")) continue;
         long j = find(f, n, as(f, i, A_METHOD), an(f, i, A_SIZE), "p_v");
         fprintf(o, "| %s | %s | %g | %.4g [%.4g, %.4g] | ", as(f, i, A_METHOD), as(f, i, A_KIND),
                 an(f, i, A_SIZE), an(f, i, A_MEAN), an(f, i, A_LO), an(f, i, A_HI));
         if (j >= 0) fprintf(o, "%.4g [%.4g, %.4g]", an(f, j, A_MEAN), an(f, j, A_LO), an(f, j, A_HI));
-        double pr = an(f, i, A_PRED);
-        if (isfinite(pr)) fprintf(o, " | %.4g | %.3g |\n", pr, an(f, i, A_TIME));
-        else fprintf(o, " | — | %.3g |\n", an(f, i, A_TIME));
+        double x[4] = {an(f, i, A_PRED), lb_table_num(&f->all, i, cf),
+                       lb_table_num(&f->all, i, ct), an(f, i, A_TIME)};
+        for (int c = 0; c < 4; c++)
+            if (isfinite(x[c])) fprintf(o, c ? " | %.3g" : " | %.4g", x[c]);
+            else fputs(" | —", o);
+        fputs(" |\n", o);
     }
 }
 
@@ -186,67 +199,14 @@ static void learned_sv(lb_report *r, const ax_files *f, double n) {
             n, ratio / mats, mats, kmax < n ? g : NAN, f->prefix);
 }
 
-/* Each head's best attention-form method at the matched size K (the learned head at its
- * own size counts when it equals K). */
-static int per_head_best(lb_report *r, const ax_files *f, double n, double K) {
-    const lb_table *t = &f->per;
-    char best_m[256][32], seen[8][32], claim[512], rule[512], num[768], ref[256];
-    double best_e[256], ent[256];
-    int nb = 0, ns = 0, ids[256];
-    for (size_t i = 0; i < t->nrow; i++) {
-        if (lb_table_num(t, i, f->p[A_N]) != n || lb_table_num(t, i, f->p[A_ATT]) != 1 ||
-            lb_table_num(t, i, f->p[A_SIZE]) != K || strcmp(lb_table_str(t, i, f->p[A_NORM]), "pv") ||
-            !strcmp(lb_table_str(t, i, f->p[A_METHOD]), "full"))
-            continue;
-        int id = (int)(lb_table_num(t, i, f->p[A_LAYER]) * 4096 + lb_table_num(t, i, f->p[A_HEAD])), h;
-        for (h = 0; h < nb && ids[h] != id; h++) {}
-        double e = lb_table_num(t, i, f->p[A_MEAN]);
-        if (h == nb && nb < 256) ids[nb++] = id, best_e[h] = INFINITY;
-        if (h < nb && e < best_e[h]) {
-            best_e[h] = e, ent[h] = lb_table_num(t, i, f->p[A_ENT]);
-            snprintf(best_m[h], sizeof best_m[h], "%.31s", lb_table_str(t, i, f->p[A_METHOD]));
-        }
-    }
-    for (int h = 0; h < nb; h++) {
-        int j;
-        for (j = 0; j < ns && strcmp(seen[j], best_m[h]); j++) {}
-        if (j == ns && ns < 8) snprintf(seen[ns++], sizeof seen[0], "%.31s", best_m[h]);
-    }
-    if (nb == 0) return 0;
-    int len = snprintf(num, sizeof num, "n = %g, size %g, %d heads: best methods", n, K, nb);
-    for (int j = 0; j < ns && len < (int)sizeof num - 40; j++) {
-        double lo = 1, hi = 0;
-        int c = 0;
-        for (int h = 0; h < nb; h++)
-            if (!strcmp(best_m[h], seen[j])) c++, lo = fmin(lo, ent[h]), hi = fmax(hi, ent[h]);
-        len += snprintf(num + len, sizeof num - len, "%s %s on %d heads (row entropy %.2f–%.2f)",
-                        j ? ";" : "", seen[j], c, lo, hi);
-    }
-    snprintf(claim, sizeof claim, "heads differ in which efficient attention approximates them best "
-             "(sharp vs flat heads) — %s", f->name);
-    snprintf(rule, sizeof rule, "among the attention-form methods at the matched size: two or more "
-             "different best methods across heads → holds; one → does not hold; only random "
-             "Linformer constructions present → undecided");
-    snprintf(ref, sizeof ref, "error vs row entropy figure, %s (n = %g)", f->name, n);
-    int others = 0; /* methods beyond the random Linformer constructions */
-    for (size_t i = 0; i < t->nrow; i++) {
-        const char *m = lb_table_str(t, i, f->p[A_METHOD]);
-        others |= lb_table_num(t, i, f->p[A_ATT]) == 1 && strcmp(m, "full") && strcmp(m, "thm2") &&
-                  strcmp(m, "linf_rand");
-    }
-    lb_verdict_kind kind = ns >= 2 ? LB_HOLDS : others ? LB_NOT_HOLD : LB_UNDECIDED;
-    if (kind == LB_UNDECIDED)
-        snprintf(num + len, sizeof num - len, " — only the random Linformer constructions are in the "
-                 "file; the comparison needs the other efficient attentions");
-    return lb_report_verdict(r, claim, kind, rule, ref, num);
-}
-
 static void figures(lb_report *r, const ax_files *f, double n) {
     char p[4200], alt[256];
-    const char *what[4][2] = {{"theorem_pv", "Theorems 1 and 2, error over ‖PV‖"},
-                              {"theorem_p_v", "Theorems 1 and 2, error over ‖P‖‖V‖"},
-                              {"cost", "error against time per method"},
-                              {"entropy", "each head's error against its row entropy"}};
+    const char *what[4][2] = {
+        {"theorem_pv", "Theorems 1 and 2, error over ‖PV‖"},
+        {"theorem_p_v", "Theorems 1 and 2, error over ‖P‖‖V‖"},
+        {"cost", "error against cost (analytic flops; measured median time) per method and size"},
+        {"entropy", "each head's error, and its best method at a fixed cost, against its row "
+                    "entropy"}};
     for (int i = 0; i < 4; i++) {
         snprintf(p, sizeof p, "%s_%s_n%g.png", f->prefix, what[i][0], n);
         snprintf(alt, sizeof alt, "%s, n = %g", what[i][1], n);
@@ -258,16 +218,25 @@ static const char LEGEND[] =
     "\nEvery stand-in Ŷ for one head's PV, measured on held-out windows (after the windows that fit "
     "the fitted projection), labelled by what it is: **random** — `jl` P RᵀR V with R ~ N(0, 1/k) "
     "(Theorem 1's construction), `thm2` softmax(Q(δRK)ᵀ/√d)(e^{−δ}RV) (Theorem 2's E = δR, "
-    "F = e^{−δ}R, δ as its proof takes it unless `--delta` says otherwise), `linf_rand` an untrained "
+    "F = e^{−δ}R, δ = 1/2^n as the proof in the paper's Appendix B defines it, unless `--delta` says otherwise), `linf_rand` an untrained "
     "Linformer head E = F = R; **fitted** — `fitted` P U Uᵀ V with U the top-k eigenvectors of "
     "Σ PᵀP over the fit windows (the floor for an input-independent projection of P); **oracle** — "
     "`pool` exact block sums of P, `svd` the best rank-k P_k of each input (no fixed E, F reaches "
     "them); **learned** — `learned` the trained Linformer head P̄(FV) of a Linformer checkpoint "
     "against the same model's exact attention; **exact** — `full` (its time is the cost "
-    "reference). Errors are means over windows × draws with 95% t intervals; each in both "
-    "normalisations: ‖PV‖_F (Theorem 1's statement) and ‖P‖_F‖V‖_F (what the JL argument "
-    "bounds). Other efficient attentions enter as further rows of `PREFIX_approx.csv` "
-    "(method, size, err_mean, err_lo, err_hi, time_s) at matched size k = m = w.\n";
+    "reference); the other efficient attentions from the head's q, k, v through the attention/ "
+    "kernels: **sparse** — `local`, a centred window of radius w; **landmark** — `nystrom`, m "
+    "segment-mean landmarks and 6 pseudo-inverse iterations (the Nyströmformer paper's; not "
+    "exact even at m = n); **kernel** — `performer`, m positive orthogonal random features, "
+    "drawn afresh per draw; **sparse+lowrank** — `scatterbrain`, radius w/2 exact plus m/2 "
+    "features. One size grid k = m = w at matched cost: at size s each attention costs about "
+    "8nsd flops (Nyström more at large m: its m³ term). Errors are means over windows × draws "
+    "with 95% t intervals; each in both normalisations: ‖PV‖_F (Theorem 1's statement) and "
+    "‖P‖_F‖V‖_F (what the JL argument bounds). Cost: `flops` is the analytic count of one "
+    "application to one head (for jl, fitted and pool given P, which they need); the median s "
+    "is the median of the timed runs on this head's shape during the run (one thread while the "
+    "other heads run: only as good as the machine was quiet), the mean s every application's "
+    "mean.\n";
 
 static int one(lb_report *r, const ax_files *f) {
     double nmax = 0;
@@ -299,7 +268,7 @@ static int one(lb_report *r, const ax_files *f) {
         (rc = err_verdict(r, f, nmax, "learned", 0, "pv", "the trained Linformer head stays close "
                           "to exact attention with the same weights", NULL)))
         return rc;
-    return per_head_best(r, f, nmax, K);
+    return lb_report_approx_cost(r, &f->per, &f->all, f->name, nmax, K);
 }
 
 int lb_report_approx(lb_report *r, const char *const *prefixes, const char *const *names, int n) {

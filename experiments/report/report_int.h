@@ -1,10 +1,12 @@
 /* Internal to experiments/report/: the per-window spectrum statistics and their
- * bootstrap (report_boot.c), used by the Figure 1 section (report_spectrum.c). */
+ * bootstrap (report_boot.c), used by the Figure 1 section (report_spectrum.c); the
+ * comparison at a fixed cost (report_cost.c), used by report_approx.c. */
 #ifndef LB_REPORT_INT_H
 #define LB_REPORT_INT_H
 
 #include <stdint.h>
 
+#include "lb_report.h"
 #include "lb_spectrum.h"
 
 /* Statistics of one spectrum result, per n: x is (W, nl, LB_SPEC_NSTATS), the mean over
@@ -47,5 +49,14 @@ int rb_q_grow(const rb_data *d, int set, int l, int which);
  * Returns 0 or EX_OSERR. */
 int rb_bootstrap(rb_result *res, const rb_data *d, int B, uint64_t seed, double level, int trained_n);
 void rb_result_free(rb_result *res);
+
+/* The efficient attentions at a fixed flop budget (a Linformer head's at the matched
+ * size K) at n, from the per-head and pooled approximation tables (PREFIX_approx.csv,
+ * PREFIX_approx_all.csv) of the result named name: a paragraph and four verdicts
+ * (fitted projection vs local per head, the best other attention vs a random Linformer
+ * head pooled, heads differ in their best method, window-best heads are the sharp
+ * ones). Files without the flops column get a note instead. 0 or EX_OSERR. */
+int lb_report_approx_cost(lb_report *r, const lb_table *per, const lb_table *all,
+                          const char *name, double n, double K);
 
 #endif

@@ -356,6 +356,24 @@ static void test_features(void) {
     lb_attn_performer_features(om2, m, d, 6);
     LB_CHECK(memcmp(om, om2, (size_t)m * d * 4) != 0, "features: another seed, others");
     lb_free(om), lb_free(om2);
+    /* lb_attn_reseed: a handle made with seed 6, redrawn with 5, holds seed 5's ω */
+    for (int meth = LB_ATTN_PERFORMER; meth <= LB_ATTN_SCATTERBRAIN; meth++) {
+        lb_attn_cfg c = {.method = meth, .B = 1, .H = 1, .n = 8, .d = 4, .k = 6, .threads = 1,
+                         .window = 1, .seed = 6};
+        lb_attn *a = NULL, *b = NULL;
+        char msg[256];
+        c.seed = 5;
+        int ok = lb_attn_init(&a, &c, msg, sizeof msg) == 0;
+        c.seed = 6;
+        ok = ok && lb_attn_init(&b, &c, msg, sizeof msg) == 0;
+        LB_CHECK(ok, "%s", msg);
+        if (ok) {
+            LB_CHECK(lb_attn_reseed(b, 5) == 0, "reseed");
+            LB_CHECK(!memcmp(lb_attn_features(a), lb_attn_features(b), 6 * 4 * sizeof(float)),
+                     "%s: reseed(5) gives seed 5's features", lb_attn_method_name(meth));
+        }
+        lb_attn_free(a), lb_attn_free(b);
+    }
 }
 
 static int init_fails(lb_attn_cfg c, const char *want) {

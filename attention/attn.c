@@ -324,11 +324,7 @@ int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, c
             snprintf(msg, msglen, "linformer needs projections: %s is NULL", !E ? "E" : "F");
             return -1;
         }
-        if ((a->cfg.share == LB_SHARE_KV || a->cfg.share == LB_SHARE_LAYERWISE) && F != E) {
-            snprintf(msg, msglen, "share = %s: F must be the same matrix as E (F == E)",
-                     lb_share_name(a->cfg.share));
-            return -1;
-        }
+        return lb_attn_check_alias(a, E, F, msg, msglen);
     }
     return 0;
 }
@@ -351,6 +347,39 @@ void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const
     case LB_ATTN_SCATTERBRAIN: lb_attn_scatterbrain_run(a, out, q, k, v, mask); break;
     case LB_ATTN_MATERIALISE: lb_attn_materialise_run(a, out, probs, q, k, v, mask); break;
     }
+}
+
+void lb_attn_each_head(lb_attn *a, float *out, const float *q, const float *k, const float *v,
+                       const float *mask, lb_attn_head_fn *head) {
+    const int H = a->cfg.H, n = a->cfg.n, T = a->run_threads;
+    const long bh = (long)a->cfg.B * H;
+    const size_t nd = (size_t)n * a->cfg.d;
+    const int tp = bh < T ? (int)bh : T;
+    size_t shared, pt;
+    lb_attn_layout(&a->cfg, a->threads, &shared, &pt);
+#pragma omp parallel num_threads(tp)
+    {
+        if (tp == 1) omp_set_num_threads(T); /* one head at a time: BLAS gets the threads */
+        float *ws = a->ws + shared + (size_t)omp_get_thread_num() * a->ws_thread;
+#pragma omp for schedule(dynamic, 1)
+        for (long t = 0; t < bh; t++) {
+            const float *mb = mask ? mask + (size_t)(t / H) * n : NULL;
+            int ext = lb_attn_key_extent(mb, n);
+            float *o = out + (size_t)t * nd;
+            if (ext == 0)
+                memset(o, 0, nd * sizeof *o);
+            else
+                head(a, o, ws, q + (size_t)t * nd, k + (size_t)t * nd, v + (size_t)t * nd, mb, ext);
+        }
+    }
+}
+
+int lb_attn_check_alias(const lb_attn *a, const float *E, const float *F, char *msg,
+                        size_t msglen) {
+    if ((a->cfg.share == LB_SHARE_KV || a->cfg.share == LB_SHARE_LAYERWISE) && F != E)
+        return lb_fail(msg, msglen, "share = %s: F must be the same matrix as E (F == E)",
+                       lb_share_name(a->cfg.share));
+    return 0;
 }
 
 int lb_attn_key_extent(const float *mask, int n) {

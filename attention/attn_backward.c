@@ -152,12 +152,7 @@ static int check_bwd(const lb_attn *a, float *dq, float *dk, float *dv, float *d
             snprintf(msg, len, "linformer backward needs %s (it is NULL)", ln[i]);
             return -1;
         }
-    if ((a->cfg.share == LB_SHARE_KV || a->cfg.share == LB_SHARE_LAYERWISE) && F != E) {
-        snprintf(msg, len, "share = %s: F must be the same matrix as E (F == E)",
-                 lb_share_name(a->cfg.share));
-        return -1;
-    }
-    return 0;
+    return lb_attn_check_alias(a, E, F, msg, len);
 }
 
 void lb_attn_backward(lb_attn *a, float *dq, float *dk, float *dv, float *dE, float *dF,

@@ -302,17 +302,11 @@ const float *lb_attn_features(const lb_attn *a) {
 int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, const float *q,
                        const float *k, const float *v, const float *E, const float *F,
                        char *msg, size_t msglen) {
-    if (!a) {
-        snprintf(msg, msglen, "attention handle is NULL (lb_attn_init failed?)");
-        return -1;
-    }
+    if (!a) return lb_fail(msg, msglen, "attention handle is NULL (lb_attn_init failed?)");
     const char *names[] = {"out", "q", "k", "v"};
-    const float *ptrs[] = {out, q, k, v};
-    for (int i = 0; i < 4; i++)
-        if (!ptrs[i]) {
-            snprintf(msg, msglen, "%s is NULL", names[i]);
-            return -1;
-        }
+    const void *ptrs[] = {out, q, k, v};
+    int i = lb_attn_first_null(ptrs, 4);
+    if (i >= 0) return lb_fail(msg, msglen, "%s is NULL", names[i]);
     if (a->cfg.method != LB_ATTN_FULL && a->cfg.method != LB_ATTN_LINFORMER &&
         a->cfg.method != LB_ATTN_MATERIALISE && probs) {
         snprintf(msg, msglen, "probs must be NULL for %s attention (it never holds them)",
@@ -372,6 +366,12 @@ void lb_attn_each_head(lb_attn *a, float *out, const float *q, const float *k, c
                 head(a, o, ws, q + (size_t)t * nd, k + (size_t)t * nd, v + (size_t)t * nd, mb, ext);
         }
     }
+}
+
+int lb_attn_first_null(const void *const *ptrs, int n) {
+    for (int i = 0; i < n; i++)
+        if (!ptrs[i]) return i;
+    return -1;
 }
 
 int lb_attn_check_alias(const lb_attn *a, const float *E, const float *F, char *msg,

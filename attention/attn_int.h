@@ -121,6 +121,9 @@ typedef void lb_attn_head_fn(const lb_attn *a, float *o, float *ws, const float 
 void lb_attn_each_head(lb_attn *a, float *out, const float *q, const float *k, const float *v,
                        const float *mask, lb_attn_head_fn *head);
 
+/* The index of the first of ptrs[0..n) that is NULL; -1 when none is. */
+int lb_attn_first_null(const void *const *ptrs, int n);
+
 /* Under kv and layerwise sharing one matrix serves both projections: 0 when F == E
  * there (or the sharing has two), else -1 with the reason in msg. */
 int lb_attn_check_alias(const lb_attn *a, const float *E, const float *F, char *msg,

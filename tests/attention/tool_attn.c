@@ -20,12 +20,8 @@
 
 int main(int argc, char **argv) {
     lb_prog_name = "tool_attn";
-    if (argc != 12) {
-        fprintf(stderr, "usage: tool_attn KERNEL B H N D K SHARE THREADS DIR MASK PROBS\n");
-        return EX_USAGE;
-    }
     tool_attn_args args;
-    int rc = tool_attn_args_parse(&args, argv, 0);
+    int rc = tool_attn_args_parse(&args, argc, argv, 0);
     if (rc) return rc;
     const lb_attn_cfg c = args.c;
     const int B = c.B, H = c.H, n = c.n, d = c.d, kp = c.k, ref = args.ref;

@@ -8,6 +8,7 @@
 #ifndef TOOL_ATTN_ARGS_H
 #define TOOL_ATTN_ARGS_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -32,10 +33,16 @@ static int tool_parse_sizes(char **argv, long v[7]) {
     return 0;
 }
 
-/* Fill a from argv[1..10] and check the configuration. The backward tool runs full and
- * Linformer only (the kernels with a backward), configured for training, with k = 0
- * for full. 0, or a sysexits code after a message. */
-static int tool_attn_args_parse(tool_attn_args *a, char **argv, int backward) {
+/* Fill a from argv[1..10] and check the configuration; the forward tool takes PROBS
+ * after them. The backward tool runs full and Linformer only (the kernels with a
+ * backward), configured for training, with k = 0 for full. 0, or a sysexits code after
+ * a message. */
+static int tool_attn_args_parse(tool_attn_args *a, int argc, char **argv, int backward) {
+    if (argc != (backward ? 11 : 12)) {
+        fprintf(stderr, "usage: %s KERNEL B H N D K SHARE THREADS DIR MASK%s\n", lb_prog_name,
+                backward ? "" : " PROBS");
+        return EX_USAGE;
+    }
     const char *kern = argv[1];
     long v[7];
     if (tool_parse_sizes(argv + 2, v)) return EX_USAGE;

@@ -140,7 +140,8 @@ static int check_approx(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     return 0;
 }
 
-int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
+/* The fields one by one: method, sizes, threads, train, the method's own parameters. */
+static int check_fields(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     if ((unsigned)cfg->method >= LB_ATTN_NMETHODS) {
         snprintf(msg, msglen, "method = %d: expected full, stream, linformer, local, nystrom, "
                  "performer, scatterbrain or materialise", (int)cfg->method);
@@ -185,6 +186,11 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
             return -1;
         }
     }
+    return 0;
+}
+
+/* The sizes together: BLAS dimensions, the inputs' address space, the workspace. */
+static int check_sizes(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     /* BLAS takes int leading dimensions: 2·H·d (Linformer's packed K|V) must fit */
     if ((long long)cfg->H * cfg->d > INT_MAX / 2) {
         snprintf(msg, msglen, "H·d = %lld: too large (BLAS dimensions are int)",
@@ -219,6 +225,10 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
         return -1;
     }
     return 0;
+}
+
+int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
+    return check_fields(cfg, msg, msglen) || check_sizes(cfg, msg, msglen) ? -1 : 0;
 }
 
 size_t lb_attn_workspace_bytes(const lb_attn_cfg *cfg) {

@@ -26,10 +26,9 @@ int main(int argc, char **argv) {
     const lb_attn_cfg c = args.c;
     const int B = c.B, H = c.H, n = c.n, d = c.d, kp = c.k, ref = args.ref;
     const char *dir = args.dir;
+    const size_t sz = args.sz, pn = args.pn;
     int want_probs = atoi(argv[11]);
     char msg[256];
-    size_t sz = (size_t)B * H * n * d;
-    size_t cols = c.method == LB_ATTN_LINFORMER ? (size_t)kp : (size_t)n, pn = (size_t)B * H * n * cols;
     float *q = read_f32(dir, "q.f32", sz, &rc), *k = q ? read_f32(dir, "k.f32", sz, &rc) : NULL;
     float *vv = k ? read_f32(dir, "v.f32", sz, &rc) : NULL, *mask, *E, *F;
     tool_attn_read_mask_proj(&mask, &E, &F, &args, &rc);

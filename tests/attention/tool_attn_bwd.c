@@ -31,9 +31,8 @@ int main(int argc, char **argv) {
     const int B = c.B, H = c.H, n = c.n, d = c.d, kp = c.k, ref = args.ref;
     const int lin = c.method == LB_ATTN_LINFORMER, alias = lin && c.share >= LB_SHARE_KV;
     const char *dir = args.dir;
+    const size_t sz = args.sz, pn = args.pn, pe = lb_attn_proj_elems(&c);
     char msg[256];
-    size_t sz = (size_t)B * H * n * d, pe = lb_attn_proj_elems(&c);
-    size_t pn = (size_t)B * H * n * (lin ? (size_t)kp : (size_t)n);
     const char *in_names[] = {"q.f32", "k.f32", "v.f32", "dout.f32"};
     float *in[4] = {0}, *mask, *E, *F;
     for (int i = 0; i < 4 && !rc; i++) in[i] = read_f32(dir, in_names[i], sz, &rc);

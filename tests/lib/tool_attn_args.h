@@ -22,6 +22,7 @@ typedef struct {
     int ref;         /* KERNEL ends in _ref: run the scalar reference */
     int mask;        /* read DIR/mask.f32 */
     const char *dir; /* where the inputs are and the outputs go */
+    size_t sz, pn;   /* elements of q, k, v, out (B,H,N,D) and of probs (B,H,N,K or N) */
 } tool_attn_args;
 
 /* argv[0..6] = B H N D K SHARE THREADS: the sizes into v[0..4] and v[6] (v[5], SHARE, is
@@ -74,6 +75,9 @@ static int tool_attn_args_parse(tool_attn_args *a, int argc, char **argv, int ba
         lb_err("%s", msg);
         return EX_USAGE;
     }
+    const lb_attn_cfg *c = &a->c;
+    a->sz = (size_t)c->B * c->H * c->n * c->d;
+    a->pn = (size_t)c->B * c->H * c->n * (size_t)(lin ? c->k : c->n);
     return 0;
 }
 

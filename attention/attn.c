@@ -363,7 +363,7 @@ void lb_attn_each_head(lb_attn *a, float *out, const float *q, const float *k, c
     lb_attn_layout(&a->cfg, a->threads, &shared, &pt);
 #pragma omp parallel num_threads(tp)
     {
-        if (tp == 1) omp_set_num_threads(T); /* one head at a time: BLAS gets the threads */
+        lb_attn_region_threads(tp, T);
         float *ws = a->ws + shared + (size_t)omp_get_thread_num() * a->ws_thread;
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < bh; t++) {

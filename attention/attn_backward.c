@@ -168,7 +168,7 @@ void lb_attn_backward(lb_attn *a, float *dq, float *dk, float *dv, float *dE, fl
     const int tp = bh < T ? (int)bh : T;
 #pragma omp parallel num_threads(tp)
     {
-        if (tp == 1) omp_set_num_threads(T); /* one head: BLAS gets the threads */
+        lb_attn_region_threads(tp, T);
         float *ws = slots + (size_t)omp_get_thread_num() * per_thread;
         if (lin) memset(ws + poff, 0, 2 * pe * sizeof *ws);
 #pragma omp for schedule(static)

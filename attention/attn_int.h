@@ -2,6 +2,7 @@
 #ifndef LB_ATTN_INT_H
 #define LB_ATTN_INT_H
 
+#include <omp.h>
 #include <stddef.h>
 
 #include "lb_attn.h"
@@ -107,6 +108,16 @@ int lb_performer_phi(float *phi, float *cmax, const float *x, const float *mask,
  * first ext rows of phik (ext,m) and v (ext,d). */
 void lb_performer_kv(float *kv, float *ksum, const float *phik, const float *v, int ext, int m,
                      int d);
+
+/* First thing inside a parallel region of tp threads over items (heads, tiles) when T
+ * threads are the call's: with one item at a time (tp == 1: too few items to go round)
+ * the T threads go to BLAS and to the rows instead. Returns the threads for the rows:
+ * T then, else 1. The ICV it sets is local to the region. */
+static inline int lb_attn_region_threads(int tp, int T) {
+    if (tp != 1) return 1;
+    omp_set_num_threads(T);
+    return T;
+}
 
 /* One (b,h) of an approximate method: o (n,d) its output, ws the calling thread's
  * per-thread workspace, q, k, v (n,d) its inputs, mb (n) its batch element's mask row

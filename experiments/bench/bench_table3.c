@@ -210,7 +210,7 @@ int lb_bench_table3(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog
  * as the run finds them, without building a model: the progress bar's work and the
  * plan. Returns the flops of every call of the cells that fit; with plan, also prints a
  * row a cell and adds each cell's estimated seconds to *seconds. */
-static double t3_estimate(const lb_bench_opts *o, FILE *plan, double *seconds) {
+static double t3_estimate(FILE *plan, double *seconds, const lb_bench_opts *o) {
     double w = 0;
     int calls = o->reps + (o->warmup > 1 ? o->warmup : 1);
     lb_bench_cell cells[LB_BENCH_MAXCELLS];
@@ -243,7 +243,7 @@ static double t3_estimate(const lb_bench_opts *o, FILE *plan, double *seconds) {
     return w;
 }
 
-double lb_bench_table3_work(const lb_bench_opts *o) { return t3_estimate(o, NULL, NULL); }
+double lb_bench_table3_work(const lb_bench_opts *o) { return t3_estimate(NULL, NULL, o); }
 
 /* ---- Table 3 outputs: one row per (n, k, baseline) ---------------------------------- */
 
@@ -371,7 +371,7 @@ double lb_bench_table3_plan(FILE *f, const lb_bench_opts *o) {
             o->t3_tokens ? "" : " (no cap)", calls, o->plan_gflops);
     fprintf(f, "%3s %6s %-11s %5s %7s %6s %12s %10s\n", "L", "n", "method", "k", "B_fit", "B",
             "GFLOP/call", "est_s");
-    t3_estimate(o, f, &total);
+    t3_estimate(f, &total, o);
     fprintf(f, "estimated total: %.0f s (%.1f h)\n", total, total / 3600);
     return total;
 }

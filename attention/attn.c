@@ -140,7 +140,8 @@ static int check_approx(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     return 0;
 }
 
-int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
+/* The fields one by one: method, sizes, threads, train, the method's own parameters. */
+static int check_fields(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     if ((unsigned)cfg->method >= LB_ATTN_NMETHODS) {
         snprintf(msg, msglen, "method = %d: expected full, stream, linformer, local, nystrom, "
                  "performer, scatterbrain or materialise", (int)cfg->method);
@@ -185,6 +186,11 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
             return -1;
         }
     }
+    return 0;
+}
+
+/* The sizes together: BLAS dimensions, the inputs' address space, the workspace. */
+static int check_sizes(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
     /* BLAS takes int leading dimensions: 2·H·d (Linformer's packed K|V) must fit */
     if ((long long)cfg->H * cfg->d > INT_MAX / 2) {
         snprintf(msg, msglen, "H·d = %lld: too large (BLAS dimensions are int)",
@@ -219,6 +225,10 @@ int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
         return -1;
     }
     return 0;
+}
+
+int lb_attn_check(const lb_attn_cfg *cfg, char *msg, size_t msglen) {
+    return check_fields(cfg, msg, msglen) || check_sizes(cfg, msg, msglen) ? -1 : 0;
 }
 
 size_t lb_attn_workspace_bytes(const lb_attn_cfg *cfg) {
@@ -311,17 +321,11 @@ int lb_attn_reseed(lb_attn *a, uint64_t seed) {
 int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, const float *q,
                        const float *k, const float *v, const float *E, const float *F,
                        char *msg, size_t msglen) {
-    if (!a) {
-        snprintf(msg, msglen, "attention handle is NULL (lb_attn_init failed?)");
-        return -1;
-    }
+    if (!a) return lb_fail(msg, msglen, "attention handle is NULL (lb_attn_init failed?)");
     const char *names[] = {"out", "q", "k", "v"};
-    const float *ptrs[] = {out, q, k, v};
-    for (int i = 0; i < 4; i++)
-        if (!ptrs[i]) {
-            snprintf(msg, msglen, "%s is NULL", names[i]);
-            return -1;
-        }
+    const void *ptrs[] = {out, q, k, v};
+    int i = lb_attn_first_null(ptrs, 4);
+    if (i >= 0) return lb_fail(msg, msglen, "%s is NULL", names[i]);
     if (a->cfg.method != LB_ATTN_FULL && a->cfg.method != LB_ATTN_LINFORMER &&
         a->cfg.method != LB_ATTN_MATERIALISE && probs) {
         snprintf(msg, msglen, "probs must be NULL for %s attention (it never holds them)",
@@ -333,11 +337,7 @@ int lb_attn_check_args(const lb_attn *a, const float *out, const float *probs, c
             snprintf(msg, msglen, "linformer needs projections: %s is NULL", !E ? "E" : "F");
             return -1;
         }
-        if ((a->cfg.share == LB_SHARE_KV || a->cfg.share == LB_SHARE_LAYERWISE) && F != E) {
-            snprintf(msg, msglen, "share = %s: F must be the same matrix as E (F == E)",
-                     lb_share_name(a->cfg.share));
-            return -1;
-        }
+        return lb_attn_check_alias(a, E, F, msg, msglen);
     }
     return 0;
 }
@@ -360,6 +360,45 @@ void lb_attn_forward(lb_attn *a, float *out, float *probs, const float *q, const
     case LB_ATTN_SCATTERBRAIN: lb_attn_scatterbrain_run(a, out, q, k, v, mask); break;
     case LB_ATTN_MATERIALISE: lb_attn_materialise_run(a, out, probs, q, k, v, mask); break;
     }
+}
+
+void lb_attn_each_head(lb_attn *a, float *out, const float *q, const float *k, const float *v,
+                       const float *mask, lb_attn_head_fn *head) {
+    const int H = a->cfg.H, n = a->cfg.n, T = a->run_threads;
+    const long bh = (long)a->cfg.B * H;
+    const size_t nd = (size_t)n * a->cfg.d;
+    const int tp = bh < T ? (int)bh : T;
+    size_t shared, pt;
+    lb_attn_layout(&a->cfg, a->threads, &shared, &pt);
+#pragma omp parallel num_threads(tp)
+    {
+        lb_attn_region_threads(tp, T);
+        float *ws = a->ws + shared + (size_t)omp_get_thread_num() * a->ws_thread;
+#pragma omp for schedule(dynamic, 1)
+        for (long t = 0; t < bh; t++) {
+            const float *mb = mask ? mask + (size_t)(t / H) * n : NULL;
+            int ext = lb_attn_key_extent(mb, n);
+            float *o = out + (size_t)t * nd;
+            if (ext == 0)
+                memset(o, 0, nd * sizeof *o);
+            else
+                head(a, o, ws, q + (size_t)t * nd, k + (size_t)t * nd, v + (size_t)t * nd, mb, ext);
+        }
+    }
+}
+
+int lb_attn_first_null(const void *const *ptrs, int n) {
+    for (int i = 0; i < n; i++)
+        if (!ptrs[i]) return i;
+    return -1;
+}
+
+int lb_attn_check_alias(const lb_attn *a, const float *E, const float *F, char *msg,
+                        size_t msglen) {
+    if ((a->cfg.share == LB_SHARE_KV || a->cfg.share == LB_SHARE_LAYERWISE) && F != E)
+        return lb_fail(msg, msglen, "share = %s: F must be the same matrix as E (F == E)",
+                       lb_share_name(a->cfg.share));
+    return 0;
 }
 
 int lb_attn_key_extent(const float *mask, int n) {

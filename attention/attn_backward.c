@@ -123,10 +123,7 @@ static void lin_head(float *dq, float *dk, float *dv, float *ws, proj pr, const 
 static int check_bwd(const lb_attn *a, float *dq, float *dk, float *dv, float *dE, float *dF,
                      const float *dout, const float *q, const float *k, const float *v,
                      const float *E, const float *F, const float *probs, char *msg, size_t len) {
-    if (!a) {
-        snprintf(msg, len, "attention handle is NULL (lb_attn_init failed?)");
-        return -1;
-    }
+    if (!a) return lb_fail(msg, len, "attention handle is NULL (lb_attn_init failed?)");
     if (a->cfg.method != LB_ATTN_FULL && a->cfg.method != LB_ATTN_LINFORMER) {
         snprintf(msg, len, "%s attention has no backward (train with full or linformer)",
                  lb_attn_method_name(a->cfg.method));
@@ -139,25 +136,14 @@ static int check_bwd(const lb_attn *a, float *dq, float *dk, float *dv, float *d
     }
     const char *names[] = {"dq", "dk", "dv", "dout", "q", "k", "v", "probs"};
     const void *ptrs[] = {dq, dk, dv, dout, q, k, v, probs};
-    for (int i = 0; i < 8; i++)
-        if (!ptrs[i]) {
-            snprintf(msg, len, "%s is NULL", names[i]);
-            return -1;
-        }
+    int i = lb_attn_first_null(ptrs, 8);
+    if (i >= 0) return lb_fail(msg, len, "%s is NULL", names[i]);
     if (a->cfg.method != LB_ATTN_LINFORMER) return 0;
     const char *ln[] = {"E", "F", "dE", "dF"};
     const void *lp[] = {E, F, dE, dF};
-    for (int i = 0; i < 4; i++)
-        if (!lp[i]) {
-            snprintf(msg, len, "linformer backward needs %s (it is NULL)", ln[i]);
-            return -1;
-        }
-    if ((a->cfg.share == LB_SHARE_KV || a->cfg.share == LB_SHARE_LAYERWISE) && F != E) {
-        snprintf(msg, len, "share = %s: F must be the same matrix as E (F == E)",
-                 lb_share_name(a->cfg.share));
-        return -1;
-    }
-    return 0;
+    if ((i = lb_attn_first_null(lp, 4)) >= 0)
+        return lb_fail(msg, len, "linformer backward needs %s (it is NULL)", ln[i]);
+    return lb_attn_check_alias(a, E, F, msg, len);
 }
 
 void lb_attn_backward(lb_attn *a, float *dq, float *dk, float *dv, float *dE, float *dF,
@@ -182,7 +168,7 @@ void lb_attn_backward(lb_attn *a, float *dq, float *dk, float *dv, float *dE, fl
     const int tp = bh < T ? (int)bh : T;
 #pragma omp parallel num_threads(tp)
     {
-        if (tp == 1) omp_set_num_threads(T); /* one head: BLAS gets the threads */
+        lb_attn_region_threads(tp, T);
         float *ws = slots + (size_t)omp_get_thread_num() * per_thread;
         if (lin) memset(ws + poff, 0, 2 * pe * sizeof *ws);
 #pragma omp for schedule(static)

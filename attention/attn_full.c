@@ -30,13 +30,7 @@ void lb_attn_full_run(lb_attn *a, float *out, float *probs, const float *q, cons
     const int tp = bh < T ? (int)bh : T;
 #pragma omp parallel num_threads(tp)
     {
-        int rt = 1;
-        if (tp == 1) {
-            /* Too few heads to go round: one head at a time, and the threads go to
-             * BLAS and the softmax rows instead. This ICV is local to this region. */
-            omp_set_num_threads(T);
-            rt = T;
-        }
+        const int rt = lb_attn_region_threads(tp, T); /* the softmax rows' threads */
         float *ws = a->ws + (size_t)omp_get_thread_num() * a->ws_thread;
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < bh; t++) {

@@ -2,6 +2,7 @@
 #ifndef LB_ATTN_INT_H
 #define LB_ATTN_INT_H
 
+#include <omp.h>
 #include <stddef.h>
 
 #include "lb_attn.h"
@@ -107,6 +108,37 @@ int lb_performer_phi(float *phi, float *cmax, const float *x, const float *mask,
  * first ext rows of phik (ext,m) and v (ext,d). */
 void lb_performer_kv(float *kv, float *ksum, const float *phik, const float *v, int ext, int m,
                      int d);
+
+/* First thing inside a parallel region of tp threads over items (heads, tiles) when T
+ * threads are the call's: with one item at a time (tp == 1: too few items to go round)
+ * the T threads go to BLAS and to the rows instead. Returns the threads for the rows:
+ * T then, else 1. The ICV it sets is local to the region. */
+static inline int lb_attn_region_threads(int tp, int T) {
+    if (tp != 1) return 1;
+    omp_set_num_threads(T);
+    return T;
+}
+
+/* One (b,h) of an approximate method: o (n,d) its output, ws the calling thread's
+ * per-thread workspace, q, k, v (n,d) its inputs, mb (n) its batch element's mask row
+ * or NULL, ext its key extent (>= 1: a head without a real key never gets here). */
+typedef void lb_attn_head_fn(const lb_attn *a, float *o, float *ws, const float *q,
+                             const float *k, const float *v, const float *mb, int ext);
+
+/* head over the B·H heads of (B,H,n,d) q, k, v into out, in parallel over heads; with
+ * fewer heads than threads, one head at a time and the threads go to BLAS. Each
+ * thread's workspace follows the shared part of the layout; a head whose every key
+ * is padding is set to 0 without a call. */
+void lb_attn_each_head(lb_attn *a, float *out, const float *q, const float *k, const float *v,
+                       const float *mask, lb_attn_head_fn *head);
+
+/* The index of the first of ptrs[0..n) that is NULL; -1 when none is. */
+int lb_attn_first_null(const void *const *ptrs, int n);
+
+/* Under kv and layerwise sharing one matrix serves both projections: 0 when F == E
+ * there (or the sharing has two), else -1 with the reason in msg. */
+int lb_attn_check_alias(const lb_attn *a, const float *E, const float *F, char *msg,
+                        size_t msglen);
 
 /* Keys that matter for one batch element: 1 + the index of the last real key (0 when
  * every key is padding); keys past it are all padding. mask is (n) or NULL. */

@@ -115,7 +115,7 @@ void lb_attn_linformer_run(lb_attn *a, float *out, float *probs, const float *q,
     const int tp1 = items1 < T ? (int)items1 : T;
 #pragma omp parallel num_threads(tp1)
     {
-        if (tp1 == 1) omp_set_num_threads(T); /* one item: BLAS gets the threads */
+        lb_attn_region_threads(tp1, T);
         float *P = slots + (size_t)omp_get_thread_num() * per_thread + (size_t)n * kp;
 #pragma omp for schedule(dynamic, 1)
         for (long it = 0; it < items1; it++) {
@@ -142,11 +142,7 @@ void lb_attn_linformer_run(lb_attn *a, float *out, float *probs, const float *q,
     const int tp2 = bh < T ? (int)bh : T;
 #pragma omp parallel num_threads(tp2)
     {
-        int rt = 1;
-        if (tp2 == 1) {
-            omp_set_num_threads(T);
-            rt = T;
-        }
+        const int rt = lb_attn_region_threads(tp2, T);
         float *ws = slots + (size_t)omp_get_thread_num() * per_thread;
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < bh; t++) {

@@ -33,33 +33,24 @@ static void block(float *o, float *S, const float *q, const float *k, const floa
                 v + (size_t)j0 * d, d, 0.0f, o + (size_t)i0 * d, d);
 }
 
+/* One (b,h), block by block; ws holds one block's scores. */
+static void head(const lb_attn *a, float *o, float *ws, const float *q, const float *k,
+                 const float *v, const float *mb, int ext) {
+    const int n = a->cfg.n, d = a->cfg.d;
+    const int w = lb_local_clamp(a->cfg.k, n), rows = lb_local_rows(w);
+    for (int i0 = 0; i0 < n; i0 += rows) {
+        int br = n - i0 < rows ? n - i0 : rows;
+        int j0 = i0 - w > 0 ? i0 - w : 0;
+        int j1 = i0 + br + w < ext ? i0 + br + w : ext; /* keys past ext: padding */
+        if (j1 <= j0) {
+            memset(o + (size_t)i0 * d, 0, (size_t)br * d * sizeof *o);
+            continue;
+        }
+        block(o, ws, q, k, v, mb, i0, br, j0, j1, w, d);
+    }
+}
+
 void lb_attn_local_run(lb_attn *a, float *out, const float *q, const float *k, const float *v,
                        const float *mask) {
-    const int H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, T = a->run_threads;
-    const int w = lb_local_clamp(a->cfg.k, n), rows = lb_local_rows(w);
-    const long bh = (long)a->cfg.B * H;
-    const size_t nd = (size_t)n * d;
-    const int tp = bh < T ? (int)bh : T;
-#pragma omp parallel num_threads(tp)
-    {
-        if (tp == 1) omp_set_num_threads(T); /* one head at a time: BLAS gets the threads */
-        float *S = a->ws + (size_t)omp_get_thread_num() * a->ws_thread;
-#pragma omp for schedule(dynamic, 1)
-        for (long t = 0; t < bh; t++) {
-            const float *mb = mask ? mask + (size_t)(t / H) * n : NULL;
-            int ext = lb_attn_key_extent(mb, n);
-            float *o = out + (size_t)t * nd;
-            for (int i0 = 0; i0 < n; i0 += rows) {
-                int br = n - i0 < rows ? n - i0 : rows;
-                int j0 = i0 - w > 0 ? i0 - w : 0;
-                int j1 = i0 + br + w < ext ? i0 + br + w : ext; /* keys past ext: padding */
-                if (j1 <= j0) {
-                    memset(o + (size_t)i0 * d, 0, (size_t)br * d * sizeof *o);
-                    continue;
-                }
-                block(o, S, q + (size_t)t * nd, k + (size_t)t * nd, v + (size_t)t * nd, mb, i0,
-                      br, j0, j1, w, d);
-            }
-        }
-    }
+    lb_attn_each_head(a, out, q, k, v, mask, head);
 }

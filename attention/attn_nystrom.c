@@ -77,8 +77,9 @@ static int landmarks(float *qt, float *kt, const float *q, const float *k, const
 }
 
 /* One (b,h) with m' >= 1 landmarks; ws as laid out by lb_attn_approx_layout. */
-static void head(float *o, float *ws, const float *q, const float *k, const float *v,
-                 const float *mb, int n, int d, int m, int iters, int ext) {
+static void head(const lb_attn *a, float *o, float *ws, const float *q, const float *k,
+                 const float *v, const float *mb, int ext) {
+    const int n = a->cfg.n, d = a->cfg.d, m = a->cfg.k, iters = a->cfg.iters ? a->cfg.iters : 6;
     const size_t M = (size_t)m;
     float *Ft = ws, *Bt = Ft + (size_t)n * M, *At = Bt + (size_t)n * M, *z = At + M * M;
     float *t1 = z + M * M, *t2 = t1 + M * M, *t3 = t2 + M * M, *qt = t3 + M * M;
@@ -101,26 +102,5 @@ static void head(float *o, float *ws, const float *q, const float *k, const floa
 
 void lb_attn_nystrom_run(lb_attn *a, float *out, const float *q, const float *k,
                          const float *v, const float *mask) {
-    const int H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, T = a->run_threads;
-    const int iters = a->cfg.iters ? a->cfg.iters : 6;
-    const long bh = (long)a->cfg.B * H;
-    const size_t nd = (size_t)n * d;
-    const int tp = bh < T ? (int)bh : T;
-#pragma omp parallel num_threads(tp)
-    {
-        if (tp == 1) omp_set_num_threads(T);
-        float *ws = a->ws + (size_t)omp_get_thread_num() * a->ws_thread;
-#pragma omp for schedule(dynamic, 1)
-        for (long t = 0; t < bh; t++) {
-            const float *mb = mask ? mask + (size_t)(t / H) * n : NULL;
-            int ext = lb_attn_key_extent(mb, n);
-            float *o = out + (size_t)t * nd;
-            if (ext == 0) {
-                memset(o, 0, nd * sizeof *o);
-                continue;
-            }
-            head(o, ws, q + (size_t)t * nd, k + (size_t)t * nd, v + (size_t)t * nd, mb, n, d,
-                 a->cfg.k, iters, ext);
-        }
-    }
+    lb_attn_each_head(a, out, q, k, v, mask, head);
 }

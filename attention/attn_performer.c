@@ -110,8 +110,11 @@ void lb_performer_kv(float *kv, float *ksum, const float *phik, const float *v, 
         for (int l = 0; l < m; l++) ksum[l] += phik[(size_t)j * m + l];
 }
 
-static void head(float *o, float *ws, const float *omega, const float *q, const float *k,
-                 const float *v, const float *mb, int n, int d, int m, int ext) {
+/* One (b,h); ws as laid out by lb_attn_approx_layout, the features ω the shared part. */
+static void head(const lb_attn *a, float *o, float *ws, const float *q, const float *k,
+                 const float *v, const float *mb, int ext) {
+    const int n = a->cfg.n, d = a->cfg.d, m = a->cfg.k;
+    const float *omega = a->ws;
     float *phik = ws, *phiq = phik + (size_t)n * m, *kv = phiq + (size_t)n * m;
     float *ksum = kv + (size_t)m * d, *lks = ksum + m, *cmax = lks + m;
     lb_performer_phi(phik, cmax, k, mb, omega, NULL, ext, m, d, 0);
@@ -131,28 +134,5 @@ static void head(float *o, float *ws, const float *omega, const float *q, const 
 
 void lb_attn_performer_run(lb_attn *a, float *out, const float *q, const float *k,
                            const float *v, const float *mask) {
-    const int H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, m = a->cfg.k, T = a->run_threads;
-    const long bh = (long)a->cfg.B * H;
-    const size_t nd = (size_t)n * d;
-    const int tp = bh < T ? (int)bh : T;
-    size_t shared, pt;
-    lb_attn_layout(&a->cfg, a->threads, &shared, &pt);
-    const float *omega = a->ws;
-#pragma omp parallel num_threads(tp)
-    {
-        if (tp == 1) omp_set_num_threads(T);
-        float *ws = a->ws + shared + (size_t)omp_get_thread_num() * a->ws_thread;
-#pragma omp for schedule(dynamic, 1)
-        for (long t = 0; t < bh; t++) {
-            const float *mb = mask ? mask + (size_t)(t / H) * n : NULL;
-            int ext = lb_attn_key_extent(mb, n);
-            float *o = out + (size_t)t * nd;
-            if (ext == 0) {
-                memset(o, 0, nd * sizeof *o);
-                continue;
-            }
-            head(o, ws, omega, q + (size_t)t * nd, k + (size_t)t * nd, v + (size_t)t * nd, mb, n,
-                 d, m, ext);
-        }
-    }
+    lb_attn_each_head(a, out, q, k, v, mask, head);
 }

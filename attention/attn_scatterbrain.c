@@ -93,35 +93,22 @@ static void head(float *o, sb_head *h) {
     }
 }
 
+/* One (b,h): its workspace carved as lb_attn_approx_layout lays it out. */
+static void sb_head_run(const lb_attn *a, float *o, float *ws, const float *q, const float *k,
+                        const float *v, const float *mb, int ext) {
+    const int n = a->cfg.n, m = a->cfg.k, w = lb_local_clamp(a->cfg.window, n);
+    const int rows = lb_local_rows(w);
+    const size_t span = (size_t)(rows + 2 * w < n ? rows + 2 * w : n);
+    sb_head h = {.q = q, .k = k, .v = v, .mb = mb, .omega = a->ws, .n = n, .d = a->cfg.d,
+                 .m = m, .w = w, .rows = rows, .ext = ext};
+    h.phik = ws, h.phiq = ws + (size_t)n * m, h.kv = h.phiq + (size_t)n * m;
+    h.ksum = h.kv + (size_t)m * h.d, h.lks = h.ksum + m, h.amax = h.lks + m;
+    h.S = h.amax + n;
+    h.L = h.S + (size_t)rows * span;
+    head(o, &h);
+}
+
 void lb_attn_scatterbrain_run(lb_attn *a, float *out, const float *q, const float *k,
                               const float *v, const float *mask) {
-    const int H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, m = a->cfg.k, T = a->run_threads;
-    const int w = lb_local_clamp(a->cfg.window, n), rows = lb_local_rows(w);
-    const long bh = (long)a->cfg.B * H;
-    const size_t nd = (size_t)n * d, span = (size_t)(rows + 2 * w < n ? rows + 2 * w : n);
-    const int tp = bh < T ? (int)bh : T;
-    size_t shared, pt;
-    lb_attn_layout(&a->cfg, a->threads, &shared, &pt);
-#pragma omp parallel num_threads(tp)
-    {
-        if (tp == 1) omp_set_num_threads(T);
-        float *ws = a->ws + shared + (size_t)omp_get_thread_num() * a->ws_thread;
-        sb_head h = {.omega = a->ws, .n = n, .d = d, .m = m, .w = w, .rows = rows};
-        h.phik = ws, h.phiq = ws + (size_t)n * m, h.kv = h.phiq + (size_t)n * m;
-        h.ksum = h.kv + (size_t)m * d, h.lks = h.ksum + m, h.amax = h.lks + m;
-        h.S = h.amax + n;
-        h.L = h.S + (size_t)rows * span;
-#pragma omp for schedule(dynamic, 1)
-        for (long t = 0; t < bh; t++) {
-            h.mb = mask ? mask + (size_t)(t / H) * n : NULL;
-            h.ext = lb_attn_key_extent(h.mb, n);
-            float *o = out + (size_t)t * nd;
-            if (h.ext == 0) {
-                memset(o, 0, nd * sizeof *o);
-                continue;
-            }
-            h.q = q + (size_t)t * nd, h.k = k + (size_t)t * nd, h.v = v + (size_t)t * nd;
-            head(o, &h);
-        }
-    }
+    lb_attn_each_head(a, out, q, k, v, mask, sb_head_run);
 }

@@ -54,7 +54,7 @@ void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, 
     const int T = a->run_threads, tp = items < T ? (int)items : T;
 #pragma omp parallel num_threads(tp)
     {
-        if (tp == 1) omp_set_num_threads(T); /* lone tile: give BLAS the threads */
+        lb_attn_region_threads(tp, T);
         float *S = a->ws + (size_t)omp_get_thread_num() * a->ws_thread;
         float *m = S + (size_t)LB_STREAM_BR * LB_STREAM_BC, *l = m + LB_STREAM_BR;
 #pragma omp for schedule(dynamic, 1)

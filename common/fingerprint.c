@@ -152,13 +152,7 @@ void lb_fingerprint_collect_from(lb_fingerprint *fp, const char *cpuinfo, const 
     const char *ct = getenv("OPENBLAS_CORETYPE");
     snprintf(fp->blas_coretype, sizeof fp->blas_coretype, "%s", ct ? ct : "");
     fp->blas_threads = openblas_get_num_threads();
-#ifdef __clang__
-    snprintf(fp->compiler, sizeof fp->compiler, "clang %s", __clang_version__);
-#elif defined(__GNUC__)
-    snprintf(fp->compiler, sizeof fp->compiler, "gcc %s", __VERSION__);
-#else
-    setstr(fp->compiler, sizeof fp->compiler, NULL);
-#endif
+    setstr(fp->compiler, sizeof fp->compiler, lb_meta_compiler());
     setstr(fp->cflags, sizeof fp->cflags, lb_meta_cflags());
 }
 

@@ -70,6 +70,8 @@ void lb_meta_write_json(FILE *f, const lb_meta *m, int argc, char **argv, int in
 void lb_meta_write_comments(FILE *f, const lb_meta *m, int argc, char **argv);
 /* The compiler command and flags this binary was built with. */
 const char *lb_meta_cflags(void);
+/* The compiler's name and version ("gcc 12.2.0"); NULL when neither gcc nor clang. */
+const char *lb_meta_compiler(void);
 /* JSON string escaping of s into f (with the quotes). */
 void lb_json_str(FILE *f, const char *s);
 

@@ -39,6 +39,25 @@
 #define LB_VEXP_C6 0.00138888888888888889f
 #define LB_VEXP_C7 0.000198412698412698413f
 
+/* r = x − j·ln2 (ln2 in its two parts) and p = e^r by Horner: the steps every variant
+ * shares, written once for the FMA fnma(a, b, c) = c − a·b, fma(a, b, c) = a·b + c and
+ * the constant broadcast set1 of one width (the scalar one: LB_VEXP_FLOAT). */
+#define LB_VEXP_FLOAT(c) (c)
+#define LB_VEXP_REDUCE(r, j, x, fnma, set1)        \
+    r = fnma(j, set1(LB_VEXP_LN2_HI), x);          \
+    r = fnma(j, set1(LB_VEXP_LN2_LO), r)
+#define LB_VEXP_HORNER(p, r, fma, set1)            \
+    p = set1(LB_VEXP_C7);                          \
+    p = fma(p, r, set1(LB_VEXP_C6));               \
+    p = fma(p, r, set1(LB_VEXP_C5));               \
+    p = fma(p, r, set1(LB_VEXP_C4));               \
+    p = fma(p, r, set1(LB_VEXP_C3));               \
+    p = fma(p, r, set1(LB_VEXP_C2));               \
+    p = fma(p, r, set1(1.0f));                     \
+    p = fma(p, r, set1(1.0f))
+
+static inline float lb_vexp_fnmaf(float a, float b, float c) { return fmaf(-a, b, c); }
+
 static inline float lb_vexp_pow2i(int32_t e) { /* 2^e for -126 <= e <= 127 */
     uint32_t u = (uint32_t)(e + 127) << 23;
     float f;
@@ -50,17 +69,9 @@ static inline float lb_vexp1(float x) {
     x = x < LB_VEXP_LO ? LB_VEXP_LO : x; /* comparisons are false for NaN */
     x = x > LB_VEXP_HI ? LB_VEXP_HI : x;
     if (x != x) return x;
-    float j = rintf(x * LB_VEXP_LOG2E);
-    float r = fmaf(-j, LB_VEXP_LN2_HI, x);
-    r = fmaf(-j, LB_VEXP_LN2_LO, r);
-    float p = LB_VEXP_C7;
-    p = fmaf(p, r, LB_VEXP_C6);
-    p = fmaf(p, r, LB_VEXP_C5);
-    p = fmaf(p, r, LB_VEXP_C4);
-    p = fmaf(p, r, LB_VEXP_C3);
-    p = fmaf(p, r, LB_VEXP_C2);
-    p = fmaf(p, r, 1.0f);
-    p = fmaf(p, r, 1.0f);
+    float j = rintf(x * LB_VEXP_LOG2E), r, p;
+    LB_VEXP_REDUCE(r, j, x, lb_vexp_fnmaf, LB_VEXP_FLOAT);
+    LB_VEXP_HORNER(p, r, fmaf, LB_VEXP_FLOAT);
     int32_t ji = (int32_t)j, j1 = ji / 2, j2 = ji - j1;
     return p * lb_vexp_pow2i(j1) * lb_vexp_pow2i(j2);
 }
@@ -72,16 +83,9 @@ static inline __m256 lb_vexp8(__m256 x) {
     x = _mm256_min_ps(_mm256_set1_ps(LB_VEXP_HI), x);
     __m256 j = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LB_VEXP_LOG2E)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(j, _mm256_set1_ps(LB_VEXP_LN2_HI), x);
-    r = _mm256_fnmadd_ps(j, _mm256_set1_ps(LB_VEXP_LN2_LO), r);
-    __m256 p = _mm256_set1_ps(LB_VEXP_C7);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LB_VEXP_C6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LB_VEXP_C5));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LB_VEXP_C4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LB_VEXP_C3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(LB_VEXP_C2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256 r, p;
+    LB_VEXP_REDUCE(r, j, x, _mm256_fnmadd_ps, _mm256_set1_ps);
+    LB_VEXP_HORNER(p, r, _mm256_fmadd_ps, _mm256_set1_ps);
     __m256i ji = _mm256_cvtps_epi32(j); /* NaN gives INT_MIN; p is NaN anyway */
     __m256i j1 = _mm256_srai_epi32(ji, 1), j2 = _mm256_sub_epi32(ji, j1);
     __m256i bias = _mm256_set1_epi32(127);
@@ -97,16 +101,9 @@ static inline __m512 lb_vexp16(__m512 x) {
     x = _mm512_min_ps(_mm512_set1_ps(LB_VEXP_HI), x);
     __m512 j = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(LB_VEXP_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(j, _mm512_set1_ps(LB_VEXP_LN2_HI), x);
-    r = _mm512_fnmadd_ps(j, _mm512_set1_ps(LB_VEXP_LN2_LO), r);
-    __m512 p = _mm512_set1_ps(LB_VEXP_C7);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LB_VEXP_C6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LB_VEXP_C5));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LB_VEXP_C4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LB_VEXP_C3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(LB_VEXP_C2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512 r, p;
+    LB_VEXP_REDUCE(r, j, x, _mm512_fnmadd_ps, _mm512_set1_ps);
+    LB_VEXP_HORNER(p, r, _mm512_fmadd_ps, _mm512_set1_ps);
     /* scalef computes p·2^j with one rounding, subnormals and overflow included */
     return _mm512_scalef_ps(p, j);
 }

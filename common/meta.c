@@ -21,6 +21,16 @@ extern char *openblas_get_corename(void);
 
 const char *lb_meta_cflags(void) { return LB_CFLAGS; }
 
+const char *lb_meta_compiler(void) {
+#ifdef __clang__
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#else
+    return NULL;
+#endif
+}
+
 static void copy(char *dst, size_t len, const char *src) {
     snprintf(dst, len, "%s", src && *src ? src : "unknown");
 }
@@ -29,13 +39,7 @@ void lb_meta_collect(lb_meta *m) {
     memset(m, 0, sizeof *m);
     copy(m->git_commit, sizeof m->git_commit, LB_GIT_COMMIT);
     m->git_dirty = LB_GIT_DIRTY;
-#ifdef __clang__
-    snprintf(m->compiler, sizeof m->compiler, "clang %s", __clang_version__);
-#elif defined(__GNUC__)
-    snprintf(m->compiler, sizeof m->compiler, "gcc %s", __VERSION__);
-#else
-    copy(m->compiler, sizeof m->compiler, NULL);
-#endif
+    copy(m->compiler, sizeof m->compiler, lb_meta_compiler());
     copy(m->cflags, sizeof m->cflags, LB_CFLAGS);
 
     copy(m->cpu_model, sizeof m->cpu_model, NULL);

@@ -215,27 +215,6 @@ static void layer_proj(const lb_encoder *e, int l, const float **E, const float 
     }
 }
 
-static int check_inputs(const lb_encoder *e, const int32_t *ids, const int32_t *tt,
-                        const float *mask, char *msg, size_t msglen) {
-    const lb_config *c = &e->m->c;
-    for (int b = 0; b < e->B; b++)
-        for (int i = 0; i < e->n; i++) {
-            long t = (long)b * e->n + i;
-            if (ids[t] < 0 || ids[t] >= c->vocab_size)
-                return lb_fail(msg, msglen, "ids[%d][%d] = %d is outside the vocabulary [0, %d)", b, i,
-                            ids[t], c->vocab_size);
-            if (tt && (tt[t] < 0 || tt[t] >= c->type_vocab))
-                return lb_fail(msg, msglen, "token_types[%d][%d] = %d is outside [0, type_vocab_size = %d)",
-                            b, i, tt[t], c->type_vocab);
-            if (mask && !(mask[t] == 0.0f || mask[t] == 1.0f))
-                return lb_fail(msg, msglen, "mask[%d][%d] = %g, expected 0 or 1", b, i, (double)mask[t]);
-            if (e->pos[t] >= c->max_pos)
-                return lb_fail(msg, msglen, "ids[%d][%d] needs position %d, past "
-                            "max_position_embeddings = %d", b, i, e->pos[t], c->max_pos);
-        }
-    return 0;
-}
-
 int lb_encoder_forward(lb_encoder *e, float *hidden_out, const int32_t *ids,
                        const int32_t *token_types, const float *mask, lb_probs_fn probs_fn,
                        void *user, char *msg, size_t msglen) {
@@ -245,8 +224,7 @@ int lb_encoder_forward(lb_encoder *e, float *hidden_out, const int32_t *ids,
     const int T = B * n;
     if (probs_fn && !e->want_probs)
         return lb_fail(msg, msglen, "probabilities requested but the encoder was made without them");
-    lb_positions(e->pos, c, ids, B, n);
-    if (check_inputs(e, ids, token_types, mask, msg, msglen)) return -1;
+    if (lb_positions_checked(e->pos, c, ids, token_types, NULL, mask, B, n, msg, msglen)) return -1;
     lb_embed(e->x, m, ids, token_types, e->pos, T, th);
     lb_add_layer_norm(e->x, NULL, m->emb_g, m->emb_b, T, h, c->ln_eps, th);
     refresh_slices(e);

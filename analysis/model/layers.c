@@ -106,6 +106,32 @@ void lb_positions(int32_t *positions, const lb_config *c, const int32_t *ids, in
     }
 }
 
+int lb_positions_checked(int32_t *positions, const lb_config *c, const int32_t *ids,
+                         const int32_t *token_types, const int32_t *labels, const float *mask,
+                         int B, int n, char *msg, size_t msglen) {
+    const int32_t *tt = token_types;
+    lb_positions(positions, c, ids, B, n);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < n; i++) {
+            long t = (long)b * n + i;
+            if (ids[t] < 0 || ids[t] >= c->vocab_size)
+                return lb_fail(msg, msglen, "ids[%d][%d] = %d is outside the vocabulary [0, %d)", b, i,
+                               ids[t], c->vocab_size);
+            if (tt && (tt[t] < 0 || tt[t] >= c->type_vocab))
+                return lb_fail(msg, msglen, "token_types[%d][%d] = %d is outside [0, type_vocab_size = %d)",
+                               b, i, tt[t], c->type_vocab);
+            if (labels && labels[t] != LB_MLM_IGNORE && (labels[t] < 0 || labels[t] >= c->vocab_size))
+                return lb_fail(msg, msglen, "labels[%d][%d] = %d is neither %d nor in [0, %d)", b, i,
+                               labels[t], LB_MLM_IGNORE, c->vocab_size);
+            if (mask && !(mask[t] == 0.0f || mask[t] == 1.0f))
+                return lb_fail(msg, msglen, "mask[%d][%d] = %g, expected 0 or 1", b, i, (double)mask[t]);
+            if (positions[t] >= c->max_pos)
+                return lb_fail(msg, msglen, "ids[%d][%d] needs position %d, past "
+                               "max_position_embeddings = %d", b, i, positions[t], c->max_pos);
+        }
+    return 0;
+}
+
 void lb_embed(float *x, const struct lb_model *m, const int32_t *ids, const int32_t *token_types,
               const int32_t *positions, long tokens, int threads) {
     const int h = m->c.hidden;

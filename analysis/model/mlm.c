@@ -185,28 +185,6 @@ int lb_mlm_init(lb_mlm **out, lb_model *m, int B, int n, int threads, char *msg,
 
 const float *lb_mlm_hidden(const lb_mlm *w) { return w->xin[w->m->c.layers]; }
 
-static int check_inputs(lb_mlm *w, const int32_t *ids, const float *mask, const int32_t *labels,
-                        char *msg, size_t msglen) {
-    const lb_config *c = &w->m->c;
-    lb_positions(w->pos, c, ids, w->B, w->n);
-    for (int b = 0; b < w->B; b++)
-        for (int i = 0; i < w->n; i++) {
-            long t = (long)b * w->n + i;
-            if (ids[t] < 0 || ids[t] >= c->vocab_size)
-                return lb_fail(msg, msglen, "ids[%d][%d] = %d is outside the vocabulary [0, %d)", b, i,
-                            ids[t], c->vocab_size);
-            if (labels[t] != LB_MLM_IGNORE && (labels[t] < 0 || labels[t] >= c->vocab_size))
-                return lb_fail(msg, msglen, "labels[%d][%d] = %d is neither %d nor in [0, %d)", b, i,
-                            labels[t], LB_MLM_IGNORE, c->vocab_size);
-            if (mask && !(mask[t] == 0.0f || mask[t] == 1.0f))
-                return lb_fail(msg, msglen, "mask[%d][%d] = %g, expected 0 or 1", b, i, (double)mask[t]);
-            if (w->pos[t] >= c->max_pos)
-                return lb_fail(msg, msglen, "ids[%d][%d] needs position %d, past "
-                            "max_position_embeddings = %d", b, i, w->pos[t], c->max_pos);
-        }
-    return 0;
-}
-
 /* E, F for layer l: the model's, or the slices (see refresh in forward). */
 static void layer_proj(const lb_mlm *w, int l, const float **E, const float **F, float **dE,
                        float **dF, float *grad) {
@@ -322,7 +300,8 @@ static void backward(lb_mlm *w, float *grad, const int32_t *ids, const float *ma
 
 static int run(lb_mlm *w, float *grad, float scale, const int32_t *ids, const float *mask,
                const int32_t *labels, lb_mlm_stats *st, double *tok_loss, char *msg, size_t msglen) {
-    if (check_inputs(w, ids, mask, labels, msg, msglen)) return -1;
+    if (lb_positions_checked(w->pos, &w->m->c, ids, NULL, labels, mask, w->B, w->n, msg, msglen))
+        return -1;
     lb_head_ws *hw = &w->hw;
     hw->P = 0;
     for (int t = 0; t < w->T; t++)

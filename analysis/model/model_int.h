@@ -97,6 +97,15 @@ void lb_embed(float *x, const struct lb_model *m, const int32_t *ids, const int3
 /* positions (B,n) per the model type (see lb_model.h). */
 void lb_positions(int32_t *positions, const lb_config *c, const int32_t *ids, int B, int n);
 
+/* The inputs of one forward, (B,n) each, as lb_positions finds their positions (into
+ * positions): ids in the vocabulary, token_types (NULL: all 0) in the type vocabulary,
+ * labels (NULL: none) LB_MLM_IGNORE or in the vocabulary, mask (NULL: all real) 0 or 1,
+ * and every position below max_position_embeddings. 0, or -1 with the first element
+ * that is not named in msg. */
+int lb_positions_checked(int32_t *positions, const lb_config *c, const int32_t *ids,
+                         const int32_t *token_types, const int32_t *labels, const float *mask,
+                         int B, int n, char *msg, size_t msglen);
+
 /* x (len) = scale·N(0,1), deterministic in (seed, stream) whatever the thread count:
  * fixed chunks, each with its own generator, filled in parallel (Marsaglia's polar
  * method: no trigonometry, ~4× faster than one Box–Muller draw per value). */

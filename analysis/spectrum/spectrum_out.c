@@ -175,12 +175,9 @@ static void json_stats(FILE *f, const lb_welford *st) {
     fputc('}', f);
 }
 
-static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const lb_spec_params *p,
-                       int argc, char **argv, const lb_meta *m) {
-    FILE *f = o->f[F_JSON];
+/* "params": what the run read and how, then the definitions of its numbers. */
+static void json_params(FILE *f, const lb_spec_params *p) {
     const lb_spec_input_opts *io = p->io;
-    fputs("{\n", f);
-    lb_meta_write_json(f, m, argc, argv, 2);
     fputs(",\n  \"params\": {\n    \"model\": ", f);
     lb_json_str(f, io->model_dir);
     fputs(",\n    \"input\": ", f);
@@ -221,40 +218,52 @@ static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const
           "    \"projerr\": \"|PV - Y|_F / |PV|_F over real tokens; gauss: Y = P R^T R V, R "
           "N(0,1/k) seeded per (layer, head, k); pool: mean pooling of k blocks; "
           "linformer_*: softmax(Q (E K)^T / sqrt(d)) (E V) with E = R or pooling; svd_pv: best "
-          "rank-k P_k; svd_p: |P - P_k|_F / |P|_F\"\n  },\n  \"runs\": [",
+          "rank-k P_k; svd_p: |P - P_k|_F / |P|_F\"\n  },\n",
           f);
-    for (int ri = 0; ri < nruns; ri++) {
-        const lb_spec_run *r = &runs[ri];
-        lb_welford st[LB_SPEC_NSTATS];
-        pool_stats(st, r, -1);
-        fprintf(f, "%s\n    {\n      \"n\": %d,\n      \"index\": %d,\n      \"policy\": ",
-                ri ? "," : "", r->n, r->index);
-        lb_json_str(f, r->policy ? r->policy : "");
-        fprintf(f, ",\n      \"windows_total\": %ld,\n      \"sequences\": %ld,\n"
-                   "      \"proj_sequences\": %ld,\n      \"tokens\": %.0f,\n"
-                   "      \"real_tokens\": %.0f,\n      \"forward_seconds\": %.6f,\n"
-                   "      \"forward_tokens_per_s\": %.3f,\n      \"analysis_seconds\": %.6f,\n",
-                r->windows_total, r->sequences, r->proj_sequences, r->tokens, r->real_tokens,
-                r->forward_s, r->forward_s > 0 ? r->tokens / r->forward_s : 0, r->analysis_s);
-        fputs("      \"layers\": ", f);
-        json_list(f, r->layers, r->nl);
-        fputs(",\n      \"heads\": ", f);
-        json_list(f, r->heads, r->nh);
-        fputs(",\n      \"proj_k\": ", f);
-        json_list(f, r->ks, r->nks);
-        fputs(",\n      \"pooled\": ", f);
-        json_stats(f, st);
-        fputs(",\n      \"per_head\": [", f);
-        for (int l = 0; l < r->nl; l++)
-            for (int h = 0; h < r->nh; h++) {
-                const lb_spec_acc *a = &r->acc[l * r->nh + h];
-                fprintf(f, "%s\n        {\"layer\": %d, \"head\": %d, \"count\": %.0f, \"stats\": ",
-                        l + h ? "," : "", r->layers[l], r->heads[h], a->count);
-                json_stats(f, a->stat);
-                fputc('}', f);
-            }
-        fputs("\n      ]\n    }", f);
-    }
+}
+
+/* One run (one n): its sizes and times, and the statistics pooled and per head. */
+static void json_run(FILE *f, const lb_spec_run *r, int first) {
+    lb_welford st[LB_SPEC_NSTATS];
+    pool_stats(st, r, -1);
+    fprintf(f, "%s\n    {\n      \"n\": %d,\n      \"index\": %d,\n      \"policy\": ",
+            first ? "" : ",", r->n, r->index);
+    lb_json_str(f, r->policy ? r->policy : "");
+    fprintf(f, ",\n      \"windows_total\": %ld,\n      \"sequences\": %ld,\n"
+               "      \"proj_sequences\": %ld,\n      \"tokens\": %.0f,\n"
+               "      \"real_tokens\": %.0f,\n      \"forward_seconds\": %.6f,\n"
+               "      \"forward_tokens_per_s\": %.3f,\n      \"analysis_seconds\": %.6f,\n",
+            r->windows_total, r->sequences, r->proj_sequences, r->tokens, r->real_tokens,
+            r->forward_s, r->forward_s > 0 ? r->tokens / r->forward_s : 0, r->analysis_s);
+    fputs("      \"layers\": ", f);
+    json_list(f, r->layers, r->nl);
+    fputs(",\n      \"heads\": ", f);
+    json_list(f, r->heads, r->nh);
+    fputs(",\n      \"proj_k\": ", f);
+    json_list(f, r->ks, r->nks);
+    fputs(",\n      \"pooled\": ", f);
+    json_stats(f, st);
+    fputs(",\n      \"per_head\": [", f);
+    for (int l = 0; l < r->nl; l++)
+        for (int h = 0; h < r->nh; h++) {
+            const lb_spec_acc *a = &r->acc[l * r->nh + h];
+            fprintf(f, "%s\n        {\"layer\": %d, \"head\": %d, \"count\": %.0f, \"stats\": ",
+                    l + h ? "," : "", r->layers[l], r->heads[h], a->count);
+            json_stats(f, a->stat);
+            fputc('}', f);
+        }
+    fputs("\n      ]\n    }", f);
+}
+
+/* PREFIX.json: the run's metadata, the params, one entry a run, the files written. */
+static void write_json(lb_spec_out *o, const lb_spec_run *runs, int nruns, const lb_spec_params *p,
+                       int argc, char **argv, const lb_meta *m) {
+    FILE *f = o->f[F_JSON];
+    fputs("{\n", f);
+    lb_meta_write_json(f, m, argc, argv, 2);
+    json_params(f, p);
+    fputs("  \"runs\": [", f);
+    for (int ri = 0; ri < nruns; ri++) json_run(f, &runs[ri], ri == 0);
     fputs("\n  ],\n  \"files\": [", f);
     for (int i = 0; i < F_COUNT; i++) {
         fputs(i ? ", " : "", f);

@@ -20,24 +20,33 @@ int lb_bpe_grow(void **p, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-static int map_rehash(bpe_str_map *m, size_t cap) {
+/* Both hash tables (spellings and pairs) keep their entries in an array and find them
+ * through slots: open addressing with linear probing, -1 empty, else an entry's index.
+ * Rebuild *slot at cap slots (a power of two) for entries 0 .. n-1, whose hashes
+ * hash(ctx, i) gives, and set *slot_cap. -1 when out of memory (the old table kept). */
+static int slots_rebuild(int32_t **slot, size_t *slot_cap, size_t cap, size_t n,
+                         uint64_t (*hash)(const void *ctx, size_t i), const void *ctx) {
     int32_t *s = malloc(cap * sizeof *s);
     if (!s) return -1;
     memset(s, 0xff, cap * sizeof *s);
-    for (size_t i = 0; i < m->n; i++) {
-        size_t j = m->e[i].hash & (cap - 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = hash(ctx, i) & (cap - 1);
         while (s[j] >= 0) j = (j + 1) & (cap - 1);
         s[j] = (int32_t)i;
     }
-    free(m->slot);
-    m->slot = s;
-    m->cap = cap;
+    free(*slot);
+    *slot = s;
+    *slot_cap = cap;
     return 0;
 }
 
+static uint64_t str_hash(const void *m, size_t i) { return ((const bpe_str_map *)m)->e[i].hash; }
+
 /* Index of the entry spelled s[0..n), created with value v if absent; -1 on OOM. */
 static long map_get(bpe_str_map *m, const char *s, size_t n, int64_t v, int *created) {
-    if (m->n + 1 > m->cap / 2 && map_rehash(m, m->cap ? m->cap * 2 : 1024)) return -1;
+    if (m->n + 1 > m->cap / 2 &&
+        slots_rebuild(&m->slot, &m->cap, m->cap ? m->cap * 2 : 1024, m->n, str_hash, m))
+        return -1;
     uint64_t h = lb_hash_bytes(s, n);
     size_t j = h & (m->cap - 1);
     for (int32_t i; (i = m->slot[j]) >= 0; j = (j + 1) & (m->cap - 1)) {
@@ -186,24 +195,16 @@ static bpe_heap_item heap_pop(lb_bpe_trainer *t) {
 
 static uint64_t pair_hash(int32_t a, int32_t b) { return lb_mix64((uint64_t)(uint32_t)a << 32 | (uint32_t)b); }
 
-static int pair_rehash(lb_bpe_trainer *t, size_t cap) {
-    int32_t *s = malloc(cap * sizeof *s);
-    if (!s) return -1;
-    memset(s, 0xff, cap * sizeof *s);
-    for (size_t i = 0; i < t->n_pe; i++) {
-        size_t j = pair_hash(t->pe[i].a, t->pe[i].b) & (cap - 1);
-        while (s[j] >= 0) j = (j + 1) & (cap - 1);
-        s[j] = (int32_t)i;
-    }
-    free(t->pslot);
-    t->pslot = s;
-    t->pcap = cap;
-    return 0;
+static uint64_t pe_hash(const void *t, size_t i) {
+    const bpe_pair *p = &((const lb_bpe_trainer *)t)->pe[i];
+    return pair_hash(p->a, p->b);
 }
 
 /* Add delta × (a,b); word w (>= 0) is listed with the pair. Returns the pair or -1. */
 static long pair_add(lb_bpe_trainer *t, int32_t a, int32_t b, int64_t delta, int32_t w) {
-    if (t->n_pe + 1 > t->pcap / 2 && pair_rehash(t, t->pcap ? t->pcap * 2 : 4096)) return -1;
+    if (t->n_pe + 1 > t->pcap / 2 &&
+        slots_rebuild(&t->pslot, &t->pcap, t->pcap ? t->pcap * 2 : 4096, t->n_pe, pe_hash, t))
+        return -1;
     size_t j = pair_hash(a, b) & (t->pcap - 1);
     int32_t i;
     while ((i = t->pslot[j]) >= 0 && !(t->pe[i].a == a && t->pe[i].b == b))

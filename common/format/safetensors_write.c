@@ -80,64 +80,106 @@ static void putq(sbuf *b, const char *s) {
     puts_(b, "\"");
 }
 
+static size_t elems(const lb_st_out *x) {
+    size_t cnt = 1;
+    for (int j = 0; j < x->ndim; j++) cnt *= (size_t)x->shape[j];
+    return cnt;
+}
+
+/* "__metadata__":{key:value,...} from the NULL-terminated key, value list. */
+static int header_metadata(sbuf *h, const char *const *metadata, const char *path, char *msg,
+                           size_t msglen) {
+    puts_(h, "\"__metadata__\":{");
+    for (int i = 0; metadata[i]; i += 2) {
+        if (!metadata[i + 1])
+            return lb_fail(msg, msglen, "%s: metadata key '%s' has no value", path, metadata[i]);
+        if (i) puts_(h, ",");
+        putq(h, metadata[i]);
+        puts_(h, ":");
+        putq(h, metadata[i + 1]);
+    }
+    puts_(h, "}");
+    return 0;
+}
+
+/* name:{"dtype","shape","data_offsets"} of tensor x, its data at *off (advanced past
+ * it); refused when the dtype is not written or a value does not fit it. */
+static int header_tensor(sbuf *h, const lb_st_out *x, size_t *off, const char *path, char *msg,
+                         size_t msglen) {
+    char num[64];
+    if (x->dtype != LB_ST_F32 && x->dtype != LB_ST_F16 && x->dtype != LB_ST_BF16)
+        return lb_fail(msg, msglen, "%s: tensor '%s': only F32, F16 and BF16 are written", path,
+                       x->name);
+    size_t cnt = elems(x), bytes = cnt * lb_st_dtype_size(x->dtype);
+    putq(h, x->name);
+    snprintf(num, sizeof num, ":{\"dtype\":\"%s\",\"shape\":[", lb_st_dtype_name(x->dtype));
+    puts_(h, num);
+    for (int j = 0; j < x->ndim; j++) {
+        snprintf(num, sizeof num, "%s%lld", j ? "," : "", (long long)x->shape[j]);
+        puts_(h, num);
+    }
+    snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", *off, *off + bytes);
+    puts_(h, num);
+    *off += bytes;
+    /* a value F16/BF16 cannot hold (or a NaN) would be refused by every reader */
+    for (size_t k = 0; k < cnt; k++) {
+        float v = x->data[k];
+        int bad = !isfinite(v) || (x->dtype == LB_ST_F16 && fabsf(v) >= 65520.0f) ||
+                  (x->dtype == LB_ST_BF16 && fabsf(v) >= 3.3961514e38f);
+        if (bad)
+            return lb_fail(msg, msglen, "%s: tensor '%s' element %zu = %g does not fit %s", path,
+                           x->name, k, (double)v, lb_st_dtype_name(x->dtype));
+    }
+    return 0;
+}
+
+/* The JSON header, padded with spaces to a multiple of 8. */
+static int header(sbuf *h, const lb_st_out *t, int count, const char *const *metadata,
+                  const char *path, char *msg, size_t msglen) {
+    size_t off = 0;
+    int meta = metadata && metadata[0];
+    puts_(h, "{");
+    if (meta && header_metadata(h, metadata, path, msg, msglen)) return -1;
+    for (int i = 0; i < count; i++) {
+        if (i || meta) puts_(h, ",");
+        if (header_tensor(h, &t[i], &off, path, msg, msglen)) return -1;
+    }
+    puts_(h, "}");
+    while (h->len % 8) puts_(h, " ");
+    if (h->oom) return lb_fail(msg, msglen, "%s: out of memory", path);
+    return 0;
+}
+
+/* The values of x in its dtype, little-endian whatever the host; 0 when written. */
+static int write_data(FILE *f, const lb_st_out *x) {
+    enum { CH = 16384 };
+    unsigned char buf[CH * 4];
+    size_t cnt = elems(x);
+    for (size_t k0 = 0; k0 < cnt; k0 += CH) {
+        size_t nn = cnt - k0 < CH ? cnt - k0 : CH, nb = 0;
+        for (size_t k = 0; k < nn; k++) {
+            float v = x->data[k0 + k];
+            uint32_t u;
+            memcpy(&u, &v, 4);
+            if (x->dtype == LB_ST_F32) {
+                for (int s = 0; s < 4; s++) buf[nb++] = (unsigned char)(u >> (8 * s));
+            } else {
+                uint16_t hh = x->dtype == LB_ST_F16 ? lb_f32_to_f16(v) : lb_f32_to_bf16(v);
+                buf[nb++] = (unsigned char)hh;
+                buf[nb++] = (unsigned char)(hh >> 8);
+            }
+        }
+        if (fwrite(buf, 1, nb, f) != nb) return -1;
+    }
+    return 0;
+}
+
 int lb_st_write(const char *path, const lb_st_out *t, int count, const char *const *metadata,
                 char *msg, size_t msglen) {
     sbuf h = {0};
-    char num[64];
-    size_t off = 0;
-    puts_(&h, "{");
-    if (metadata && metadata[0]) {
-        puts_(&h, "\"__metadata__\":{");
-        for (int i = 0; metadata[i]; i += 2) {
-            if (!metadata[i + 1]) {
-                free(h.p);
-                return lb_fail(msg, msglen, "%s: metadata key '%s' has no value", path, metadata[i]);
-            }
-            if (i) puts_(&h, ",");
-            putq(&h, metadata[i]);
-            puts_(&h, ":");
-            putq(&h, metadata[i + 1]);
-        }
-        puts_(&h, "}");
-    }
-    for (int i = 0; i < count; i++) {
-        const lb_st_out *x = &t[i];
-        if (x->dtype != LB_ST_F32 && x->dtype != LB_ST_F16 && x->dtype != LB_ST_BF16) {
-            free(h.p);
-            return lb_fail(msg, msglen, "%s: tensor '%s': only F32, F16 and BF16 are written", path,
-                        x->name);
-        }
-        size_t cnt = 1;
-        for (int j = 0; j < x->ndim; j++) cnt *= (size_t)x->shape[j];
-        size_t bytes = cnt * lb_st_dtype_size(x->dtype);
-        if (i || (metadata && metadata[0])) puts_(&h, ",");
-        putq(&h, x->name);
-        snprintf(num, sizeof num, ":{\"dtype\":\"%s\",\"shape\":[", lb_st_dtype_name(x->dtype));
-        puts_(&h, num);
-        for (int j = 0; j < x->ndim; j++) {
-            snprintf(num, sizeof num, "%s%lld", j ? "," : "", (long long)x->shape[j]);
-            puts_(&h, num);
-        }
-        snprintf(num, sizeof num, "],\"data_offsets\":[%zu,%zu]}", off, off + bytes);
-        puts_(&h, num);
-        off += bytes;
-        /* a value F16/BF16 cannot hold (or a NaN) would be refused by every reader */
-        for (size_t k = 0; k < cnt; k++) {
-            float v = x->data[k];
-            int bad = !isfinite(v) || (x->dtype == LB_ST_F16 && fabsf(v) >= 65520.0f) ||
-                      (x->dtype == LB_ST_BF16 && fabsf(v) >= 3.3961514e38f);
-            if (bad) {
-                free(h.p);
-                return lb_fail(msg, msglen, "%s: tensor '%s' element %zu = %g does not fit %s", path,
-                            x->name, k, (double)v, lb_st_dtype_name(x->dtype));
-            }
-        }
-    }
-    puts_(&h, "}");
-    while (h.len % 8) puts_(&h, " ");
-    if (h.oom) {
+    if (header(&h, t, count, metadata, path, msg, msglen)) {
         free(h.p);
-        return lb_fail(msg, msglen, "%s: out of memory", path);
+        return -1;
     }
     lb_atomic a;
     FILE *f = lb_atomic_open(&a, path);
@@ -149,29 +191,7 @@ int lb_st_write(const char *path, const lb_st_out *t, int count, const char *con
     for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
     int ok = fwrite(le, 1, 8, f) == 8 && fwrite(h.p, 1, h.len, f) == h.len;
     free(h.p);
-    enum { CH = 16384 };
-    unsigned char buf[CH * 4];
-    for (int i = 0; i < count && ok; i++) {
-        const lb_st_out *x = &t[i];
-        size_t cnt = 1;
-        for (int j = 0; j < x->ndim; j++) cnt *= (size_t)x->shape[j];
-        for (size_t k0 = 0; k0 < cnt && ok; k0 += CH) {
-            size_t nn = cnt - k0 < CH ? cnt - k0 : CH, nb = 0;
-            for (size_t k = 0; k < nn; k++) { /* little-endian, whatever the host */
-                float v = x->data[k0 + k];
-                uint32_t u;
-                memcpy(&u, &v, 4);
-                if (x->dtype == LB_ST_F32) {
-                    for (int s = 0; s < 4; s++) buf[nb++] = (unsigned char)(u >> (8 * s));
-                } else {
-                    uint16_t hh = x->dtype == LB_ST_F16 ? lb_f32_to_f16(v) : lb_f32_to_bf16(v);
-                    buf[nb++] = (unsigned char)hh;
-                    buf[nb++] = (unsigned char)(hh >> 8);
-                }
-            }
-            ok = fwrite(buf, 1, nb, f) == nb;
-        }
-    }
+    for (int i = 0; i < count && ok; i++) ok = !write_data(f, &t[i]);
     if (!ok) {
         lb_atomic_abort(&a);
         return lb_fail(msg, msglen, "%s: write failed", path);

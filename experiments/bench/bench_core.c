@@ -47,6 +47,24 @@ const char lb_bench_peak_text[] =
     "width, best of 5 trials, measured before the timing (meta.fingerprint.fma_peak); "
     "frac_peak = gflops / peak_gflops";
 
+int lb_bench_method_known(int m) {
+    return m >= 0 && m < 31 && strcmp(lb_attn_method_name((lb_attn_method)m), "?") != 0;
+}
+
+int lb_bench_cells(lb_bench_cell *cells, int methods, int sized, const lb_list *ks, long kmax) {
+    int nc = 0;
+    for (int m = 0; lb_bench_method_known(m); m++) {
+        if (!(methods & (1 << m))) continue;
+        int by_k = (sized & (1 << m)) != 0;
+        for (int i = 0; i < (by_k ? ks->len : 1); i++) {
+            int k = by_k ? (int)ks->v[i] : 0;
+            if (k > kmax) continue;
+            cells[nc++] = (lb_bench_cell){.method = (lb_attn_method)m, .k = k};
+        }
+    }
+    return nc;
+}
+
 lb_bench_point *lb_bench_add(lb_bench_set *s) {
     if (s->len == s->cap) {
         int cap = s->cap ? 2 * s->cap : 64;

@@ -90,28 +90,53 @@ static void layer_release(void *ctx, int i) { slot_release(&((layer_ctx *)ctx)->
 static const lb_bench_ops layer_ops = {layer_start, layer_run, layer_release};
 
 /* Methods sized by the -k grid: Linformer's k and the approximations' w or m (k = m
- * = w; scatterbrain takes k for both its features and its window radius). */
+ * = w; scatterbrain takes k for both its features and its window radius); every
+ * method from LB_ATTN_LOCAL on. */
 static int sized(int m) { return m == LB_ATTN_LINFORMER || m >= LB_ATTN_LOCAL; }
 
-static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, int n,
-                      int d, int H, int B, int t, lb_rng *rng) {
+/* One group of the grid: the points with the same n, d, H, B and threads. */
+typedef struct {
+    int n, d, H, B, threads;
+} group;
+
+/* Group gi of the grid in the order the run takes it (threads outermost, then d, H, B
+ * and n); 0 past the last. */
+static int layer_group(group *g, const lb_bench_opts *o, long gi) {
+    const lb_list *dims[5] = {&o->n, &o->batch, &o->heads, &o->d, &o->threads}; /* fastest first */
+    long at[5];
+    for (int i = 0; i < 5; i++) {
+        if (dims[i]->len == 0) return 0;
+        at[i] = gi % dims[i]->len;
+        gi /= dims[i]->len;
+    }
+    if (gi) return 0;
+    *g = (group){.n = (int)o->n.v[at[0]], .B = (int)o->batch.v[at[1]], .H = (int)o->heads.v[at[2]],
+                 .d = (int)o->d.v[at[3]], .threads = (int)o->threads.v[at[4]]};
+    return 1;
+}
+
+/* The cells of a group (k > n: no such cell, the paper leaves it empty). */
+static int group_cells(lb_bench_cell *cells, const lb_bench_opts *o, int n) {
+    int sized_set = 0;
+    for (int m = 0; m < LB_ATTN_NMETHODS; m++) sized_set |= sized(m) << m;
+    return lb_bench_cells(cells, o->methods, sized_set, &o->k, n);
+}
+
+static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog,
+                      const group *g, lb_rng *rng) {
+    const int n = g->n, d = g->d, H = g->H, B = g->B, t = g->threads;
     int first = set->len;
-    /* the points of the group */
-    for (int m = 0; lb_bench_method_known(m); m++) {
-        if (!(o->methods & (1 << m))) continue;
-        int nk = sized(m) ? o->k.len : 1;
-        for (int i = 0; i < nk; i++) {
-            int kk = sized(m) ? (int)o->k.v[i] : 0;
-            if (kk > n) continue; /* k > n: no such cell (the paper leaves it empty) */
-            lb_bench_point *p = lb_bench_add(set);
-            if (!p) return;
-            *p = (lb_bench_point){.proto = LB_PROTO_LAYER, .method = (lb_attn_method)m,
-                                  .share = m == LB_ATTN_LINFORMER ? o->share : LB_SHARE_NONE,
-                                  .n = n, .k = kk, .d = d, .H = H, .B = B, .layers = 1,
-                                  .threads = t, .median = NAN, .q1 = NAN, .q3 = NAN,
-                                  .iqr = NAN, .gflops = NAN, .sgemm_gflops = NAN,
-                                  .speedup = NAN, .mem_saved = NAN};
-        }
+    lb_bench_cell cells[LB_BENCH_MAXCELLS];
+    int nc = group_cells(cells, o, n);
+    for (int i = 0; i < nc; i++) { /* the points of the group */
+        lb_bench_point *p = lb_bench_add(set);
+        if (!p) return;
+        *p = (lb_bench_point){.proto = LB_PROTO_LAYER, .method = cells[i].method,
+                              .share = cells[i].method == LB_ATTN_LINFORMER ? o->share : LB_SHARE_NONE,
+                              .n = n, .k = cells[i].k, .d = d, .H = H, .B = B, .layers = 1,
+                              .threads = t, .median = NAN, .q1 = NAN, .q3 = NAN,
+                              .iqr = NAN, .gflops = NAN, .sgemm_gflops = NAN,
+                              .speedup = NAN, .mem_saved = NAN};
     }
     int np = set->len - first;
     if (np == 0) return;
@@ -179,36 +204,24 @@ static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *pr
 int lb_bench_layer(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog) {
     lb_rng rng;
     lb_rng_seed(&rng, o->seed);
-    for (int ti = 0; ti < o->threads.len; ti++)
-        for (int di = 0; di < o->d.len; di++)
-            for (int hi = 0; hi < o->heads.len; hi++)
-                for (int bi = 0; bi < o->batch.len; bi++)
-                    for (int ni = 0; ni < o->n.len; ni++)
-                        run_group(set, o, prog, (int)o->n.v[ni], (int)o->d.v[di],
-                                  (int)o->heads.v[hi], (int)o->batch.v[bi], (int)o->threads.v[ti],
-                                  &rng);
+    group g;
+    for (long gi = 0; layer_group(&g, o, gi); gi++) run_group(set, o, prog, &g, &rng);
     return EX_OK;
 }
 
 double lb_bench_layer_work(const lb_bench_opts *o) {
     double w = 0;
     int calls = o->reps + (o->warmup > 1 ? o->warmup : 1);
-    for (int ti = 0; ti < o->threads.len; ti++)
-        for (int di = 0; di < o->d.len; di++)
-            for (int hi = 0; hi < o->heads.len; hi++)
-                for (int bi = 0; bi < o->batch.len; bi++)
-                    for (int ni = 0; ni < o->n.len; ni++)
-                        for (int m = 0; lb_bench_method_known(m); m++) {
-                            if (!(o->methods & (1 << m))) continue;
-                            int nk = sized(m) ? o->k.len : 1;
-                            for (int i = 0; i < nk; i++) {
-                                int kk = sized(m) ? (int)o->k.v[i] : 1;
-                                lb_attn_cfg c = {.method = (lb_attn_method)m, .B = (int)o->batch.v[bi],
-                                                 .H = (int)o->heads.v[hi], .n = (int)o->n.v[ni],
-                                                 .d = (int)o->d.v[di], .k = kk, .window = kk,
-                                                 .share = o->share};
-                                if (c.k <= c.n) w += lb_attn_flops(&c) * calls;
-                            }
-                        }
+    lb_bench_cell cells[LB_BENCH_MAXCELLS];
+    group g;
+    for (long gi = 0; layer_group(&g, o, gi); gi++) {
+        int nc = group_cells(cells, o, g.n);
+        for (int i = 0; i < nc; i++) {
+            int kk = cells[i].k ? cells[i].k : 1;
+            lb_attn_cfg c = {.method = cells[i].method, .B = g.B, .H = g.H, .n = g.n, .d = g.d,
+                             .k = kk, .window = kk, .share = o->share};
+            w += lb_attn_flops(&c) * calls;
+        }
+    }
     return w;
 }

@@ -143,6 +143,42 @@ static int has_variant(const lb_bench_set *s, lb_attn_method v) {
     return 0;
 }
 
+/* One crossover row: the family of Linformer point lin against variant v, n the
+ * smallest n where Linformer is faster (0: none in the grid); row counts from 0. */
+typedef void crossover_fn(FILE *f, int row, const lb_bench_point *lin, lb_attn_method v, int n);
+
+/* The crossovers in the order both outputs list them: each family of Linformer layer
+ * points, against full then stream where the set has them. */
+static void each_crossover(FILE *f, const lb_bench_set *s, crossover_fn *fn) {
+    int row = 0;
+    for (int i = 0; i < s->len; i++) {
+        if (!family_first(s, i)) continue;
+        for (int v = 0; v < 2; v++) /* LB_ATTN_FULL, LB_ATTN_STREAM */
+            if (has_variant(s, (lb_attn_method)v))
+                fn(f, row++, &s->pts[i], (lb_attn_method)v, crossover(s, &s->pts[i], (lb_attn_method)v));
+    }
+}
+
+static void json_crossover(FILE *f, int row, const lb_bench_point *p, lb_attn_method v, int n) {
+    fprintf(f, "%s\n    {\"versus\": \"%s\", \"k\": %d, \"d\": %d, \"heads\": %d, \"batch\": "
+               "%d, \"threads\": %d, \"n\": ",
+            row ? "," : "", lb_attn_method_name(v), p->k, p->d, p->H, p->B, p->threads);
+    if (n) fprintf(f, "%d}", n);
+    else fprintf(f, "null}");
+}
+
+static void text_crossover(FILE *f, int row, const lb_bench_point *p, lb_attn_method v, int n) {
+    fprintf(f, "  linformer k=%-5d vs %-6s (d=%d H=%d B=%d t=%d): ", p->k, lb_attn_method_name(v),
+            p->d, p->H, p->B, p->threads);
+    if (n) fprintf(f, "n = %d\n", n);
+    else fprintf(f, "none in grid\n");
+}
+
+/* A streaming point of the layer grid that ran: the rows of the stream-memory tables. */
+static int stream_ok(const lb_bench_point *p) {
+    return p->proto == LB_PROTO_LAYER && p->method == LB_ATTN_STREAM && p->status == LB_PT_OK;
+}
+
 static void json_list(FILE *f, const char *key, const lb_list *l) {
     fprintf(f, "    \"%s\": [", key);
     for (int i = 0; i < l->len; i++) fprintf(f, "%s%ld", i ? ", " : "", l->v[i]);
@@ -170,10 +206,16 @@ static void write_sgemm_rates(FILE *f, const lb_bench_set *s) {
     fprintf(f, "\n  ],\n");
 }
 
-static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
-                      const lb_meta *m, int argc, char **argv) {
-    fprintf(f, "{\n");
-    lb_meta_write_json(f, m, argc, argv, 2);
+/* The names of the methods in the bit set, as a JSON list. */
+static void json_methods(FILE *f, int methods) {
+    fprintf(f, "[");
+    for (int i = 0, c = 0; lb_bench_method_known(i); i++)
+        if (methods & (1 << i)) fprintf(f, "%s\"%s\"", c++ ? ", " : "", lb_attn_method_name((lb_attn_method)i));
+    fprintf(f, "]");
+}
+
+/* "params": the options of the run. */
+static void json_params(FILE *f, const lb_bench_opts *o) {
     fprintf(f, ",\n  \"params\": {\n    \"preset\": ");
     lb_json_str(f, o->preset ? o->preset : "none");
     fprintf(f, ",\n    \"protocols\": [%s%s%s],\n", o->protocols & LB_PROTO_LAYER ? "\"layer\"" : "",
@@ -183,10 +225,9 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
     json_list(f, "heads", &o->heads), json_list(f, "batch", &o->batch);
     json_list(f, "threads", &o->threads), json_list(f, "table3_n", &o->t3_n);
     json_list(f, "table3_k", &o->t3_k), json_list(f, "table3_layers", &o->layers);
-    fprintf(f, "    \"methods\": [");
-    for (int i = 0, c = 0; lb_bench_method_known(i); i++)
-        if (o->methods & (1 << i)) fprintf(f, "%s\"%s\"", c++ ? ", " : "", lb_attn_method_name((lb_attn_method)i));
-    fprintf(f, "],\n    \"share\": \"%s\",\n    \"table3_share\": \"%s\",\n", lb_share_name(o->share),
+    fprintf(f, "    \"methods\": ");
+    json_methods(f, o->methods);
+    fprintf(f, ",\n    \"share\": \"%s\",\n    \"table3_share\": \"%s\",\n", lb_share_name(o->share),
             lb_share_name(o->t3_share));
     fprintf(f, "    \"table3_threads\": %d,\n    \"reps\": %d,\n    \"warmup\": %d,\n    "
                "\"sgemm_reps\": %d,\n    \"max_batch\": %ld,\n    \"budget_bytes\": %.0f,\n    "
@@ -195,16 +236,18 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
             o->budget, (unsigned long long)o->seed);
     fprintf(f, "    \"table3_budget_bytes\": %.0f,\n    \"table3_budget_note\": ", o->t3_budget);
     lb_json_str(f, o->t3_budget_note ? o->t3_budget_note : "--t3-budget");
-    fprintf(f, ",\n    \"table3_time_tokens\": %ld,\n    \"table3_methods\": [", o->t3_tokens);
-    for (int i = 0, c = 0; lb_bench_method_known(i); i++)
-        if (o->t3_methods & (1 << i)) fprintf(f, "%s\"%s\"", c++ ? ", " : "", lb_attn_method_name((lb_attn_method)i));
-    fprintf(f, "],\n    \"test_slowdown\": ");
+    fprintf(f, ",\n    \"table3_time_tokens\": %ld,\n    \"table3_methods\": ", o->t3_tokens);
+    json_methods(f, o->t3_methods);
+    fprintf(f, ",\n    \"test_slowdown\": ");
     if (o->slow_method >= 0)
         fprintf(f, "{\"method\": \"%s\", \"factor\": %.9g}\n  },\n",
                 lb_attn_method_name((lb_attn_method)o->slow_method), o->slow_factor);
     else
         fprintf(f, "null\n  },\n");
-    write_sgemm_rates(f, s);
+}
+
+/* "definitions": what the numbers mean. */
+static void json_definitions(FILE *f) {
     fprintf(f, "  \"definitions\": {\n    \"flops\": ");
     lb_json_str(f, lb_bench_flops_text);
     fprintf(f, ",\n    \"memory\": ");
@@ -218,7 +261,12 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
                "sgemm (n x d . d x n) and (n x n . n x d), threads pairs in parallel, 1-thread "
                "BLAS each, rate = 4*B*H*n^2*d / median\",\n    \"peak\": ");
     lb_json_str(f, lb_bench_peak_text);
-    fprintf(f, "\n  },\n  \"points\": [\n");
+    fprintf(f, "\n  },\n");
+}
+
+/* "points": every point with its statistics and raw samples. */
+static void json_points(FILE *f, const lb_bench_set *s) {
+    fprintf(f, "  \"points\": [\n");
     for (int i = 0; i < s->len; i++) {
         const lb_bench_point *p = &s->pts[i];
         fprintf(f, "    {\"protocol\": \"%s\", \"method\": \"%s\", \"share\": \"%s\", \"n\": %d, "
@@ -248,27 +296,26 @@ static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
         for (int r = 0; r < p->nsamples; r++) fprintf(f, "%s%.9g", r ? ", " : "", p->samples[r]);
         fprintf(f, "]}%s\n", i + 1 < s->len ? "," : "");
     }
-    fprintf(f, "  ],\n  \"crossovers\": [");
+    fprintf(f, "  ],\n");
+}
+
+/* bench.json: the run's metadata and options, then the points and the tables drawn
+ * from them. Written with fprintf, in this order, so that runs diff line by line. */
+static int write_json(const lb_bench_set *s, const lb_bench_opts *o, FILE *f,
+                      const lb_meta *m, int argc, char **argv) {
+    fprintf(f, "{\n");
+    lb_meta_write_json(f, m, argc, argv, 2);
+    json_params(f, o);
+    write_sgemm_rates(f, s);
+    json_definitions(f);
+    json_points(f, s);
+    fprintf(f, "  \"crossovers\": [");
+    each_crossover(f, s, json_crossover);
+    fprintf(f, "\n  ],\n  \"stream_memory\": [");
     int c = 0;
     for (int i = 0; i < s->len; i++) {
-        if (!family_first(s, i)) continue;
         const lb_bench_point *p = &s->pts[i];
-        for (int v = 0; v < 2; v++) {
-            if (!has_variant(s, (lb_attn_method)v)) continue;
-            int n = crossover(s, p, (lb_attn_method)v);
-            fprintf(f, "%s\n    {\"versus\": \"%s\", \"k\": %d, \"d\": %d, \"heads\": %d, \"batch\": "
-                       "%d, \"threads\": %d, \"n\": ",
-                    c++ ? "," : "", lb_attn_method_name((lb_attn_method)v), p->k, p->d, p->H, p->B,
-                    p->threads);
-            if (n) fprintf(f, "%d}", n);
-            else fprintf(f, "null}");
-        }
-    }
-    fprintf(f, "\n  ],\n  \"stream_memory\": [");
-    c = 0;
-    for (int i = 0; i < s->len; i++) {
-        const lb_bench_point *p = &s->pts[i];
-        if (p->proto != LB_PROTO_LAYER || p->method != LB_ATTN_STREAM || p->status != LB_PT_OK) continue;
+        if (!stream_ok(p)) continue;
         fprintf(f, "%s\n    {\"n\": %d, \"d\": %d, \"heads\": %d, \"batch\": %d, \"threads\": %d, "
                    "\"peak_extra_bytes\": %zu, \"analytic_bytes\": %zu}",
                 c++ ? "," : "", p->n, p->d, p->H, p->B, p->threads, p->peak_extra, p->analytic);
@@ -334,24 +381,12 @@ void lb_bench_print(FILE *f, const lb_bench_set *s, const lb_bench_opts *o) {
                     mib(p->peak_extra), mib(p->analytic), p->speedup, p->mem_saved);
         }
         fprintf(f, "\ncrossover: smallest n in the grid where Linformer's median < the variant's\n");
-        for (int i = 0; i < s->len; i++) {
-            if (!family_first(s, i)) continue;
-            const lb_bench_point *p = &s->pts[i];
-            for (int v = 0; v < 2; v++) {
-                if (!has_variant(s, (lb_attn_method)v)) continue;
-                int n = crossover(s, p, (lb_attn_method)v);
-                fprintf(f, "  linformer k=%-5d vs %-6s (d=%d H=%d B=%d t=%d): ", p->k,
-                        lb_attn_method_name((lb_attn_method)v), p->d, p->H, p->B, p->threads);
-                if (n) fprintf(f, "n = %d\n", n);
-                else fprintf(f, "none in grid\n");
-            }
-        }
+        each_crossover(f, s, text_crossover);
         if (has_variant(s, LB_ATTN_STREAM)) {
             fprintf(f, "\nstreaming peak extra memory (should not grow as n^2):\n");
             for (int i = 0; i < s->len; i++) {
                 const lb_bench_point *p = &s->pts[i];
-                if (p->proto != LB_PROTO_LAYER || p->method != LB_ATTN_STREAM || p->status != LB_PT_OK)
-                    continue;
+                if (!stream_ok(p)) continue;
                 const lb_bench_point *fu = full_of(s, p, LB_ATTN_FULL);
                 fprintf(f, "  n=%-6d d=%d H=%d B=%d t=%d: %.2f MiB (analytic %.2f)", p->n, p->d, p->H,
                         p->B, p->threads, mib(p->peak_extra), mib(p->analytic));

@@ -29,10 +29,6 @@ static double mem_available(void) {
     return kb * 1024;
 }
 
-int lb_bench_method_known(int m) {
-    return m >= 0 && m < 31 && strcmp(lb_attn_method_name((lb_attn_method)m), "?") != 0;
-}
-
 int lb_bench_t3_timed(const lb_bench_opts *o, int b_fit, int n) {
     long b = b_fit;
     if (o->max_batch > 0 && b > o->max_batch) b = o->max_batch;
@@ -40,9 +36,18 @@ int lb_bench_t3_timed(const lb_bench_opts *o, int b_fit, int n) {
     return b_fit > 0 ? (int)b : 0;
 }
 
-static double encoder_flops(const lb_config *c, int B, int n, const lb_attn_cfg *ac) {
+/* Flops of one encoder forward of B sequences of n tokens with the attention of eo. */
+static double encoder_flops(const lb_config *c, int B, int n, const lb_encoder_opts *eo) {
+    lb_attn_cfg ac = {.method = eo->method, .B = B, .H = c->heads, .n = n, .d = c->hidden / c->heads,
+                      .k = eo->k, .share = eo->share, .threads = eo->threads};
     double h = c->hidden, tok = (double)B * n;
-    return c->layers * (8 * tok * h * h + 4 * tok * h * c->intermediate + lb_attn_flops(ac));
+    return c->layers * (8 * tok * h * h + 4 * tok * h * c->intermediate + lb_attn_flops(&ac));
+}
+
+/* The cells of Table 3 at length n: every method of o->t3_methods, Linformer once per k
+ * below n (the paper measured k < n only: k = n saves nothing). */
+static int t3_cells(lb_bench_cell *cells, const lb_bench_opts *o, int n) {
+    return lb_bench_cells(cells, o->t3_methods, 1 << LB_ATTN_LINFORMER, &o->t3_k, n - 1);
 }
 
 int lb_bench_t3_batch(const lb_config *c, int n, const lb_encoder_opts *eo, double budget,
@@ -125,20 +130,16 @@ static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, 
                   int n, int threads, lb_rng *rng) {
     const lb_config *c = lb_model_config(m);
     int first = set->len;
-    for (int meth = 0; lb_bench_method_known(meth); meth++) {
-        if (!(o->t3_methods & (1 << meth))) continue;
-        int nk = meth == LB_ATTN_LINFORMER ? o->t3_k.len : 1;
-        for (int i = 0; i < nk; i++) {
-            int kk = meth == LB_ATTN_LINFORMER ? (int)o->t3_k.v[i] : 0;
-            if (kk >= n) continue; /* the paper measured k < n only: k = n saves nothing */
-            lb_bench_point *p = lb_bench_add(set);
-            if (!p) return;
-            p->proto = LB_PROTO_TABLE3;
-            p->method = (lb_attn_method)meth;
-            p->share = meth == LB_ATTN_LINFORMER ? o->t3_share : LB_SHARE_NONE;
-            p->n = n, p->k = kk, p->d = c->hidden / c->heads, p->H = c->heads;
-            p->layers = c->layers, p->threads = threads;
-        }
+    lb_bench_cell cells[LB_BENCH_MAXCELLS];
+    int nc = t3_cells(cells, o, n);
+    for (int i = 0; i < nc; i++) {
+        lb_bench_point *p = lb_bench_add(set);
+        if (!p) return;
+        p->proto = LB_PROTO_TABLE3;
+        p->method = cells[i].method;
+        p->share = p->method == LB_ATTN_LINFORMER ? o->t3_share : LB_SHARE_NONE;
+        p->n = n, p->k = cells[i].k, p->d = c->hidden / c->heads, p->H = c->heads;
+        p->layers = c->layers, p->threads = threads;
     }
     int np = set->len - first;
     if (np == 0) return;
@@ -167,9 +168,7 @@ static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, 
                      avail / 1073741824.0);
             continue;
         }
-        lb_attn_cfg ac = {.method = p->method, .B = p->B, .H = c->heads, .n = n, .d = p->d,
-                          .k = sl[i].eo.k, .share = p->share, .threads = threads};
-        p->flops = encoder_flops(c, p->B, n, &ac);
+        p->flops = encoder_flops(c, p->B, n, &sl[i].eo);
     }
     /* interleave the configurations of this n that fit in the machine together */
     t3_ctx ctx = {sl, m, rng};
@@ -207,30 +206,44 @@ int lb_bench_table3(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog
     return EX_OK;
 }
 
-/* Flops of every call for the progress bar; the batch is found as the run does. */
-double lb_bench_table3_work(const lb_bench_opts *o) {
+/* The whole grid as the run takes it (layer counts, n, cells), each cell's batches found
+ * as the run finds them, without building a model: the progress bar's work and the
+ * plan. Returns the flops of every call of the cells that fit; with plan, also prints a
+ * row a cell and adds each cell's estimated seconds to *seconds. */
+static double t3_estimate(FILE *plan, double *seconds, const lb_bench_opts *o) {
     double w = 0;
     int calls = o->reps + (o->warmup > 1 ? o->warmup : 1);
+    lb_bench_cell cells[LB_BENCH_MAXCELLS];
     for (int li = 0; li < o->layers.len; li++) {
         lb_config c;
         t3_config(&c, o, o->layers.v[li]);
-        for (int ni = 0; ni < o->t3_n.len; ni++)
-            for (int meth = 0; lb_bench_method_known(meth); meth++) {
-                if (!(o->t3_methods & (1 << meth))) continue;
-                int nk = meth == LB_ATTN_LINFORMER ? o->t3_k.len : 1;
-                for (int i = 0; i < nk; i++) {
-                    int n = (int)o->t3_n.v[ni], kk = meth == LB_ATTN_LINFORMER ? (int)o->t3_k.v[i] : 1;
-                    if (kk >= n) continue;
-                    lb_encoder_opts eo = {.method = (lb_attn_method)meth, .k = kk, .share = o->t3_share};
-                    int B = lb_bench_t3_timed(o, lb_bench_t3_batch(&c, n, &eo, o->t3_budget, 0), n);
-                    lb_attn_cfg ac = {.method = eo.method, .B = B, .H = c.heads, .n = n,
-                                      .d = c.hidden / c.heads, .k = kk, .share = eo.share};
-                    if (B > 0) w += encoder_flops(&c, B, n, &ac) * calls;
+        for (int ni = 0; ni < o->t3_n.len; ni++) {
+            int n = (int)o->t3_n.v[ni], nc = t3_cells(cells, o, n);
+            for (int i = 0; i < nc; i++) {
+                lb_encoder_opts eo = {.method = cells[i].method, .k = cells[i].k ? cells[i].k : 1,
+                                      .share = o->t3_share};
+                int bf = lb_bench_t3_batch(&c, n, &eo, o->t3_budget, 0);
+                int B = lb_bench_t3_timed(o, bf, n);
+                double fl = B > 0 ? encoder_flops(&c, B, n, &eo) : 0;
+                if (B > 0) w += fl * calls;
+                if (!plan) continue;
+                fprintf(plan, "%3d %6d %-11s %5d %7d %6d ", c.layers, n,
+                        lb_attn_method_name(eo.method), cells[i].k, bf, B);
+                if (!B) {
+                    fprintf(plan, "does not fit: one sequence needs %.3g GiB\n",
+                            lb_encoder_bytes(&c, 1, n, &eo, 0) / 1073741824.0);
+                    continue;
                 }
+                double sec = fl * calls / (o->plan_gflops * 1e9);
+                *seconds += sec;
+                fprintf(plan, "%12.1f %10.1f\n", fl / 1e9, sec);
             }
+        }
     }
     return w;
 }
+
+double lb_bench_table3_work(const lb_bench_opts *o) { return t3_estimate(NULL, NULL, o); }
 
 /* ---- Table 3 outputs: one row per (n, k, baseline) ---------------------------------- */
 
@@ -358,34 +371,7 @@ double lb_bench_table3_plan(FILE *f, const lb_bench_opts *o) {
             o->t3_tokens ? "" : " (no cap)", calls, o->plan_gflops);
     fprintf(f, "%3s %6s %-11s %5s %7s %6s %12s %10s\n", "L", "n", "method", "k", "B_fit", "B",
             "GFLOP/call", "est_s");
-    for (int li = 0; li < o->layers.len; li++) {
-        lb_config c;
-        t3_config(&c, o, o->layers.v[li]);
-        for (int ni = 0; ni < o->t3_n.len; ni++)
-            for (int meth = 0; lb_bench_method_known(meth); meth++) {
-                if (!(o->t3_methods & (1 << meth))) continue;
-                int nk = meth == LB_ATTN_LINFORMER ? o->t3_k.len : 1;
-                for (int i = 0; i < nk; i++) {
-                    int n = (int)o->t3_n.v[ni], kk = meth == LB_ATTN_LINFORMER ? (int)o->t3_k.v[i] : 1;
-                    if (meth == LB_ATTN_LINFORMER && kk >= n) continue;
-                    lb_encoder_opts eo = {.method = (lb_attn_method)meth, .k = kk, .share = o->t3_share};
-                    int bf = lb_bench_t3_batch(&c, n, &eo, o->t3_budget, 0);
-                    int B = lb_bench_t3_timed(o, bf, n);
-                    fprintf(f, "%3d %6d %-11s %5d %7d %6d ", c.layers, n,
-                            lb_attn_method_name(eo.method), meth == LB_ATTN_LINFORMER ? kk : 0, bf, B);
-                    if (!B) {
-                        fprintf(f, "does not fit: one sequence needs %.3g GiB\n",
-                                lb_encoder_bytes(&c, 1, n, &eo, 0) / 1073741824.0);
-                        continue;
-                    }
-                    lb_attn_cfg ac = {.method = eo.method, .B = B, .H = c.heads, .n = n,
-                                      .d = c.hidden / c.heads, .k = kk, .share = eo.share};
-                    double fl = encoder_flops(&c, B, n, &ac), sec = fl * calls / (o->plan_gflops * 1e9);
-                    total += sec;
-                    fprintf(f, "%12.1f %10.1f\n", fl / 1e9, sec);
-                }
-            }
-    }
+    t3_estimate(f, &total, o);
     fprintf(f, "estimated total: %.0f s (%.1f h)\n", total, total / 3600);
     return total;
 }

@@ -143,6 +143,18 @@ int lb_bench_t3_batch(const lb_config *c, int n, const lb_encoder_opts *eo, doub
 int lb_bench_t3_timed(const lb_bench_opts *o, int b_fit, int n);
 /* Is m a method lb_attn knows (has a name)? Loops over methods stop at the first not. */
 int lb_bench_method_known(int m);
+/* One cell of a group of points: a method and its k (0 for a method the k grid does
+ * not size). */
+typedef struct {
+    lb_attn_method method;
+    int k;
+} lb_bench_cell;
+#define LB_BENCH_MAXCELLS (LB_ATTN_NMETHODS * LB_BENCH_MAXLIST)
+/* The cells of one group in the order both protocols measure them: each method of the
+ * bit set `methods`, those in the bit set `sized` once per k of ks up to kmax (a larger
+ * k is no cell), the others once with k = 0. The one grid loop of the runs, the
+ * progress estimates and the Table 3 plan. Returns how many (<= LB_BENCH_MAXCELLS). */
+int lb_bench_cells(lb_bench_cell *cells, int methods, int sized, const lb_list *ks, long kmax);
 /* table3.csv: one row per (n, k, baseline) — see lb_bench_t3_text. Returns 0 or a
  * sysexits code. */
 int lb_bench_write_table3(const lb_bench_set *s, FILE *f, const char *paper);

@@ -319,6 +319,46 @@ static int parse_args(lb_bench_opts *o, int argc, char **argv, int *t3n_set, int
     return 0;
 }
 
+/* Bytes the smallest layer point needs (inputs and workspace), at the first thread
+ * count: what --budget must hold for anything to run. */
+static double layer_need(const lb_bench_opts *o) {
+    double need = INFINITY;
+    for (int ni = 0; ni < o->n.len; ni++)
+        for (int di = 0; di < o->d.len; di++)
+            for (int hi = 0; hi < o->heads.len; hi++)
+                for (int bi = 0; bi < o->batch.len; bi++)
+                    for (int m = 0; lb_bench_method_known(m); m++) {
+                        if (!(o->methods & (1 << m))) continue;
+                        lb_attn_cfg c = {.method = (lb_attn_method)m, .B = (int)o->batch.v[bi],
+                                         .H = (int)o->heads.v[hi], .n = (int)o->n.v[ni],
+                                         .d = (int)o->d.v[di], .k = 1, .share = o->share,
+                                         .threads = (int)o->threads.v[0]};
+                        char msg[160];
+                        if (lb_attn_check(&c, msg, sizeof msg)) continue;
+                        double b = 16.0 * c.B * c.H * (double)c.n * c.d +
+                                   (double)lb_attn_workspace_bytes(&c);
+                        if (b < need) need = b;
+                    }
+    return need;
+}
+
+/* Bytes one sequence of the smallest Table 3 point needs: what --t3-budget must hold. */
+static double t3_need(const lb_bench_opts *o) {
+    lb_config c;
+    lb_config_roberta_base(&c);
+    double need = INFINITY;
+    for (int li = 0; li < o->layers.len; li++)
+        for (int ni = 0; ni < o->t3_n.len; ni++)
+            for (int m = 0; lb_bench_method_known(m); m++) {
+                if (!(o->t3_methods & (1 << m))) continue;
+                c.layers = (int)o->layers.v[li];
+                lb_encoder_opts eo = {.method = (lb_attn_method)m, .k = 1, .share = o->t3_share};
+                double b = (double)lb_encoder_bytes(&c, 1, (int)o->t3_n.v[ni], &eo, 0);
+                if (b < need) need = b;
+            }
+    return need;
+}
+
 /* Refuse what cannot make sense before anything runs: k above every n, a budget
  * that no point of the grid fits in. */
 static int validate(const lb_bench_opts *o) {
@@ -350,23 +390,7 @@ static int validate(const lb_bench_opts *o) {
         return -1;
     }
     if (o->protocols & LB_PROTO_LAYER) {
-        double need = INFINITY;
-        for (int ni = 0; ni < o->n.len; ni++)
-            for (int di = 0; di < o->d.len; di++)
-                for (int hi = 0; hi < o->heads.len; hi++)
-                    for (int bi = 0; bi < o->batch.len; bi++)
-                        for (int m = 0; lb_bench_method_known(m); m++) {
-                            if (!(o->methods & (1 << m))) continue;
-                            lb_attn_cfg c = {.method = (lb_attn_method)m, .B = (int)o->batch.v[bi],
-                                             .H = (int)o->heads.v[hi], .n = (int)o->n.v[ni],
-                                             .d = (int)o->d.v[di], .k = 1, .share = o->share,
-                                             .threads = (int)o->threads.v[0]};
-                            char msg[160];
-                            if (lb_attn_check(&c, msg, sizeof msg)) continue;
-                            double b = 16.0 * c.B * c.H * (double)c.n * c.d +
-                                       (double)lb_attn_workspace_bytes(&c);
-                            if (b < need) need = b;
-                        }
+        double need = layer_need(o);
         if (need > o->budget) {
             lb_err("bench: --budget: %.4g MiB is too small for any layer point (the smallest needs "
                    "%.4g MiB)", o->budget / 1048576, need / 1048576);
@@ -374,18 +398,7 @@ static int validate(const lb_bench_opts *o) {
         }
     }
     if ((o->protocols & LB_PROTO_TABLE3) && t3) {
-        lb_config c;
-        lb_config_roberta_base(&c);
-        double need = INFINITY;
-        for (int li = 0; li < o->layers.len; li++)
-            for (int ni = 0; ni < o->t3_n.len; ni++)
-                for (int m = 0; lb_bench_method_known(m); m++) {
-                    if (!(o->t3_methods & (1 << m))) continue;
-                    c.layers = (int)o->layers.v[li];
-                    lb_encoder_opts eo = {.method = (lb_attn_method)m, .k = 1, .share = o->t3_share};
-                    double b = (double)lb_encoder_bytes(&c, 1, (int)o->t3_n.v[ni], &eo, 0);
-                    if (b < need) need = b;
-                }
+        double need = t3_need(o);
         if (need > o->t3_budget) {
             lb_err("bench: --t3-budget: %.4g MiB is too small for one sequence (the smallest "
                    "table3 point needs %.4g MiB)", o->t3_budget / 1048576, need / 1048576);
@@ -395,86 +408,108 @@ static int validate(const lb_bench_opts *o) {
     return 0;
 }
 
-int lb_cmd_bench(int argc, char **argv) {
-    lb_bench_opts o = {0};
+/* The preset first (its lists are the defaults the options change), then the options;
+ * Table 3 follows the layer lists unless given its own (or the preset has its own).
+ * 0, 1 after --help or --version, -1 after a message. */
+static int parse(lb_bench_opts *o, int argc, char **argv) {
     const char *preset = "default";
     int c;
-    lb_outset_catch_signals(); /* an interrupted bench leaves earlier results as they were */
     optind = 0;
     opterr = 0; /* the second pass reports unknown options */
     while ((c = getopt_long(argc, argv, "n:k:d:qhV", longopts, NULL)) != -1)
         if (c == O_PRESET) preset = optarg;
     opterr = 1;
-    if (apply_preset(&o, preset)) return EX_USAGE;
-    o.preset = preset;
-    o.share = LB_SHARE_KV;
-    o.t3_share = LB_SHARE_LAYERWISE;
-    o.seed = 1;
-    o.progress = 1;
-    o.out_dir = "results/latest";
-    o.paper = "results/paper/linformer_table3.csv";
-    lb_list n0 = o.n, k0 = o.k;
-    int t3n_set = 0, t3k_set = 0, t3b_set = 0, t3m_set = 0, m0 = o.methods;
-    double b0 = o.budget;
-    int rc = parse_args(&o, argc, argv, &t3n_set, &t3k_set, &t3b_set, &t3m_set);
+    if (apply_preset(o, preset)) return -1;
+    o->preset = preset;
+    o->share = LB_SHARE_KV;
+    o->t3_share = LB_SHARE_LAYERWISE;
+    o->seed = 1;
+    o->progress = 1;
+    o->out_dir = "results/latest";
+    o->paper = "results/paper/linformer_table3.csv";
+    lb_list n0 = o->n, k0 = o->k;
+    int t3n_set = 0, t3k_set = 0, t3b_set = 0, t3m_set = 0, m0 = o->methods;
+    double b0 = o->budget;
+    int rc = parse_args(o, argc, argv, &t3n_set, &t3k_set, &t3b_set, &t3m_set);
+    if (rc) return rc;
+    if (!t3n_set && (o->t3_n.len == 0 || memcmp(&n0, &o->n, sizeof n0))) o->t3_n = o->n;
+    if (!t3k_set && (o->t3_k.len == 0 || memcmp(&k0, &o->k, sizeof k0))) o->t3_k = o->k;
+    if (!t3b_set && o->budget != b0) o->t3_budget = o->budget, o->t3_budget_note = "--budget";
+    if (t3b_set) o->t3_budget_note = "--t3-budget";
+    if (!t3m_set && o->methods != m0) o->t3_methods = o->methods; /* --methods alone: both protocols */
+    return 0;
+}
+
+/* What a run (not a --plan) takes besides the options: the test-only slowdown from the
+ * environment, and this shard's part of the grid. 0, or -1 after a message. */
+static int prepare_run(lb_bench_opts *o) {
+    char msg[512];
+    if (lb_bench_test_slowdown(getenv("LB_BENCH_TEST_SLOWDOWN"), &o->slow_method, &o->slow_factor,
+                               msg, sizeof msg))
+        return lb_err("bench: %s", msg), -1;
+    if (o->slow_method >= 0)
+        fprintf(stderr, "linbench: bench: TEST ONLY: every %s call is stretched %.4gx "
+                        "(LB_BENCH_TEST_SLOWDOWN)\n", lb_attn_method_name((lb_attn_method)o->slow_method),
+                o->slow_factor);
+    if (lb_bench_shard_apply(o, msg, sizeof msg)) return lb_err("bench: %s", msg), -1;
+    if (o->reps < 9)
+        fprintf(stderr, "linbench: bench: warning: %d repetitions (< 9): `linbench compare` cannot "
+                        "flag changes reliably on these results\n", o->reps);
+    return 0;
+}
+
+/* Both protocols into set, after the FMA peaks are measured into meta (same run,
+ * before the timing, which starts at *t0). 0 or a sysexits code. */
+static int run(lb_bench_set *set, const lb_bench_opts *o, lb_meta *meta, double *t0) {
+    lb_progress pg;
+    double work = 0;
+    if (o->protocols & LB_PROTO_LAYER) work += lb_bench_layer_work(o);
+    if (o->protocols & LB_PROTO_TABLE3) work += lb_bench_table3_work(o);
+    lb_meta_collect(meta);
+    if (lb_bench_measure_peaks(meta, o))
+        fprintf(stderr, "linbench: bench: warning: FMA peak measured for the first %d thread counts "
+                        "only\n", LB_FP_MAXPEAK);
+    lb_progress_init(&pg, "bench", work, o->progress);
+    *t0 = lb_now();
+    int rc = EX_OK;
+    if (o->protocols & LB_PROTO_LAYER) rc = lb_bench_layer(set, o, &pg);
+    if (!rc && (o->protocols & LB_PROTO_TABLE3)) rc = lb_bench_table3(set, o, &pg);
+    lb_progress_done(&pg);
+    return rc;
+}
+
+/* The result files and the tables on stdout; a failed point makes the exit status 70. */
+static int write_results(lb_bench_set *set, const lb_bench_opts *o, const lb_meta *meta,
+                         double t0, int argc, char **argv) {
+    lb_bench_ratios(set);
+    lb_bench_set_peaks(set, &meta->fp);
+    int rc = lb_bench_write(set, o, meta, argc, argv);
+    if (!o->quiet) {
+        lb_bench_print(stdout, set, o);
+        printf("\n%d points in %.1f s; results in %s/\n", set->len, lb_now() - t0, o->out_dir);
+    }
+    int failed = 0;
+    for (int i = 0; i < set->len; i++) failed |= set->pts[i].status == LB_PT_FAIL;
+    if (failed) lb_err("bench: some points failed (see the 'failed' rows)");
+    return rc ? rc : failed ? EX_SOFTWARE : EX_OK;
+}
+
+int lb_cmd_bench(int argc, char **argv) {
+    lb_outset_catch_signals(); /* an interrupted bench leaves earlier results as they were */
+    lb_bench_opts o = {0};
+    int rc = parse(&o, argc, argv);
     if (rc) return rc > 0 ? EX_OK : EX_USAGE;
-    /* table3 follows the layer lists unless given its own (or the preset has its own) */
-    if (!t3n_set && (o.t3_n.len == 0 || memcmp(&n0, &o.n, sizeof n0))) o.t3_n = o.n;
-    if (!t3k_set && (o.t3_k.len == 0 || memcmp(&k0, &o.k, sizeof k0))) o.t3_k = o.k;
-    if (!t3b_set && o.budget != b0) o.t3_budget = o.budget, o.t3_budget_note = "--budget";
-    if (t3b_set) o.t3_budget_note = "--t3-budget";
-    if (!t3m_set && o.methods != m0) o.t3_methods = o.methods; /* --methods alone: both protocols */
     if (validate(&o)) return EX_USAGE;
     if (o.plan) {
         lb_bench_table3_plan(stdout, &o);
         return EX_OK;
     }
-    char msg[256];
-    if (lb_bench_test_slowdown(getenv("LB_BENCH_TEST_SLOWDOWN"), &o.slow_method, &o.slow_factor,
-                               msg, sizeof msg)) {
-        lb_err("bench: %s", msg);
-        return EX_USAGE;
-    }
-    if (o.slow_method >= 0)
-        fprintf(stderr, "linbench: bench: TEST ONLY: every %s call is stretched %.4gx "
-                        "(LB_BENCH_TEST_SLOWDOWN)\n", lb_attn_method_name((lb_attn_method)o.slow_method),
-                o.slow_factor);
-    char smsg[512];
-    if (lb_bench_shard_apply(&o, smsg, sizeof smsg)) return lb_err("bench: %s", smsg), EX_USAGE;
-    if (o.reps < 9)
-        fprintf(stderr, "linbench: bench: warning: %d repetitions (< 9): `linbench compare` cannot "
-                        "flag changes reliably on these results\n", o.reps);
-
+    if (prepare_run(&o)) return EX_USAGE;
     lb_bench_set set = {0};
-    lb_progress pg;
-    double work = 0;
-    if (o.protocols & LB_PROTO_LAYER) work += lb_bench_layer_work(&o);
-    if (o.protocols & LB_PROTO_TABLE3) work += lb_bench_table3_work(&o);
     lb_meta meta;
-    lb_meta_collect(&meta);
-    if (lb_bench_measure_peaks(&meta, &o))
-        fprintf(stderr, "linbench: bench: warning: FMA peak measured for the first %d thread counts "
-                        "only\n", LB_FP_MAXPEAK);
-    lb_progress_init(&pg, "bench", work, o.progress);
-    double t0 = lb_now();
-    rc = EX_OK;
-    if (o.protocols & LB_PROTO_LAYER) rc = lb_bench_layer(&set, &o, &pg);
-    if (!rc && (o.protocols & LB_PROTO_TABLE3)) rc = lb_bench_table3(&set, &o, &pg);
-    lb_progress_done(&pg);
-    if (rc) {
-        lb_bench_set_free(&set);
-        return rc;
-    }
-    lb_bench_ratios(&set);
-    lb_bench_set_peaks(&set, &meta.fp);
-    rc = lb_bench_write(&set, &o, &meta, argc, argv);
-    if (!o.quiet) {
-        lb_bench_print(stdout, &set, &o);
-        printf("\n%d points in %.1f s; results in %s/\n", set.len, lb_now() - t0, o.out_dir);
-    }
-    int failed = 0;
-    for (int i = 0; i < set.len; i++) failed |= set.pts[i].status == LB_PT_FAIL;
-    if (failed) lb_err("bench: some points failed (see the 'failed' rows)");
+    double t0;
+    rc = run(&set, &o, &meta, &t0);
+    if (!rc) rc = write_results(&set, &o, &meta, t0, argc, argv);
     lb_bench_set_free(&set);
-    return rc ? rc : failed ? EX_SOFTWARE : EX_OK;
+    return rc;
 }

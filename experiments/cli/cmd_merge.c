@@ -15,29 +15,42 @@ static void usage(FILE *f) {
           "flags, OpenBLAS, threads) are refused unless --allow-mixed.\n", f);
 }
 
-int lb_cmd_merge(int argc, char **argv) {
-    const char *out = NULL, *dirs[256];
-    int n = 0, allow = 0;
+#define MAXDIRS 256
+
+typedef struct {
+    const char *out, *dirs[MAXDIRS];
+    int n, allow_mixed;
+} merge_opts;
+
+/* 0, 1 after --help, or -1 after a message. */
+static int parse(merge_opts *o, int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout), EX_OK;
-        if (!strcmp(argv[i], "--allow-mixed")) allow = 1;
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout), 1;
+        if (!strcmp(argv[i], "--allow-mixed")) o->allow_mixed = 1;
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) o->out = argv[++i];
         else if (!strncmp(argv[i], "--", 2)) {
             lb_err("merge: unknown option %s (see linbench merge --help)", argv[i]);
-            return EX_USAGE;
-        } else if (n < 256) dirs[n++] = argv[i];
-        else return lb_err("merge: more than 256 folders"), EX_USAGE;
+            return -1;
+        } else if (o->n < MAXDIRS) o->dirs[o->n++] = argv[i];
+        else return lb_err("merge: more than %d folders", MAXDIRS), -1;
     }
-    if (!out || n < 1) {
+    if (!o->out || o->n < 1) {
         lb_err("merge: --out DIR and at least one folder are required");
         usage(stderr);
-        return EX_USAGE;
+        return -1;
     }
+    return 0;
+}
+
+int lb_cmd_merge(int argc, char **argv) {
+    merge_opts o = {0};
+    int rc = parse(&o, argc, argv);
+    if (rc) return rc > 0 ? EX_OK : EX_USAGE;
     char msg[1024];
-    if (lb_bench_merge(out, dirs, n, allow, msg, sizeof msg)) {
+    if (lb_bench_merge(o.out, o.dirs, o.n, o.allow_mixed, msg, sizeof msg)) {
         lb_err("merge: %s", msg);
         return strstr(msg, "cannot open") ? EX_NOINPUT : EX_DATAERR;
     }
-    printf("merged %d folder%s into %s\n", n, n == 1 ? "" : "s", out);
+    printf("merged %d folder%s into %s\n", o.n, o.n == 1 ? "" : "s", o.out);
     return EX_OK;
 }

@@ -190,6 +190,52 @@ static void assemble(FILE *f, const lb_report *r, const char *body_text, size_t 
     fwrite(body_text, 1, body_len, f);
 }
 
+/* The folder of --out, made and resolved into absdir (the report names its files
+ * relative to it). 0, or a sysexits code after a message. */
+static int out_folder(char *absdir, const char *out) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (!*dir) snprintf(dir, sizeof dir, "/");
+    if (lb_mkdirs(dir) || !realpath(dir, absdir)) {
+        lb_err("report: cannot create the folder of --out '%s'", out);
+        return EX_CANTCREAT;
+    }
+    return 0;
+}
+
+/* The body of the report into memory (*text, *len: the caller frees *text) and the
+ * verdicts into r. 0 or a sysexits code. */
+static int run(lb_report *r, const opts *o, char **text, size_t *len) {
+    if (!(r->md = open_memstream(text, len))) return EX_OSERR;
+    int rc = body(r, o);
+    fclose(r->md);
+    return rc;
+}
+
+/* An output set (lb_outset.h): the report appears whole or not at all. */
+static int write_report(const lb_report *r, const opts *o, const char *text, size_t len, int argc,
+                        char **argv) {
+    char msg[1200];
+    int rc;
+    lb_outset *out = lb_outset_new(msg, sizeof msg);
+    FILE *f = out ? lb_outset_add(out, o->out, msg, sizeof msg) : NULL;
+    if (!f) {
+        lb_err("report: %s", msg);
+        lb_outset_abort(out);
+        rc = EX_CANTCREAT;
+    } else {
+        assemble(f, r, text, len, argc, argv);
+        rc = lb_outset_commit(out, msg, sizeof msg) ? lb_err("report: %s", msg), EX_IOERR : 0;
+    }
+    if (!rc) printf("wrote %s (%d verdicts)\n", o->out, r->nv);
+    return rc;
+}
+
 int lb_cmd_report(int argc, char **argv) {
     opts o = {.figures = "plots/out", .out = "results/REPORT.md"};
     int rc = parse(&o, argc, argv);
@@ -199,42 +245,12 @@ int lb_cmd_report(int argc, char **argv) {
     }
     lb_outset_catch_signals(); /* an interrupt leaves an earlier report as it was */
     lb_report r = {0};
-    char *text = NULL, dir[PATH_MAX], absdir[PATH_MAX];
+    char *text = NULL, absdir[PATH_MAX];
     size_t len = 0;
-    snprintf(dir, sizeof dir, "%s", o.out);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(dir, sizeof dir, ".");
-    if (!*dir) snprintf(dir, sizeof dir, "/");
-    if (lb_mkdirs(dir) || !realpath(dir, absdir)) {
-        lb_err("report: cannot create the folder of --out '%s'", o.out);
-        rc = EX_CANTCREAT;
-        goto done;
-    }
+    rc = out_folder(absdir, o.out);
     r.outdir = absdir;
-    if (!(r.md = open_memstream(&text, &len))) {
-        rc = EX_OSERR;
-        goto done;
-    }
-    rc = body(&r, &o);
-    fclose(r.md);
-    if (!rc) { /* an output set (lb_outset.h): the report appears whole or not at all */
-        char msg[1200];
-        lb_outset *out = lb_outset_new(msg, sizeof msg);
-        FILE *f = out ? lb_outset_add(out, o.out, msg, sizeof msg) : NULL;
-        if (!f) {
-            lb_err("report: %s", msg);
-            lb_outset_abort(out);
-            rc = EX_CANTCREAT;
-        } else {
-            assemble(f, &r, text, len, argc, argv);
-            rc = lb_outset_commit(out, msg, sizeof msg) ? lb_err("report: %s", msg), EX_IOERR : 0;
-        }
-        if (!rc) printf("wrote %s (%d verdicts)\n", o.out, r.nv);
-    }
-done:
+    if (!rc) rc = run(&r, &o, &text, &len);
+    if (!rc) rc = write_report(&r, &o, text, len, argc, argv);
     free(text);
     for (int i = 0; i < r.nv; i++) free(r.v[i].claim), free(r.v[i].rests_on);
     free(r.v);

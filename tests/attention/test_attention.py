@@ -10,17 +10,16 @@ Tolerances |x - ref| <= atol + rtol*|ref|:
   probs   atol 2e-6, rtol 2e-4: each probability inherits its score's error times p.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../lib"))
-from attn_case import write_mask_and_proj  # noqa: E402
-from lbtest import BUILD, check, check_close, summary  # noqa: E402
+from attn_case import run_forward, tool_path, write_mask_and_proj  # noqa: E402
+from lbtest import check, check_close, summary  # noqa: E402
 
-TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", BUILD, "tools", "tool_attn")
+TOOL = tool_path("tool_attn")
 OUT_TOL = (2e-5, 2e-4)
 P_TOL = (2e-6, 2e-4)
 
@@ -71,12 +70,9 @@ def linformer_np(q, k, v, mask, E, F, share, kp):
 def tool(kernel, shape, kp, share, threads, d_, mask, probs, expect_rc=0):
     B, H, n, d = shape
     args = [TOOL, kernel, B, H, n, d, kp, share, threads, d_, int(mask is not None), int(probs)]
-    r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if expect_rc != 0:
-        return r
-    if not check(r.returncode == 0, f"{kernel} {shape} exit {r.returncode}: {r.stderr.strip()}"):
-        return None, None
-    out = np.fromfile(os.path.join(d_, "out.f32"), np.float32).reshape(shape)
+    r, out = run_forward(args, kernel, shape, d_, expect_rc)
+    if out is None:
+        return r if expect_rc != 0 else (None, None)
     p = None
     if probs:
         cols = kp if kernel.startswith("linformer") else n

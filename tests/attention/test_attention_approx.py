@@ -14,18 +14,16 @@ Tolerances |x - ref| <= atol + rtol*|ref| (why: see tests/attention/test_attenti
                            2e-5 + 2e-6 cond(A~) and the double reference 1e-6.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../lib"))
-from attn_case import write_mask_and_proj  # noqa: E402
-from lbtest import BUILD, check, check_close, summary  # noqa: E402
+from attn_case import run_forward, tool_path, write_mask_and_proj  # noqa: E402
+from lbtest import check, check_close, summary  # noqa: E402
 
-TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", BUILD, "tools",
-                    "tool_attn_approx")
+TOOL = tool_path("tool_attn_approx")
 LOC_TOL = (2e-5, 2e-4)
 FAV_TOL = (5e-5, 5e-4)
 SB_TOL = (1e-3, 1e-2)
@@ -133,12 +131,9 @@ def full_np(q, k, v, mask):
 def tool(kernel, shape, kk, win, iters, seed, threads, d_, mask, expect_rc=0):
     B, H, n, d = shape
     args = [TOOL, kernel, B, H, n, d, kk, win, iters, seed, threads, d_, int(mask is not None)]
-    r = subprocess.run([str(a) for a in args], capture_output=True, text=True)
-    if expect_rc != 0:
-        return r
-    if not check(r.returncode == 0, f"{kernel} {shape} exit {r.returncode}: {r.stderr.strip()}"):
-        return None, None
-    out = np.fromfile(os.path.join(d_, "out.f32"), np.float32).reshape(shape)
+    r, out = run_forward(args, kernel, shape, d_, expect_rc)
+    if out is None:
+        return r if expect_rc != 0 else (None, None)
     om = None
     if kernel.startswith(("performer", "scatterbrain")):
         om = np.fromfile(os.path.join(d_, "omega.f32"), np.float32).reshape(kk, d)

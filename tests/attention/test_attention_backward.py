@@ -11,17 +11,16 @@ Tolerances |x - ref| <= atol + rtol*|ref|:
              relative), so only that rounding and numpy's summation order differ.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../lib"))
-from attn_case import write_mask_and_proj  # noqa: E402
-from lbtest import BUILD, check, check_close, summary  # noqa: E402
+from attn_case import run_tool, tool_path, write_mask_and_proj  # noqa: E402
+from lbtest import check, check_close, summary  # noqa: E402
 
-TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", BUILD, "tools", "tool_attn_bwd")
+TOOL = tool_path("tool_attn_bwd")
 KERN_TOL = (2e-4, 2e-3)
 REF_TOL = (1e-6, 1e-5)
 
@@ -72,7 +71,7 @@ def grads_np(q, k, v, dout, mask, E, F, share, lin):
 def tool(kernel, shape, kp, share, threads, d_, use_mask):
     B, H, n, d = shape
     args = [TOOL, kernel, B, H, n, d, kp, share, threads, d_, int(use_mask)]
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    return run_tool(args)
 
 
 def load(d_, name, shape):

@@ -12,54 +12,26 @@
  *   70 kernel init failed. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sysexits.h>
 
 #include "lb_attn.h"
 #include "lb_util.h"
-#include "tool_f32.h"
+#include "tool_attn_args.h"
 
 int main(int argc, char **argv) {
     lb_prog_name = "tool_attn";
-    if (argc != 12) {
-        fprintf(stderr, "usage: tool_attn KERNEL B H N D K SHARE THREADS DIR MASK PROBS\n");
-        return EX_USAGE;
-    }
-    const char *kern = argv[1], *dir = argv[9];
-    long v[7];
-    if (tool_parse_sizes(argv + 2, v)) return EX_USAGE;
-    int B = (int)v[0], H = (int)v[1], n = (int)v[2], d = (int)v[3], kp = (int)v[4];
-    int use_mask = atoi(argv[10]), want_probs = atoi(argv[11]);
-    size_t len = strlen(kern);
-    int ref = len > 4 && !strcmp(kern + len - 4, "_ref");
-    char mname[32];
-    snprintf(mname, sizeof mname, "%.*s", (int)(ref ? len - 4 : len), kern);
-    lb_attn_cfg c = {.method = 0, .B = B, .H = H, .n = n, .d = d, .k = kp, .share = LB_SHARE_NONE,
-                     .threads = (int)v[6]};
-    if (lb_attn_method_parse(mname, &c.method)) {
-        lb_err("unknown kernel \"%s\"", kern);
-        return EX_USAGE;
-    }
-    int lin = c.method == LB_ATTN_LINFORMER;
-    if (lin && lb_share_parse(argv[7], &c.share)) {
-        lb_err("unknown sharing mode \"%s\"", argv[7]);
-        return EX_USAGE;
-    }
+    tool_attn_args args;
+    int rc = tool_attn_args_parse(&args, argc, argv, 0);
+    if (rc) return rc;
+    const lb_attn_cfg c = args.c;
+    const int B = c.B, H = c.H, n = c.n, d = c.d, kp = c.k, ref = args.ref;
+    const char *dir = args.dir;
+    const size_t sz = args.sz, pn = args.pn;
+    int want_probs = atoi(argv[11]);
     char msg[256];
-    if (lb_attn_check(&c, msg, sizeof msg)) {
-        lb_err("%s", msg);
-        return EX_USAGE;
-    }
-    size_t sz = (size_t)B * H * n * d, cols = lin ? (size_t)kp : (size_t)n;
-    size_t pn = (size_t)B * H * n * cols, pe = lb_attn_proj_elems(&c);
-    int rc = 0;
     float *q = read_f32(dir, "q.f32", sz, &rc), *k = q ? read_f32(dir, "k.f32", sz, &rc) : NULL;
-    float *vv = k ? read_f32(dir, "v.f32", sz, &rc) : NULL, *mask = NULL, *E = NULL, *F = NULL;
-    if (vv && use_mask) mask = read_f32(dir, "mask.f32", (size_t)B * n, &rc);
-    if (vv && lin && (mask || !use_mask)) {
-        E = read_f32(dir, "E.f32", pe, &rc);
-        F = c.share >= LB_SHARE_KV ? E : E ? read_f32(dir, "F.f32", pe, &rc) : NULL;
-    }
+    float *vv = k ? read_f32(dir, "v.f32", sz, &rc) : NULL, *mask, *E, *F;
+    tool_attn_read_mask_proj(&mask, &E, &F, &args, &rc);
     float *out = lb_alloc(sz * sizeof *out), *probs = want_probs ? lb_alloc(pn * 4) : NULL;
     if (!rc) {
         if (ref && c.method == LB_ATTN_FULL)

@@ -54,7 +54,6 @@ static int run_fast(float *out, float *omega, const float *q, const float *k, co
 
 int main(int argc, char **argv) {
     lb_prog_name = "tool_attn_approx";
-    (void)tool_parse_sizes; /* tool_attn's argument layout, not this one's */
     if (argc != 13) {
         fprintf(stderr, "usage: tool_attn_approx KERNEL B H N D K WINDOW ITERS SEED THREADS DIR "
                         "MASK\n");

@@ -20,47 +20,23 @@
 
 #include "lb_attn.h"
 #include "lb_util.h"
-#include "tool_f32.h"
+#include "tool_attn_args.h"
 
 int main(int argc, char **argv) {
     lb_prog_name = "tool_attn_bwd";
-    if (argc != 11) {
-        fprintf(stderr, "usage: tool_attn_bwd KERNEL B H N D K SHARE THREADS DIR MASK\n");
-        return EX_USAGE;
-    }
-    const char *kern = argv[1], *dir = argv[9];
-    long v[7];
-    if (tool_parse_sizes(argv + 2, v)) return EX_USAGE;
-    int B = (int)v[0], H = (int)v[1], n = (int)v[2], d = (int)v[3], kp = (int)v[4];
-    int ref = !strcmp(kern, "full_ref") || !strcmp(kern, "linformer_ref");
-    int lin = !strcmp(kern, "linformer") || !strcmp(kern, "linformer_ref");
-    if (!lin && !ref && strcmp(kern, "full")) {
-        lb_err("unknown kernel \"%s\": expected full, linformer, full_ref or linformer_ref", kern);
-        return EX_USAGE;
-    }
-    lb_attn_cfg c = {.method = lin ? LB_ATTN_LINFORMER : LB_ATTN_FULL, .B = B, .H = H, .n = n, .d = d,
-                     .k = lin ? kp : 0, .share = LB_SHARE_NONE, .threads = (int)v[6], .train = 1};
-    if (lin && lb_share_parse(argv[7], &c.share)) {
-        lb_err("unknown sharing mode \"%s\"", argv[7]);
-        return EX_USAGE;
-    }
+    tool_attn_args args;
+    int rc = tool_attn_args_parse(&args, argc, argv, 1);
+    if (rc) return rc;
+    const lb_attn_cfg c = args.c;
+    const int B = c.B, H = c.H, n = c.n, d = c.d, kp = c.k, ref = args.ref;
+    const int lin = c.method == LB_ATTN_LINFORMER, alias = lin && c.share >= LB_SHARE_KV;
+    const char *dir = args.dir;
+    const size_t sz = args.sz, pn = args.pn, pe = lb_attn_proj_elems(&c);
     char msg[256];
-    if (lb_attn_check(&c, msg, sizeof msg)) {
-        lb_err("%s", msg);
-        return EX_USAGE;
-    }
-    const int alias = lin && c.share >= LB_SHARE_KV;
-    size_t sz = (size_t)B * H * n * d, pe = lb_attn_proj_elems(&c);
-    size_t pn = (size_t)B * H * n * (lin ? (size_t)kp : (size_t)n);
-    int rc = 0;
     const char *in_names[] = {"q.f32", "k.f32", "v.f32", "dout.f32"};
-    float *in[4] = {0}, *mask = NULL, *E = NULL, *F = NULL;
+    float *in[4] = {0}, *mask, *E, *F;
     for (int i = 0; i < 4 && !rc; i++) in[i] = read_f32(dir, in_names[i], sz, &rc);
-    if (!rc && atoi(argv[10])) mask = read_f32(dir, "mask.f32", (size_t)B * n, &rc);
-    if (!rc && lin) {
-        E = read_f32(dir, "E.f32", pe, &rc);
-        F = alias ? E : !rc ? read_f32(dir, "F.f32", pe, &rc) : NULL;
-    }
+    tool_attn_read_mask_proj(&mask, &E, &F, &args, &rc);
     float *g[3], *dE = NULL, *dF = NULL;
     for (int i = 0; i < 3; i++) g[i] = lb_alloc(sz * sizeof(float));
     if (lin) {

@@ -157,12 +157,10 @@ static void test_peak(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(dir)) return 1;
+    if (lb_test_tmpdir(dir)) return 1;
     test_parse();
     test_diff_id_json();
     test_peak();
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) printf("could not remove %s\n", dir);
+    lb_test_rmtree(dir);
     return lb_test_summary("test_fingerprint");
 }

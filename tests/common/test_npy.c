@@ -192,10 +192,7 @@ static void test_files(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (lb_test_tmpdir(dir)) return 1;
     test_headers();
     test_files();
     rmdir(dir);

@@ -228,7 +228,7 @@ static void test_out_path(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(dir)) return printf("mkdtemp failed\n"), 1;
+    if (lb_test_tmpdir(dir)) return 1;
     test_commit_and_abort();
     test_rename_fails_midway();
     test_unwritable();

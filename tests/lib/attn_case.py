@@ -1,9 +1,33 @@
-"""Inputs shared by the attention oracles (tests/attention/test_attention.py,
-tests/attention/test_attention_backward.py): a padding mask of a named kind and the Linformer
-projections for a sharing mode, written as raw float32 files for the tools."""
+"""What the attention oracles (tests/attention/test_attention*.py) share: the tools they
+drive, how a tool is run, and the inputs: a padding mask of a named kind and the
+Linformer projections for a sharing mode, written as raw float32 files for the tools."""
 import os
+import subprocess
 
 import numpy as np
+
+from lbtest import BUILD, ROOT, check
+
+
+def tool_path(name):
+    """The tool build/tools/NAME of the build under test."""
+    return os.path.join(ROOT, BUILD, "tools", name)
+
+
+def run_tool(args):
+    """Run a tool with args (each made a string); the CompletedProcess, in text mode."""
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True)
+
+
+def run_forward(args, kernel, shape, d_, expect_rc):
+    """Run a forward tool that writes d_/out.f32. Returns (r, out): out of shape
+    (B,H,n,d) when the run was to succeed (expect_rc 0) and did; None otherwise, after a
+    failed check when it was to succeed."""
+    r = run_tool(args)
+    if expect_rc != 0 or not check(r.returncode == 0, f"{kernel} {shape} exit {r.returncode}: "
+                                                      f"{r.stderr.strip()}"):
+        return r, None
+    return r, np.fromfile(os.path.join(d_, "out.f32"), np.float32).reshape(shape)
 
 
 def write_mask_and_proj(rng, d_, B, H, n, kp, share, mask_kind, tail_step):

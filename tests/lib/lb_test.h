@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int lb_test_passed, lb_test_failed;
 
@@ -62,6 +63,21 @@ static inline int lb_check_array(const char *name, const float *x, const float *
     printf("FAIL %s: element %ld: got %.9g, want %.9g (atol %g, rtol %g)\n", name, bad,
            (double)x[bad], (double)ref[bad], atol, rtol);
     return 0;
+}
+
+/* A test's scratch folder: tmpl (ending in XXXXXX) made with mkdtemp. 0, or 1 after a
+ * message (what main returns: the test cannot run). */
+static inline int lb_test_tmpdir(char *tmpl) {
+    if (mkdtemp(tmpl)) return 0;
+    perror("mkdtemp");
+    return 1;
+}
+
+/* Remove the scratch folder and all in it; a note when that fails (not a failure). */
+static inline void lb_test_rmtree(const char *dir) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) printf("note: could not remove %s\n", dir);
 }
 
 static inline int lb_test_summary(const char *prog) {

@@ -40,6 +40,24 @@ def check_close(name, x, ref, atol, rtol):
                         f"{(~ok).sum()} of {ok.size} off")
 
 
+def read_csv(path):
+    """The rows of a CSV file that linbench wrote ('#' lines skipped), each a dict from
+    the header's names to the values, numbers as float and the rest as text."""
+    with open(path) as f:
+        lines = [ln.rstrip("\n") for ln in f if not ln.startswith("#")]
+    head = lines[0].split(",")
+    out = []
+    for ln in lines[1:]:
+        row = {}
+        for h, v in zip(head, ln.split(",")):
+            try:
+                row[h] = float(v)
+            except ValueError:
+                row[h] = v
+        out.append(row)
+    return out
+
+
 def run(args, **kw):
     """Run linbench with args; returns CompletedProcess (text mode)."""
     return subprocess.run([LINBENCH] + list(args), capture_output=True, text=True, **kw)

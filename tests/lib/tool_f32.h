@@ -1,6 +1,6 @@
 /* Raw float32 file I/O shared by the tools the numpy oracles drive (tool_attn,
- * tool_attn_bwd): the Python side writes inputs with ndarray.tofile and reads outputs
- * with numpy.fromfile. Test-only; static functions, one copy per tool. */
+ * tool_attn_bwd, tool_attn_approx): the Python side writes inputs with ndarray.tofile
+ * and reads outputs with numpy.fromfile. Test-only; static functions, one copy per tool. */
 #ifndef TOOL_F32_H
 #define TOOL_F32_H
 
@@ -44,15 +44,6 @@ static int write_f32(const char *dir, const char *name, const float *x, size_t l
         return -1;
     }
     return lb_atomic_commit(&at);
-}
-
-/* argv[0..6] = B H N D K SHARE THREADS: the sizes into v[0..4] and v[6] (v[5], SHARE, is
- * left to the caller). 0, or -1 after a message naming the argument. */
-static int tool_parse_sizes(char **argv, long v[7]) {
-    const char *names[] = {"B", "H", "N", "D", "K", "", "THREADS"};
-    for (int i = 0; i < 7; i++)
-        if (i != 5 && lb_parse_long(argv[i], &v[i], 0, 1 << 20, names[i])) return -1;
-    return 0;
 }
 
 #endif

@@ -268,10 +268,7 @@ static void test_refusals(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmpdir)) {
-        printf("cannot make a temp dir\n");
-        return 1;
-    }
+    if (lb_test_tmpdir(tmpdir)) return 1;
     test_table();
     test_halves();
     test_round_trip(tiny(LB_ATTN_FULL, 0, 0, 0), LB_DTYPE_F32, "full-f32");
@@ -293,8 +290,6 @@ int main(void) {
     test_same_forward(bert, 1, "bert n=1");
     test_headless();
     test_refusals();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd)) printf("note: could not remove %s\n", tmpdir);
+    lb_test_rmtree(tmpdir);
     return lb_test_summary("test_checkpoint");
 }

@@ -59,6 +59,16 @@ static void close_fd(const char *what, const float *a, const double *b, size_t n
     free(ad);
 }
 
+/* The losses the finite differences take: Σ r_i y_i over the len outputs y of a
+ * reference forward, whose gradient with respect to y is r (the backward's dy). Frees
+ * y, the forward's fresh buffer. */
+static double r_loss(double *y, const double *r, size_t len) {
+    double s = 0;
+    for (size_t i = 0; i < len; i++) s += r[i] * y[i];
+    free(y);
+    return s;
+}
+
 /* ---- linear ---- */
 static void lin_ref(double *y, const double *x, const double *W, const double *b, int rows, int in,
                     int out) {
@@ -71,11 +81,9 @@ static void lin_ref(double *y, const double *x, const double *W, const double *b
 }
 static double lin_loss(const double *x, const double *W, const double *b, const double *rr, int rows,
                        int in, int out) {
-    double *y = malloc(sizeof(double) * (size_t)rows * out), s = 0;
+    double *y = malloc(sizeof(double) * (size_t)rows * out);
     lin_ref(y, x, W, b, rows, in, out);
-    for (int i = 0; i < rows * out; i++) s += rr[i] * y[i];
-    free(y);
-    return s;
+    return r_loss(y, rr, (size_t)rows * out);
 }
 /* FD of loss(p) over every element of p (p modified in place and restored) */
 #define FD_ALL(out, p, n, expr)                                \
@@ -147,11 +155,9 @@ static void ln_ref(double *y, const double *s, const double *g, const double *b,
 }
 static double ln_loss(const double *s, const double *g, const double *b, const double *rr, int rows,
                       int h, double eps) {
-    double *y = malloc(sizeof(double) * (size_t)rows * h), t = 0;
+    double *y = malloc(sizeof(double) * (size_t)rows * h);
     ln_ref(y, s, g, b, rows, h, eps);
-    for (int i = 0; i < rows * h; i++) t += rr[i] * y[i];
-    free(y);
-    return t;
+    return r_loss(y, rr, (size_t)rows * h);
 }
 static void test_ln(int rows, int h, double offset) {
     const double eps = 1e-5;

@@ -12,7 +12,7 @@ import numpy as np
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../lib"))
 import hf_tiny
-from lbtest import check, check_close, run, summary
+from lbtest import check, check_close, read_csv, run, summary
 
 tmp = tempfile.mkdtemp(prefix="lbwin_")
 rng = np.random.default_rng(11)
@@ -23,22 +23,6 @@ IDS = os.path.join(tmp, "ids.npy")
 np.save(IDS, rng.integers(3, 300, 600).astype(np.int32))
 STATS = ["at_index_sigma", "at_index_energy", "idx90_sigma", "idx99_sigma", "idx90_energy",
          "idx99_energy", "eff_rank", "row_entropy_ratio"]
-
-
-def read_csv(path):
-    with open(path) as f:
-        lines = [ln.rstrip("\n") for ln in f if not ln.startswith("#")]
-    head = lines[0].split(",")
-    out = []
-    for ln in lines[1:]:
-        row = {}
-        for h, v in zip(head, ln.split(",")):
-            try:
-                row[h] = float(v)
-            except ValueError:
-                row[h] = v
-        out.append(row)
-    return out
 
 
 def ref_stats(P, n, index):

@@ -11,7 +11,7 @@ import numpy as np
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../lib"))
 import hf_tiny
-from lbtest import check, check_close, run, summary
+from lbtest import check, check_close, read_csv, run, summary
 
 tmp = tempfile.mkdtemp(prefix="lbdump_")
 rng = np.random.default_rng(77)
@@ -28,22 +28,6 @@ with open(TEXT, "w") as f:  # paragraphs of different lengths: padding under --p
         f.write(("word%d " % i) * (1 + 2 * i) + "end.\n\n")
 STATS = ["at_index_sigma", "at_index_energy", "idx90_sigma", "idx99_sigma", "idx90_energy",
          "idx99_energy", "eff_rank", "row_entropy_ratio"]
-
-
-def read_csv(path):
-    with open(path) as f:
-        lines = [ln.rstrip("\n") for ln in f if not ln.startswith("#")]
-    head = lines[0].split(",")
-    rows = []
-    for ln in lines[1:]:
-        vals = []
-        for v in ln.split(","):
-            try:
-                vals.append(float(v))
-            except ValueError:
-                vals.append(v)
-        rows.append(dict(zip(head, vals)))
-    return rows
 
 
 def oracle(stem):

@@ -3,6 +3,7 @@ whether that is possible at all (mpirun installed, linbench built with MPI)."""
 import os
 import shutil
 import subprocess
+import sys
 
 from lbtest import LINBENCH
 
@@ -26,6 +27,15 @@ def skip_reason():
             return "linbench was built without MPI (make MPI=1)"
         return f"mpirun -np 2 linbench --version failed: {r.stderr.strip()[-300:]}"
     return None
+
+
+def exit_if_skipped(test_file):
+    """Print why and end the test counting nothing when the MPI tests cannot run."""
+    why = skip_reason()
+    if why:
+        print(f"SKIP {os.path.basename(test_file)}: {why}")
+        print("RESULT 0 0")
+        sys.exit(0)
 
 
 def mpirun(np_, argv, *more):

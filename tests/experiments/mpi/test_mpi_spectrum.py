@@ -13,13 +13,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hf_tiny
 from lbtest import LINBENCH, check, check_close, summary
-from mpi_lib import ENV, mpirun, skip_reason
+from mpi_lib import ENV, exit_if_skipped, mpirun
 
-why = skip_reason()
-if why:
-    print(f"SKIP {os.path.basename(__file__)}: {why}")
-    print("RESULT 0 0")
-    sys.exit(0)
+exit_if_skipped(__file__)
 
 tmp = tempfile.mkdtemp(prefix="lbmpi_")
 MODEL = os.path.join(tmp, "model")

@@ -15,13 +15,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbtest import LINBENCH, ROOT, check, check_close, summary
-from mpi_lib import ENV, mpirun, skip_reason
+from mpi_lib import ENV, exit_if_skipped, mpirun
 
-why = skip_reason()
-if why:
-    print(f"SKIP {os.path.basename(__file__)}: {why}")
-    print("RESULT 0 0")
-    sys.exit(0)
+exit_if_skipped(__file__)
 
 tmp = tempfile.mkdtemp(prefix="lbmpit_")
 TRAIN = os.path.join(tmp, "train.txt")

@@ -36,8 +36,10 @@ int lb_train_mpi_begin(lb_run *r, lb_train_opts *o) {
     if (size == 1) return EX_OK;
     int bmin = lb_curriculum_min_batch(&o->curr, o->batch);
     if (bmin < size) {
-        lb_err("a batch of %d (--batch or a phase of --n) is smaller than the %d ranks: every rank needs a row",
-               bmin, size);
+        if (bmin == o->batch)
+            lb_err("--batch %d is smaller than the %d ranks: every rank needs a row", bmin, size);
+        else
+            lb_err("--n: a phase's batch of %d is smaller than the %d ranks: every rank needs a row", bmin, size);
         return EX_USAGE;
     }
     signal_stop = o->stop;

@@ -35,6 +35,7 @@ void (*lb_outset_hook)(lb_outset_moment at, int i);
 
 static atomic_int in_critical; /* > 0 while a temporary is created or a commit renames */
 static atomic_int pending_sig; /* the last SIGINT/SIGTERM, 0 = none */
+static atomic_int committed;   /* 1 once a commit has put a whole set in place */
 
 typedef struct {
     char *path, *tmp, *old; /* final name, temporary, the previous file's link ("<tmp>.old") */
@@ -66,12 +67,18 @@ static void reg_drop(int slot) {
     if (slot >= 0) atomic_store(&reg[slot].state, SLOT_FREE);
 }
 
-/* Async-signal-safe: unlink every registered temporary, say so, exit. */
+/* Async-signal-safe: unlink every registered temporary, say so, exit. A signal that
+ * comes after a commit succeeded, with no set open, finds the new results complete and
+ * says that instead (exit status still 128 + signal: the run was stopped). */
 static void die_interrupted(int sig) {
-    static const char m[] = ": interrupted; temporary files removed, earlier results untouched\n";
+    static const char m[] = ": interrupted; temporary files removed, earlier results untouched\n",
+                      done[] = ": interrupted after its results were written (they are complete)\n";
+    int live = 0;
     for (int i = 0; i < SLOTS; i++)
-        if (atomic_load(&reg[i].state) == SLOT_LIVE) unlink(reg[i].tmp);
-    if (write(2, lb_prog_name, strlen(lb_prog_name)) < 0 || write(2, m, sizeof m - 1) < 0) {
+        if (atomic_load(&reg[i].state) == SLOT_LIVE) unlink(reg[i].tmp), live++;
+    const char *say = !live && atomic_load(&committed) ? done : m;
+    size_t len = say == done ? sizeof done - 1 : sizeof m - 1;
+    if (write(2, lb_prog_name, strlen(lb_prog_name)) < 0 || write(2, say, len) < 0) {
         /* nothing more can be done about a closed stderr */
     }
     _exit(LB_EX_INTERRUPTED + sig);
@@ -282,6 +289,7 @@ int lb_outset_commit(lb_outset *s, char *msg, size_t msglen) {
     if (rc == 0 && atomic_load(&pending_sig)) rc = lb_fail(msg, msglen, "interrupted");
     if (rc) restore(s);
     sync_dirs(s);
+    if (rc == 0) atomic_store(&committed, 1);
     for (int i = 0; i < s->n; i++) {
         member *m = &s->m[i];
         if (!m->renamed) unlink(m->tmp);

@@ -4,6 +4,7 @@
  * previous files are intact and that no temporary is left in the folder. Faults that
  * end the process run in a forked child. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,20 @@ static void child_sigint_in_commit(void) {
     _exit(1);
 }
 
+static char err_path[] = "/tmp/lb_outset_err_XXXXXX";
+
+/* The set is committed, then the signal comes: nothing to undo, and the message must say
+ * the results are written rather than "earlier results untouched". */
+static void child_sigint_after_commit(void) {
+    char msg[512];
+    int fd = open(err_path, O_WRONLY | O_TRUNC);
+    if (fd < 0 || dup2(fd, 2) < 0) _exit(2);
+    lb_outset_catch_signals();
+    lb_outset *s = write_set("after", 2, msg, sizeof msg);
+    if (s && lb_outset_commit(s, msg, sizeof msg) == 0) raise(SIGINT);
+    _exit(1);
+}
+
 static void test_faults(void) {
     int st = in_child(child_fsize);
     LB_CHECK(st == 0, "a file-size limit fails the commit with its reason (child %d)", st);
@@ -215,6 +230,16 @@ static void test_faults(void) {
     LB_CHECK(st == LB_EX_INTERRUPTED + SIGINT, "SIGINT between renames: exit %d", st);
     LB_CHECK(previous_intact("first", 2) && litter() == 0,
              "SIGINT between renames: renames undone, no litter");
+    int efd = mkstemp(err_path);
+    if (efd >= 0) close(efd);
+    st = in_child(child_sigint_after_commit);
+    char said[256] = "";
+    FILE *ef = fopen(err_path, "r");
+    if (ef) said[fread(said, 1, sizeof said - 1, ef)] = 0, fclose(ef);
+    unlink(err_path);
+    LB_CHECK(st == LB_EX_INTERRUPTED + SIGINT, "SIGINT after the commit: exit %d", st);
+    LB_CHECK(previous_intact("after", 2) && litter() == 0, "SIGINT after the commit: the new set in place");
+    LB_CHECK(strstr(said, "after its results were written") != NULL, "SIGINT after the commit says so: %s", said);
 }
 
 static void test_out_path(void) {

@@ -22,6 +22,7 @@ np.save(t + "/ready.npy", rng.integers(3, 60, (5, 24)).astype(np.int64))
 EOF
 
 sums() { (cd "$1" && find . -type f | sort | xargs -r sha256sum); }
+inodes() { (cd "$1" && find . -type f | sort | xargs -r stat -c '%n %i'); } # a rename gives new ones
 no_litter() { # name, folder
     local left
     left=$(find "$2" -name '*.tmp.*' | head -n 3)
@@ -85,6 +86,7 @@ fi
 interrupted=0
 interrupt() { # name, signal, delay, folder, saved sums, command...
     local name=$1 sig=$2 delay=$3 dir=$4 saved=$5; shift 5
+    local ino0; ino0=$(inodes "$dir")
     "$@" >"$T/out" 2>"$T/err" &
     local pid=$!
     sleep "$delay"
@@ -92,7 +94,12 @@ interrupt() { # name, signal, delay, folder, saved sums, command...
     wait "$pid"
     local rc=$? want=$((128 + $(kill -l "$sig")))
     echo "$name: exit $rc"
-    if [ "$rc" -eq "$want" ]; then
+    if [ "$rc" -eq "$want" ] && grep -q "after its results were written" "$T/err"; then
+        # the signal came after the commit: the new result is whole and in place
+        no_litter "$name (after the commit)" "$dir"
+        [ "$(inodes "$dir")" != "$ino0" ] && ok || bad "$name: says its results were written, none were replaced"
+        saved=$(sums "$dir")
+    elif [ "$rc" -eq "$want" ]; then
         interrupted=$((interrupted + 1))
         cp "$T/err" "$T/err_int" # the message of a run that was interrupted
         intact "$name" "$dir" "$saved"

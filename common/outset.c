@@ -77,8 +77,7 @@ static void die_interrupted(int sig) {
     for (int i = 0; i < SLOTS; i++)
         if (atomic_load(&reg[i].state) == SLOT_LIVE) unlink(reg[i].tmp), live++;
     const char *say = !live && atomic_load(&committed) ? done : m;
-    size_t len = say == done ? sizeof done - 1 : sizeof m - 1;
-    if (write(2, lb_prog_name, strlen(lb_prog_name)) < 0 || write(2, say, len) < 0) {
+    if (write(2, lb_prog_name, strlen(lb_prog_name)) < 0 || write(2, say, strlen(say)) < 0) {
         /* nothing more can be done about a closed stderr */
     }
     _exit(LB_EX_INTERRUPTED + sig);
@@ -173,8 +172,10 @@ FILE *lb_outset_add(lb_outset *s, const char *path, char *msg, size_t msglen) {
     enter_critical();
     int fd = mkstemp(m->tmp);
     int e = errno;
-    if (fd >= 0 && lb_outset_hook) lb_outset_hook(LB_OUTSET_CREATED, s->n);
-    if (fd >= 0) m->slot = reg_add(m->tmp);
+    if (fd >= 0) {
+        if (lb_outset_hook) lb_outset_hook(LB_OUTSET_CREATED, s->n);
+        m->slot = reg_add(m->tmp);
+    }
     if (fd < 0 || m->slot < 0) {
         if (fd >= 0) close(fd), unlink(m->tmp);
         leave_critical();
@@ -243,7 +244,6 @@ static int keep_old(lb_outset *s, char *msg, size_t msglen) {
     }
     return 0;
 }
-
 
 static int rename_all(lb_outset *s, char *msg, size_t msglen) {
     for (int i = 0; i < s->n; i++) {

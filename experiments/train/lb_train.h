@@ -43,9 +43,8 @@ int lb_curriculum_n(const lb_curriculum *c, long step, int *phase);
 int lb_curriculum_max_n(const lb_curriculum *c);
 /* Sequences per update at 0-based step: the phase's batch, else dflt (--batch). */
 int lb_curriculum_batch(const lb_curriculum *c, long step, int dflt);
-/* The smallest and largest batch over the phases (dflt where a phase sets none). */
+/* The smallest batch over the phases (dflt where a phase sets none). */
 int lb_curriculum_min_batch(const lb_curriculum *c, int dflt);
-int lb_curriculum_max_batch(const lb_curriculum *c, int dflt);
 /* The first of the first `steps` steps at which a and b give a different n or phase
  * batch, or -1 if they agree on all of them (a resume may then change the steps not
  * yet taken). */

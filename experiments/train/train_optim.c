@@ -79,13 +79,6 @@ int lb_curriculum_min_batch(const lb_curriculum *c, int dflt) {
     return m;
 }
 
-int lb_curriculum_max_batch(const lb_curriculum *c, int dflt) {
-    int m = dflt;
-    for (int i = 0; i < c->count; i++)
-        if (c->batch[i] > m) m = c->batch[i];
-    return m;
-}
-
 /* The phase's (n, batch) as one number, so that a change of either is a disagreement. */
 static long phase_key(const lb_curriculum *c, long step) {
     int ph, n = lb_curriculum_n(c, step, &ph);

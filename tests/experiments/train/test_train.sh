@@ -192,15 +192,13 @@ expect_rc 64 "phase batch without steps" "$LB" train "${PB[@]}" --n 16::4 --out 
 expect_rc 0 "sinusoid run" "$LB" train "${BASE[@]}" --pos-sinusoid --steps 1 --lr 1e-12 --eval-every 0 \
     --out "$T/sin"
 if /usr/bin/python3 - "$T/sin/checkpoint-1" <<'PY'; then ok; else bad "--pos-sinusoid table differs from numpy's sinusoids"; fi
-import json, struct, sys
+import json, sys
 import numpy as np
+sys.path.insert(0, "tests/lib")
+from hf_tiny import read_safetensors
 d = sys.argv[1]
 cfg = json.load(open(d + "/config.json"))
-raw = open(d + "/model.safetensors", "rb").read()
-hl = struct.unpack("<Q", raw[:8])[0]
-t = json.loads(raw[8:8 + hl])["roberta.embeddings.position_embeddings.weight"]
-a, b = t["data_offsets"]
-w = np.frombuffer(raw[8 + hl + a:8 + hl + b], dtype=np.float32).reshape(t["shape"]).astype(np.float64)
+w = read_safetensors(d + "/model.safetensors")[0]["roberta.embeddings.position_embeddings.weight"]
 pad, h = cfg["pad_token_id"], w.shape[1]
 rows = [r for r in range(w.shape[0]) if r != pad]
 i = np.array(rows, dtype=np.float64)[:, None] - (pad + 1)

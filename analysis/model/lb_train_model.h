@@ -96,6 +96,13 @@ typedef struct {
 int lb_mlm_init(lb_mlm **out, lb_model *m, int B, int n, int threads, char *msg, size_t msglen);
 void lb_mlm_free(lb_mlm *w);
 
+/* Shift the positions of every later step/eval: sequence b's positions move up by
+ * shift[b] (B values, each in [0, max_pos - n - (RoBERTa: pad_id + 1)]), so a short
+ * window can sit anywhere in the position table (training every row of it at short n;
+ * randomised positions, Ruoss et al. 2023). NULL: no shift (the default). Returns 0, or
+ * -1 with msg naming the first shift out of range (the shift is then cleared). */
+int lb_mlm_set_pos_shift(lb_mlm *w, const int32_t *shift, char *msg, size_t msglen);
+
 /* One forward + backward. ids (B,n) token ids; mask (B,n) 1 real / 0 padding, or
  * NULL (all real); labels (B,n): target id, or LB_MLM_IGNORE.
  * grad (lb_model_param_elems floats, block layout) is ACCUMULATED: grad +=

@@ -20,6 +20,8 @@ struct lb_mlm {
     lb_attn *attn;
     void *block;
     int32_t *pos;                  /* (T) */
+    int32_t *shift;                /* (B): added to the positions of each sequence */
+    int has_shift;                 /* 0: shift unused (positions as lb_positions gives them) */
     float *s0, *mean0, *rstd0;     /* embedding sum (T,h), its LayerNorm stats (T) */
     float **xin;                   /* L+1 of (T,h): layer inputs, then the final output */
     lb_layer_act *act;             /* L saved activations (tmp, ao, proj, a: shared scratch) */
@@ -58,6 +60,7 @@ static size_t carve(lb_mlm *w, char *base, const lb_config *c, int B, int n) {
     } while (0)
 #define F(p, e) TAKE(p, e, sizeof(float))
     F(w->pos, T);
+    TAKE(w->shift, (size_t)B, sizeof(int32_t));
     F(w->s0, Th);
     F(w->mean0, T);
     F(w->rstd0, T);
@@ -298,10 +301,41 @@ static void backward(lb_mlm *w, float *grad, const int32_t *ids, const float *ma
 #undef G
 }
 
+/* The largest shift a sequence of length n can take without leaving the table:
+ * RoBERTa's positions run pad_id + 1 .. pad_id + n, BERT's 0 .. n - 1. */
+static long shift_room(const lb_config *c, int n) {
+    return (long)c->max_pos - n - (c->type == LB_MODEL_ROBERTA ? c->pad_id + 1 : 0);
+}
+
+int lb_mlm_set_pos_shift(lb_mlm *w, const int32_t *shift, char *msg, size_t msglen) {
+    w->has_shift = 0;
+    if (!shift) return 0;
+    long room = shift_room(&w->m->c, w->n);
+    for (int b = 0; b < w->B; b++)
+        if (shift[b] < 0 || shift[b] > room)
+            return lb_fail(msg, msglen, "position shift[%d] = %d is outside [0, %ld] (n = %d, "
+                           "max_position_embeddings = %d)", b, shift[b], room, w->n, w->m->c.max_pos);
+    memcpy(w->shift, shift, sizeof *shift * (size_t)w->B);
+    w->has_shift = 1;
+    return 0;
+}
+
+/* Move every non-pad position of sequence b up by shift[b] (RoBERTa's pad rows keep
+ * position pad_id); set_pos_shift checked that the table holds the result. */
+static void apply_shift(lb_mlm *w) {
+    const lb_config *c = &w->m->c;
+    for (int b = 0; b < w->B; b++) {
+        int32_t *p = w->pos + (long)b * w->n;
+        for (int i = 0; i < w->n; i++)
+            if (!(c->type == LB_MODEL_ROBERTA && p[i] == c->pad_id)) p[i] += w->shift[b];
+    }
+}
+
 static int run(lb_mlm *w, float *grad, float scale, const int32_t *ids, const float *mask,
                const int32_t *labels, lb_mlm_stats *st, double *tok_loss, char *msg, size_t msglen) {
     if (lb_positions_checked(w->pos, &w->m->c, ids, NULL, labels, mask, w->B, w->n, msg, msglen))
         return -1;
+    if (w->has_shift) apply_shift(w);
     lb_head_ws *hw = &w->hw;
     hw->P = 0;
     for (int t = 0; t < w->T; t++)

@@ -103,6 +103,11 @@ int lb_mask_is_special(const lb_mask_cfg *cfg, int32_t id);
 int lb_mask_sequence(int32_t *ids, int32_t *labels, const float *mask, int n,
                      const lb_mask_cfg *cfg, uint64_t seed, uint64_t step, uint64_t seq);
 
+/* The position shift of training sequence seq at update step (--pos-shift): uniform
+ * in [0, room], from an RNG seeded by (seed, step, seq) alone (a stream apart from the
+ * mask's), so a resumed or MPI run shifts exactly as an uninterrupted one. */
+int32_t lb_pos_shift_draw(uint64_t seed, uint64_t step, uint64_t seq, int32_t room);
+
 /* ---- data loader: pack windows of lb_corpus, reshuffled per epoch ---- */
 typedef struct {
     long epoch;       /* windows of this epoch are shuffled with seed mix(seed, epoch) */
@@ -137,6 +142,7 @@ typedef struct {
     int layers, hidden, heads, ffn;
     int max_pos;           /* position table rows; 0 = max n + 2 (RoBERTa's offset) */
     int pos_sinusoid;      /* 1: start the (still learned) position table from sinusoids */
+    int pos_shift;         /* 1: each training sequence sits at a random offset in the table */
     lb_curriculum curr;
     int batch;
     long steps;

@@ -21,6 +21,7 @@ typedef struct {
     int ws_n, ws_batch;
     lb_batch b;      /* ws_batch rows */
     int32_t *labels; /* (ws_batch, ws_n) */
+    int32_t *shift;  /* (ws_batch): this step's position shifts (--pos-shift), else unused */
     lb_train_state st;
     FILE *log;
     int lock;        /* fd of the output folder's lock, -1 when not held */
@@ -50,9 +51,10 @@ int lb_run_fail(lb_train_status *status, lb_train_status why, char *msg, size_t 
  * ranks > 0. EX_OK or a sysexits code after a message. */
 int lb_train_mpi_begin(lb_run *r, lb_train_opts *o);
 /* grad (zeroed by the caller) = the gradient of the global batch's mean loss; s = its
- * statistics (sums over all ranks). 0, or -1 with msg. */
-int lb_train_mpi_step(lb_run *r, const lb_train_opts *o, int n, lb_mlm_stats *s, char *msg,
-                      size_t msglen);
+ * statistics (sums over all ranks). shift (ws_batch) moves each row's positions
+ * (lb_mlm_set_pos_shift), NULL none. 0, or -1 with msg. */
+int lb_train_mpi_step(lb_run *r, const lb_train_opts *o, int n, const int32_t *shift, lb_mlm_stats *s,
+                      char *msg, size_t msglen);
 void lb_train_mpi_free(lb_run *r);
 
 #endif

@@ -37,9 +37,12 @@ static int set_length(lb_run *r, const lb_train_opts *o, int n, int B, char *msg
     memset(&r->b, 0, sizeof r->b);
     free(r->labels);
     r->labels = NULL;
+    free(r->shift);
+    r->shift = NULL;
     if (lb_mlm_init(&r->ws, r->m, B, n, o->threads, why, sizeof why) || lb_batch_init(&r->b, B, n, why, sizeof why))
         return lb_fail(msg, msglen, "n = %d, batch %d: %s", n, B, why);
-    if (!(r->labels = malloc((size_t)B * (size_t)n * sizeof *r->labels)))
+    if (!(r->labels = malloc((size_t)B * (size_t)n * sizeof *r->labels)) ||
+        !(r->shift = malloc((size_t)B * sizeof *r->shift)))
         return lb_fail(msg, msglen, "out of memory for labels");
     r->ws_n = n, r->ws_batch = B;
     return 0;
@@ -190,6 +193,15 @@ static int mask_batch(lb_run *r, const lb_train_opts *o, long step, int n) {
     return 0;
 }
 
+/* --pos-shift: every row of this step's batch at its own offset in the position table,
+ * so the short phases of a curriculum train the rows a longer phase will use. */
+static void draw_shifts(lb_run *r, const lb_train_opts *o, long step, int n) {
+    const lb_config *c = lb_model_config(r->m);
+    long room = (long)c->max_pos - n - (c->pad_id + 1); /* RoBERTa: positions pad+1 .. pad+n */
+    for (int i = 0; i < r->b.cap; i++)
+        r->shift[i] = lb_pos_shift_draw(o->seed, (uint64_t)step, (uint64_t)i, (int32_t)(room > 0 ? room : 0));
+}
+
 /* One update at length n: batch, mask, forward+backward, clip, AdamW. */
 static int train_step(lb_run *r, const lb_train_opts *o, int n, double *loss, double *norm, double *lr, char *msg,
                       size_t msglen) {
@@ -201,7 +213,8 @@ static int train_step(lb_run *r, const lb_train_opts *o, int n, double *loss, do
     size_t elems = lb_model_param_elems(r->m);
     memset(r->grad, 0, elems * sizeof *r->grad);
     lb_mlm_stats s;
-    if (lb_train_mpi_step(r, o, n, &s, why, sizeof why)) /* MPI: summed over ranks */
+    if (o->pos_shift) draw_shifts(r, o, step, n);
+    if (lb_train_mpi_step(r, o, n, o->pos_shift ? r->shift : NULL, &s, why, sizeof why)) /* MPI: summed over ranks */
         return lb_fail(msg, msglen, "step %ld: %s", step, why);
     *loss = s.loss;
     *norm = lb_clip_grad(r->grad, elems, o->clip, o->threads);

@@ -88,3 +88,10 @@ int lb_mask_sequence(int32_t *ids, int32_t *labels, const float *mask, int n,
     }
     return want;
 }
+
+int32_t lb_pos_shift_draw(uint64_t seed, uint64_t step, uint64_t seq, int32_t room) {
+    if (room <= 0) return 0;
+    lb_rng r;
+    lb_rng_seed(&r, lb_seed_mix(lb_seed_mix(seed, 0x7368696674ULL /* "shift" */, 0), step, seq));
+    return (int32_t)below(&r, (uint64_t)room + 1);
+}

@@ -65,10 +65,19 @@ static long count_pred(const int32_t *labels, size_t len) {
     return c;
 }
 
-int lb_train_mpi_step(lb_run *r, const lb_train_opts *o, int n, lb_mlm_stats *s, char *msg,
-                      size_t msglen) {
-    if (lb_mpi_size() == 1)
-        return lb_mlm_step(r->ws, r->grad, 0, r->b.ids, r->b.mask, r->labels, s, msg, msglen);
+/* One rank's forward+backward on its rows, shifted as asked (the shift is cleared again:
+ * validation uses the same workspace unshifted). */
+static int shifted_step(lb_mlm *ws, float *grad, float scale, const lb_run *r, size_t off, const int32_t *shift,
+                        lb_mlm_stats *s, char *msg, size_t msglen) {
+    if (lb_mlm_set_pos_shift(ws, shift, msg, msglen)) return -1;
+    int rc = lb_mlm_step(ws, grad, scale, r->b.ids + off, r->b.mask + off, r->labels + off, s, msg, msglen);
+    lb_mlm_set_pos_shift(ws, NULL, NULL, 0);
+    return rc;
+}
+
+int lb_train_mpi_step(lb_run *r, const lb_train_opts *o, int n, const int32_t *shift, lb_mlm_stats *s,
+                      char *msg, size_t msglen) {
+    if (lb_mpi_size() == 1) return shifted_step(r->ws, r->grad, 0, r, 0, shift, s, msg, msglen);
     int first, rows = my_rows(r->b.cap, &first);
     if (!r->ws_part || r->ws_part_n != n || r->ws_part_batch != r->b.cap) {
         lb_mlm_free(r->ws_part);
@@ -82,8 +91,7 @@ int lb_train_mpi_step(lb_run *r, const lb_train_opts *o, int n, lb_mlm_stats *s,
     long total = count_pred(r->labels, (size_t)r->b.cap * n);
     float scale = total > 0 ? 1.0f / (float)total : 1.0f;
     lb_mlm_stats mine;
-    if (lb_mlm_step(r->ws_part, r->grad, scale, r->b.ids + off, r->b.mask + off,
-                    r->labels + off, &mine, msg, msglen))
+    if (shifted_step(r->ws_part, r->grad, scale, r, off, shift ? shift + first : NULL, &mine, msg, msglen))
         return -1;
     /* st[3]: a SIGINT/SIGTERM seen by any rank stops every rank after this same step
      * (otherwise the first to stop would leave the others waiting here) */

@@ -36,6 +36,7 @@ static const struct {
     {"ffn", T_INT, OFF(ffn), K_MATCH, 1, 1048576},
     {"max-pos", T_INT, OFF(max_pos), K_MATCH, 1, 1048576},
     {"pos-sinusoid", T_BOOL, OFF(pos_sinusoid), K_MATCH, 0, 0},
+    {"pos-shift", T_BOOL, OFF(pos_shift), K_MATCH, 0, 0},
     {"attention", T_ATTN, OFF(attention), K_MATCH, 0, 0},
     {"k", T_INT, OFF(k), K_MATCH, 1, 1048576},
     {"share", T_SHARE, OFF(share), K_MATCH, 0, 0},

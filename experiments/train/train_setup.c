@@ -26,6 +26,7 @@ void lb_run_free(lb_run *r) {
     lb_train_mpi_free(r);
     lb_batch_free(&r->b);
     free(r->labels);
+    free(r->shift);
     lb_loader_free(r->loader);
     lb_free(r->grad);
     lb_free(r->mom);

@@ -105,6 +105,20 @@ if check(r.returncode == 0 and r2.returncode == 0, f"phase batch on 2 ranks: exi
     for k in sorted(a):
         scale = np.abs(a[k]).max() if a[k].size else 1.0
         check_close(f"phase batch, 2 ranks: {k}", b[k], a[k], 1e-3 * scale + 1e-12, 1e-3)
+# --pos-shift on 2 ranks: each rank must shift its own rows by the shifts of their global
+# row numbers (rank 1 taking rows 0-1's shifts puts gradient into other position rows:
+# the position table's first moments then differ by whole entries, far past 1e-3).
+SHF = ["--pos-shift", "--max-pos", "120"]
+sh_ref = os.path.join(tmp, "sh1")
+r = subprocess.run(args(sh_ref, extra=SHF), capture_output=True, text=True, env=ENV)
+check(r.returncode == 0, f"pos-shift, one process: exit {r.returncode}: {r.stderr[-800:]}")
+r2 = mpirun(2, args(os.path.join(tmp, "sh2"), extra=SHF))
+if check(r.returncode == 0 and r2.returncode == 0, f"pos-shift on 2 ranks: exit {r2.returncode}: {r2.stderr[-800:]}"):
+    a = tensors(os.path.join(sh_ref, "checkpoint-1", "optimizer.safetensors"))
+    b = tensors(os.path.join(tmp, "sh2", "checkpoint-1", "optimizer.safetensors"))
+    for k in sorted(a):
+        scale = np.abs(a[k]).max() if a[k].size else 1.0
+        check_close(f"pos-shift, 2 ranks: {k}", b[k], a[k], 1e-3 * scale + 1e-12, 1e-3)
 r = mpirun(2, args(os.path.join(tmp, "ph3"), extra=["--n", "16:1:4,32:1:1"]))
 check(r.returncode == 64 and "a phase's batch of 1" in r.stderr, f"a phase batch below the ranks: {r.returncode} "
       f"{r.stderr[-400:]}")

@@ -214,4 +214,33 @@ PY
 grep -q '"pos-sinusoid":[[:space:]]*1' "$T/sin/checkpoint-1/trainer.json" && ok ||
     bad "trainer.json does not record --pos-sinusoid"
 
+# --pos-shift: each training sequence sits at a random offset of the position table.
+# With weight decay 0 a row that no sequence touched keeps its value exactly (AdamW moves
+# it by 0 / (0 + eps)); at n = 32 an unshifted run touches rows 2..33 only, a shifted one
+# must also train rows past 33. Shifts come from (seed, step, row) alone: 1 step + resume
+# gives the same weights as 2 steps in one go (bit for bit).
+SH=("${BASE[@]}" --max-pos 100 --wd 0 --eval-every 0)
+expect_rc 0 "unshifted 2 steps" "$LB" train "${SH[@]}" --steps 2 --out "$T/nosh"
+expect_rc 0 "shifted 2 steps" "$LB" train "${SH[@]}" --pos-shift --steps 2 --out "$T/sh"
+expect_rc 0 "shifted 1 step" "$LB" train "${SH[@]}" --pos-shift --steps 1 --out "$T/sh1"
+expect_rc 0 "shifted resume to 2" "$LB" train --resume "$T/sh1/checkpoint-1" --steps 2 --no-progress
+cmp -s "$T/sh/checkpoint-2/model.safetensors" "$T/sh1/checkpoint-2/model.safetensors" && ok ||
+    bad "--pos-shift: 1 step + resume differs from 2 steps"
+grep -q '"pos-shift":[[:space:]]*1' "$T/sh/checkpoint-2/trainer.json" && ok ||
+    bad "trainer.json does not record --pos-shift"
+expect_rc 0 "unshifted 1 step" "$LB" train "${SH[@]}" --steps 1 --out "$T/nosh1"
+if /usr/bin/python3 - "$T/nosh1/checkpoint-1" "$T/nosh/checkpoint-2" "$T/sh/checkpoint-2" <<'PY'; then ok; else bad "--pos-shift does not train the rows past n (or the unshifted run does)"; fi
+import sys
+import numpy as np
+sys.path.insert(0, "tests/lib")
+from hf_tiny import read_safetensors
+name = "roberta.embeddings.position_embeddings.weight"
+nosh1, nosh, sh = (read_safetensors(d + "/model.safetensors")[0][name] for d in sys.argv[1:4])
+past = slice(34, nosh.shape[0])  # rows past pad + 1 + 31, the last one n = 32 uses unshifted
+still = np.array_equal(nosh1[past], nosh[past])  # unshifted: untouched at step 1 and 2
+moved = int(np.any(nosh[past] != sh[past], axis=1).sum())  # same init: shifted trained these
+print("unshifted rows past 33 unchanged:", still, "; shifted run moved", moved, "of them")
+sys.exit(0 if still and moved >= 32 else 1)
+PY
+
 finish

@@ -19,6 +19,11 @@ int lb_attn_method_parse(const char *s, lb_attn_method *out) {
     return -1;
 }
 
+int lb_attn_method_sized(lb_attn_method m) {
+    return m == LB_ATTN_LINFORMER || m == LB_ATTN_LOCAL || m == LB_ATTN_NYSTROM || m == LB_ATTN_PERFORMER ||
+           m == LB_ATTN_SCATTERBRAIN;
+}
+
 const char *lb_share_name(lb_share s) { return (unsigned)s < 4 ? share_names[s] : "?"; }
 
 int lb_share_parse(const char *s, lb_share *out) {

@@ -89,11 +89,6 @@ static float layer_run(void *ctx, int i) {
 static void layer_release(void *ctx, int i) { slot_release(&((layer_ctx *)ctx)->sl[i]); }
 static const lb_bench_ops layer_ops = {layer_start, layer_run, layer_release};
 
-/* Methods sized by the -k grid: Linformer's k and the approximations' w or m (k = m
- * = w; scatterbrain takes k for both its features and its window radius); every
- * method from LB_ATTN_LOCAL on. */
-static int sized(int m) { return m == LB_ATTN_LINFORMER || m >= LB_ATTN_LOCAL; }
-
 /* One group of the grid: the points with the same n, d, H, B and threads. */
 typedef struct {
     int n, d, H, B, threads;
@@ -118,7 +113,8 @@ static int layer_group(group *g, const lb_bench_opts *o, long gi) {
 /* The cells of a group (k > n: no such cell, the paper leaves it empty). */
 static int group_cells(lb_bench_cell *cells, const lb_bench_opts *o, int n) {
     int sized_set = 0;
-    for (int m = 0; m < LB_ATTN_NMETHODS; m++) sized_set |= sized(m) << m;
+    /* k = m = w; scatterbrain takes k for both its features and its window radius */
+    for (int m = 0; m < LB_ATTN_NMETHODS; m++) sized_set |= lb_attn_method_sized((lb_attn_method)m) << m;
     return lb_bench_cells(cells, o->methods, sized_set, &o->k, n);
 }
 

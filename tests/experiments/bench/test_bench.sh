@@ -250,5 +250,17 @@ grep -q "^# TEST ONLY" "$T/slow/summary.csv" && ok || bad "slowdown not noted in
 $PY -c 'import json,sys; t=json.load(open(sys.argv[1]))["params"]["test_slowdown"]; assert t=={"method":"stream","factor":1.5}, t' \
     "$T/slow/bench.json" && ok || bad "slowdown not in bench.json params"
 
+# A k grid sizes Linformer and the approximations only: full and materialise run once per
+# n, not once per k (materialise was counted as sized, making one identical cell per k).
+expect_rc 0 "bench materialise with a k grid" "$LB" bench --protocol layer --methods full,materialise,linformer \
+    --k 4,8 --n 16 --d 8 --heads 1 --batch 1 --threads 1 --reps 3 --out "$T/mk" --no-progress -q
+$PY -c '
+import csv, sys
+rows = [r for r in csv.reader(l for l in open(sys.argv[1]) if not l.startswith("#"))]
+head, body = rows[0], rows[1:]
+m = [r[head.index("method")] for r in body]  # one row per point
+assert sorted(m) == ["full", "linformer", "linformer", "materialise"], m' "$T/mk/summary.csv" && ok ||
+    bad "full/materialise should run once per n under a k grid"
+
 echo "test_bench.sh: $pass passed, $fail failed"
 finish

@@ -91,34 +91,30 @@ for np_ in (2, 3):
     for k in sorted(R_W):
         check_close(f"-np {np_}: weights {k}", w[k], R_W[k], 1e-5, 0)
 
+def one_vs_two_ranks(label, name, steps, extra):
+    """Train `steps` updates in one process and on 2 ranks; the first moments must agree
+    within the rounding bound above."""
+    ref_dir, two_dir = os.path.join(tmp, name + "1"), os.path.join(tmp, name + "2")
+    r = subprocess.run(args(ref_dir, steps=steps, extra=extra), capture_output=True, text=True, env=ENV)
+    check(r.returncode == 0, f"{label}, one process: exit {r.returncode}: {r.stderr[-800:]}")
+    r2 = mpirun(2, args(two_dir, steps=steps, extra=extra))
+    if not check(r.returncode == 0 and r2.returncode == 0, f"{label} on 2 ranks: exit {r2.returncode}: {r2.stderr[-800:]}"):
+        return
+    ck = f"checkpoint-{steps}"
+    a = tensors(os.path.join(ref_dir, ck, "optimizer.safetensors"))
+    b = tensors(os.path.join(two_dir, ck, "optimizer.safetensors"))
+    for k in sorted(a):
+        scale = np.abs(a[k]).max() if a[k].size else 1.0
+        check_close(f"{label}, 2 ranks: {k}", b[k], a[k], 1e-3 * scale + 1e-12, 1e-3)
+
+
 # A batch per curriculum phase: step 1 is 4 x 16, step 2 is 2 x 32, each split over 2
-# ranks (2 rows, then 1 each); the first moments after step 2 match one process's within
-# the rounding bound above (a rank dropping its rows of the smaller phase is off by ~50%).
-PH = ["--n", "16:1:4,32:1:2"]
-ph_ref = os.path.join(tmp, "ph1")
-r = subprocess.run(args(ph_ref, steps=2, extra=PH), capture_output=True, text=True, env=ENV)
-check(r.returncode == 0, f"phase batch, one process: exit {r.returncode}: {r.stderr[-800:]}")
-r2 = mpirun(2, args(os.path.join(tmp, "ph2"), steps=2, extra=PH))
-if check(r.returncode == 0 and r2.returncode == 0, f"phase batch on 2 ranks: exit {r2.returncode}: {r2.stderr[-800:]}"):
-    a = tensors(os.path.join(ph_ref, "checkpoint-2", "optimizer.safetensors"))
-    b = tensors(os.path.join(tmp, "ph2", "checkpoint-2", "optimizer.safetensors"))
-    for k in sorted(a):
-        scale = np.abs(a[k]).max() if a[k].size else 1.0
-        check_close(f"phase batch, 2 ranks: {k}", b[k], a[k], 1e-3 * scale + 1e-12, 1e-3)
-# --pos-shift on 2 ranks: each rank must shift its own rows by the shifts of their global
-# row numbers (rank 1 taking rows 0-1's shifts puts gradient into other position rows:
-# the position table's first moments then differ by whole entries, far past 1e-3).
-SHF = ["--pos-shift", "--max-pos", "120"]
-sh_ref = os.path.join(tmp, "sh1")
-r = subprocess.run(args(sh_ref, extra=SHF), capture_output=True, text=True, env=ENV)
-check(r.returncode == 0, f"pos-shift, one process: exit {r.returncode}: {r.stderr[-800:]}")
-r2 = mpirun(2, args(os.path.join(tmp, "sh2"), extra=SHF))
-if check(r.returncode == 0 and r2.returncode == 0, f"pos-shift on 2 ranks: exit {r2.returncode}: {r2.stderr[-800:]}"):
-    a = tensors(os.path.join(sh_ref, "checkpoint-1", "optimizer.safetensors"))
-    b = tensors(os.path.join(tmp, "sh2", "checkpoint-1", "optimizer.safetensors"))
-    for k in sorted(a):
-        scale = np.abs(a[k]).max() if a[k].size else 1.0
-        check_close(f"pos-shift, 2 ranks: {k}", b[k], a[k], 1e-3 * scale + 1e-12, 1e-3)
+# ranks (2 rows, then 1 each); a rank dropping its rows of the smaller phase is off by ~50%.
+one_vs_two_ranks("phase batch", "ph", 2, ["--n", "16:1:4,32:1:2"])
+# --pos-shift: each rank must shift its own rows by the shifts of their global row
+# numbers (rank 1 taking rows 0-1's shifts puts gradient into other position rows: the
+# position table's first moments then differ by whole entries, far past 1e-3).
+one_vs_two_ranks("pos-shift", "sh", 1, ["--pos-shift", "--max-pos", "120"])
 r = mpirun(2, args(os.path.join(tmp, "ph3"), extra=["--n", "16:1:4,32:1:1"]))
 check(r.returncode == 64 and "a phase's batch of 1" in r.stderr, f"a phase batch below the ranks: {r.returncode} "
       f"{r.stderr[-400:]}")

@@ -116,13 +116,16 @@ def git(*args):
 
 def command(opts, tokenizer):
     """The `linbench train` command line that trainer.json's options stand for."""
-    flags = ["tokenizer", "train", "valid", "layers", "hidden", "heads", "ffn", "attention",
+    flags = ["tokenizer", "train", "valid", "layers", "hidden", "heads", "ffn", "max-pos", "attention",
              "n", "batch", "steps", "lr", "warmup", "decay", "min-lr", "wd", "beta1", "beta2",
              "eps", "clip", "eval-every", "eval-batches", "ckpt-every", "threads", "seed", "out", "log"]
     parts = ["build/linbench train", f"--tokenizer {tokenizer}"]
     for k in flags:
         if k in opts and opts[k] not in (None, ""):
             parts.append(f"--{k} {opts[k]}")
+    for k in ("ids", "pos-sinusoid", "pos-shift"):  # switches: trainer.json holds 1 when given
+        if opts.get(k) == 1:
+            parts.append(f"--{k}")
     if opts.get("attention") == "linformer":
         parts.append(f"--k {opts['k']} --share {opts['share']}")
     lines, cur = [], ""

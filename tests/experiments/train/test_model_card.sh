@@ -32,7 +32,7 @@ expect_msg "unigram baseline, empty train" "empty"
 
 # A tiny run to draw and describe.
 expect_rc 0 "tiny run" "$LB" train --tokenizer "$TOK" --train "$T/train.txt" --valid "$T/train.txt" --layers 1 \
-    --hidden 16 --heads 2 --ffn 32 --n 16 --batch 2 --steps 4 --warmup 1 --eval-every 2 --eval-batches 1 \
+    --hidden 16 --heads 2 --ffn 32 --n 16 --max-pos 40 --pos-shift --batch 2 --steps 4 --warmup 1 --eval-every 2 --eval-batches 1 \
     --log-every 1 --threads 1 --no-progress --out "$T/run" --log "$T/run/log.csv"
 mkdir -p "$T/plots"
 expect_rc 0 "curves" bash plots/train_curves.sh "$T/run/log.csv" "$T/plots/c" "tiny"
@@ -50,7 +50,7 @@ expect_rc 0 "entropy" "$LB" spectrum --model "$T/model" --text "$T/train.txt" --
 CARD=(--log "$T/run/log.csv" --spectrum "$T/ent_summary.csv" --unigram "$T/uni.json" --curves "$T/plots/c.png"
       --model "$T/model" --out "$T/model/MODEL.md")
 expect_rc 0 "card" "$PY" experiments/train/model_card.py --checkpoint "$T/run/checkpoint-4" "${CARD[@]}"
-for want in "--layers 1" "--hidden 16" "n = 8" "layer mean" "accuracy 0.667"; do
+for want in "--layers 1" "--hidden 16" "--max-pos 40" "--pos-shift" "n = 8" "layer mean" "accuracy 0.667"; do
     grep -q -e "$want" "$T/model/MODEL.md" && ok || bad "card lacks '$want'"
 done
 # one row per layer, one cell per head, in [0, 1]

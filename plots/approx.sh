@@ -61,7 +61,8 @@ for n in $(data "$all" | cut -d, -f1 | sort -n -u); do
     pairs=$(data "$all" | awk -F, -v n="$n" '$1 == n && $4 != "full" && !s[$4]++ { print $4, $6 }')
     methods=$(echo "$pairs" | cut -d' ' -f1 | tr '\n' ' ') atts=$(echo "$pairs" | cut -d' ' -f2 | tr '\n' ' ')
     [ -n "$methods" ] || continue
-    full=$(data "$all" | awk -F, -v n="$n" '$1 == n && $4 == "full" && $8 == "pv" { print $18 + 0, $17 + 0; exit }')
+    # (awk reads to the end: an early exit would SIGPIPE the writer under pipefail.)
+    full=$(data "$all" | awk -F, -v n="$n" '$1 == n && $4 == "full" && $8 == "pv" && !f { print $18 + 0, $17 + 0; f = 1 }')
     draw approx_cost.gp "${prefix}_cost_n$n" "file='$(esc "$all")'; N=$n; methods='$methods'; atts='$atts'; ffull=${full%% *}; tfull=${full##* }"
     # matched size: the largest analysed size <= n/4 (n/2 when none)
     K=$(data "$all" | awk -F, -v n="$n" '$1 == n && $4 == "jl" { s[$7] = 1 } END {

@@ -29,7 +29,8 @@ draw() { # script, output stem, extra -e assignments
     local script=$1 stem=$2 extra=$3
     for term in png svg; do
         "$gp" -e "term='$term'; out='$(esc "$stem").$term'; title='$(esc "$title")'; $extra" \
-            "$here/$script" </dev/null
+            "$here/$script" </dev/null ||
+            { rc=$?; echo "spectrum.sh: gnuplot $script ($term) exited with $rc" >&2; exit "$rc"; }
     done
 }
 controls=""
@@ -55,8 +56,19 @@ for n in $ns; do
     fi
 done
 if [ "$(echo $ns | wc -w)" -gt 1 ]; then
+    # one file per layer and control, filtered here: no pipes inside gnuplot
+    for l in $layers -1; do
+        data "${prefix}_vs_n.csv" | awk -F, -v l="$l" '$2 == l' >"$tmp/vsn_$l.csv"
+    done
+    ctlstem=""
+    if [ -n "$controls" ]; then
+        ctlstem="$tmp/ctl"
+        for c in uniform band; do
+            data "$controls" | awk -F, -v c="$c" '$2 == c && $3 == 1' >"${ctlstem}_$c.csv"
+        done
+    fi
     draw spectrum_vs_n.gp "${prefix}_spectrum_vs_n" \
-        "file='$(esc "${prefix}_vs_n.csv")'; layers='$layers'; controls='$(esc "$controls")'"
+        "rows='$(esc "$tmp/vsn")'; layers='$layers'; controls='$(esc "$ctlstem")'"
 fi
 [ -s "${prefix}_approx_all.csv" ] && bash "$here/approx.sh" "$prefix" "$title" >/dev/null
 echo "spectrum.sh: figures written next to $prefix"

@@ -140,9 +140,10 @@ const char *lb_attn_method_name(lb_attn_method m);
 int lb_attn_method_parse(const char *s, lb_attn_method *out);
 const char *lb_share_name(lb_share s);
 int lb_share_parse(const char *s, lb_share *out);
-/* 1 when cfg.k sizes the method (Linformer's k; the approximations' w or m), 0 for full,
- * stream and materialise, which have no k: a benchmark grid over k runs them once. */
-int lb_attn_method_sized(lb_attn_method m);
+/* The methods cfg.k sizes (Linformer's k; the approximations' w or m), as a bit mask
+ * (bit m set for method m): not full, stream or materialise, which have no k, so a
+ * benchmark grid over k runs them once. */
+int lb_attn_sized_methods(void);
 
 /* Validate cfg. Returns 0, or -1 and writes a message naming the field and what was
  * expected into msg (e.g. "k = 600 exceeds n = 512"). */

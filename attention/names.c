@@ -19,9 +19,9 @@ int lb_attn_method_parse(const char *s, lb_attn_method *out) {
     return -1;
 }
 
-int lb_attn_method_sized(lb_attn_method m) {
-    return m == LB_ATTN_LINFORMER || m == LB_ATTN_LOCAL || m == LB_ATTN_NYSTROM || m == LB_ATTN_PERFORMER ||
-           m == LB_ATTN_SCATTERBRAIN;
+int lb_attn_sized_methods(void) {
+    return 1 << LB_ATTN_LINFORMER | 1 << LB_ATTN_LOCAL | 1 << LB_ATTN_NYSTROM | 1 << LB_ATTN_PERFORMER |
+           1 << LB_ATTN_SCATTERBRAIN;
 }
 
 const char *lb_share_name(lb_share s) { return (unsigned)s < 4 ? share_names[s] : "?"; }

@@ -102,6 +102,9 @@ void lb_mlm_free(lb_mlm *w);
  * randomised positions, Ruoss et al. 2023). NULL: no shift (the default). Returns 0, or
  * -1 with msg naming the first shift out of range (the shift is then cleared). */
 int lb_mlm_set_pos_shift(lb_mlm *w, const int32_t *shift, char *msg, size_t msglen);
+/* The largest shift lb_mlm_set_pos_shift accepts at this workspace's n (0 when the
+ * window fills the table). */
+long lb_mlm_pos_shift_room(const lb_mlm *w);
 
 /* One forward + backward. ids (B,n) token ids; mask (B,n) 1 real / 0 padding, or
  * NULL (all real); labels (B,n): target id, or LB_MLM_IGNORE.

@@ -301,16 +301,17 @@ static void backward(lb_mlm *w, float *grad, const int32_t *ids, const float *ma
 #undef G
 }
 
-/* The largest shift a sequence of length n can take without leaving the table:
- * RoBERTa's positions run pad_id + 1 .. pad_id + n, BERT's 0 .. n - 1. */
-static long shift_room(const lb_config *c, int n) {
-    return (long)c->max_pos - n - (c->type == LB_MODEL_ROBERTA ? c->pad_id + 1 : 0);
+/* RoBERTa's positions run pad_id + 1 .. pad_id + n, BERT's 0 .. n - 1; lb_mlm_init
+ * checked that they fit, so the room is >= 0. */
+long lb_mlm_pos_shift_room(const lb_mlm *w) {
+    const lb_config *c = &w->m->c;
+    return (long)c->max_pos - w->n - (c->type == LB_MODEL_ROBERTA ? c->pad_id + 1 : 0);
 }
 
 int lb_mlm_set_pos_shift(lb_mlm *w, const int32_t *shift, char *msg, size_t msglen) {
     w->has_shift = 0;
     if (!shift) return 0;
-    long room = shift_room(&w->m->c, w->n);
+    long room = lb_mlm_pos_shift_room(w);
     for (int b = 0; b < w->B; b++)
         if (shift[b] < 0 || shift[b] > room)
             return lb_fail(msg, msglen, "position shift[%d] = %d is outside [0, %ld] (n = %d, "

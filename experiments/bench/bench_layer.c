@@ -112,10 +112,8 @@ static int layer_group(group *g, const lb_bench_opts *o, long gi) {
 
 /* The cells of a group (k > n: no such cell, the paper leaves it empty). */
 static int group_cells(lb_bench_cell *cells, const lb_bench_opts *o, int n) {
-    int sized_set = 0;
     /* k = m = w; scatterbrain takes k for both its features and its window radius */
-    for (int m = 0; m < LB_ATTN_NMETHODS; m++) sized_set |= lb_attn_method_sized((lb_attn_method)m) << m;
-    return lb_bench_cells(cells, o->methods, sized_set, &o->k, n);
+    return lb_bench_cells(cells, o->methods, lb_attn_sized_methods(), &o->k, n);
 }
 
 static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog,

@@ -372,9 +372,7 @@ static int validate(const lb_bench_opts *o) {
                "attention only");
         return -1;
     }
-    int sized = 0; /* methods sized by the k grid */
-    for (int m = 0; m < LB_ATTN_NMETHODS; m++)
-        if (o->methods >> m & 1 && lb_attn_method_sized((lb_attn_method)m)) sized |= 1 << m;
+    int sized = o->methods & lb_attn_sized_methods(); /* methods sized by the k grid */
     int t3 = o->methods & (1 << LB_ATTN_FULL | 1 << LB_ATTN_STREAM | 1 << LB_ATTN_LINFORMER);
     if ((o->protocols & LB_PROTO_LAYER) && sized && list_max(&o->k) > list_max(&o->n)) {
         lb_err("bench: --k: k = %ld exceeds every n (largest n = %ld); cells with k > n are "

@@ -195,11 +195,9 @@ static int mask_batch(lb_run *r, const lb_train_opts *o, long step, int n) {
 
 /* --pos-shift: every row of this step's batch at its own offset in the position table,
  * so the short phases of a curriculum train the rows a longer phase will use. */
-static void draw_shifts(lb_run *r, const lb_train_opts *o, long step, int n) {
-    const lb_config *c = lb_model_config(r->m);
-    long room = (long)c->max_pos - n - (c->pad_id + 1); /* RoBERTa: positions pad+1 .. pad+n */
-    for (int i = 0; i < r->b.cap; i++)
-        r->shift[i] = lb_pos_shift_draw(o->seed, (uint64_t)step, (uint64_t)i, (int32_t)(room > 0 ? room : 0));
+static void draw_shifts(lb_run *r, const lb_train_opts *o, long step) {
+    int32_t room = (int32_t)lb_mlm_pos_shift_room(r->ws); /* r->ws is at this step's n */
+    for (int i = 0; i < r->b.cap; i++) r->shift[i] = lb_pos_shift_draw(o->seed, (uint64_t)step, (uint64_t)i, room);
 }
 
 /* One update at length n: batch, mask, forward+backward, clip, AdamW. */
@@ -213,7 +211,7 @@ static int train_step(lb_run *r, const lb_train_opts *o, int n, double *loss, do
     size_t elems = lb_model_param_elems(r->m);
     memset(r->grad, 0, elems * sizeof *r->grad);
     lb_mlm_stats s;
-    if (o->pos_shift) draw_shifts(r, o, step, n);
+    if (o->pos_shift) draw_shifts(r, o, step);
     if (lb_train_mpi_step(r, o, n, o->pos_shift ? r->shift : NULL, &s, why, sizeof why)) /* MPI: summed over ranks */
         return lb_fail(msg, msglen, "step %ld: %s", step, why);
     *loss = s.loss;

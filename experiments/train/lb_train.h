@@ -143,6 +143,8 @@ typedef struct {
     int max_pos;           /* position table rows; 0 = max n + 2 (RoBERTa's offset) */
     int pos_sinusoid;      /* 1: start the (still learned) position table from sinusoids */
     int pos_shift;         /* 1: each training sequence sits at a random offset in the table */
+    long pos_shift_from;   /* with pos_shift: the first update that shifts (0 = from the start) */
+    int pos_fixed;         /* 1: the position table is sinusoids (RMS 0.05) and never updated */
     lb_curriculum curr;
     int batch;
     long steps;

@@ -123,9 +123,11 @@ def command(opts, tokenizer):
     for k in flags:
         if k in opts and opts[k] not in (None, ""):
             parts.append(f"--{k} {opts[k]}")
-    for k in ("ids", "pos-sinusoid", "pos-shift"):  # switches: trainer.json holds 1 when given
+    for k in ("ids", "pos-sinusoid", "pos-shift", "pos-fixed"):  # switches: trainer.json holds 1 when given
         if opts.get(k) == 1:
             parts.append(f"--{k}")
+    if opts.get("pos-shift-from"):
+        parts.append(f"--pos-shift-from {opts['pos-shift-from']}")
     if opts.get("attention") == "linformer":
         parts.append(f"--k {opts['k']} --share {opts['share']}")
     lines, cur = [], ""

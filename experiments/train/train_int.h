@@ -22,6 +22,7 @@ typedef struct {
     lb_batch b;      /* ws_batch rows */
     int32_t *labels; /* (ws_batch, ws_n) */
     int32_t *shift;  /* (ws_batch): this step's position shifts (--pos-shift), else unused */
+    const lb_param *frozen; /* --pos-fixed: the position table, never updated; else NULL */
     lb_train_state st;
     FILE *log;
     int lock;        /* fd of the output folder's lock, -1 when not held */

@@ -211,10 +211,13 @@ static int train_step(lb_run *r, const lb_train_opts *o, int n, double *loss, do
     size_t elems = lb_model_param_elems(r->m);
     memset(r->grad, 0, elems * sizeof *r->grad);
     lb_mlm_stats s;
-    if (o->pos_shift) draw_shifts(r, o, step);
-    if (lb_train_mpi_step(r, o, n, o->pos_shift ? r->shift : NULL, &s, why, sizeof why)) /* MPI: summed over ranks */
+    int shifted = o->pos_shift && step >= o->pos_shift_from;
+    if (shifted) draw_shifts(r, o, step);
+    if (lb_train_mpi_step(r, o, n, shifted ? r->shift : NULL, &s, why, sizeof why)) /* MPI: summed over ranks */
         return lb_fail(msg, msglen, "step %ld: %s", step, why);
     *loss = s.loss;
+    if (r->frozen) /* --pos-fixed: out of the clipping norm as well as the update */
+        memset(r->grad + r->frozen->offset, 0, r->frozen->count * sizeof *r->grad);
     *norm = lb_clip_grad(r->grad, elems, o->clip, o->threads);
     if (!isfinite(*norm) || !isfinite(s.loss))
         return lb_fail(msg, msglen, "step %ld: loss %g, gradient norm %g: training diverged (lower --lr?); the last "
@@ -224,6 +227,7 @@ static int train_step(lb_run *r, const lb_train_opts *o, int n, double *loss, do
     float *p = lb_model_params(r->m);
     for (int i = 0; i < lb_model_param_count(r->m); i++) {
         const lb_param *t = lb_model_param(r->m, i);
+        if (t == r->frozen) continue; /* not even weight decay */
         lb_adamw_update(p + t->offset, r->mom + t->offset, r->vel + t->offset, r->grad + t->offset, t->count, &hp,
                         step + 1, *lr, t->decay ? o->wd : 0, o->threads);
     }

@@ -37,6 +37,8 @@ static const struct {
     {"max-pos", T_INT, OFF(max_pos), K_MATCH, 1, 1048576},
     {"pos-sinusoid", T_BOOL, OFF(pos_sinusoid), K_MATCH, 0, 0},
     {"pos-shift", T_BOOL, OFF(pos_shift), K_MATCH, 0, 0},
+    {"pos-shift-from", T_LONG, OFF(pos_shift_from), K_MATCH, 0, 1000000000},
+    {"pos-fixed", T_BOOL, OFF(pos_fixed), K_MATCH, 0, 0},
     {"attention", T_ATTN, OFF(attention), K_MATCH, 0, 0},
     {"k", T_INT, OFF(k), K_MATCH, 1, 1048576},
     {"share", T_SHARE, OFF(share), K_MATCH, 0, 0},
@@ -222,8 +224,9 @@ int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_
         if (F[i].k == K_SESSION) continue;
         char *p = (char *)o + F[i].off;
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, F[i].name);
-        if (!v && F[i].t == T_BOOL) { /* a flag newer than the checkpoint was off */
-            *(int *)p = 0;
+        if (!v && (F[i].t == T_BOOL || !strcmp(F[i].name, "pos-shift-from"))) { /* newer than the checkpoint: off */
+            if (F[i].t == T_BOOL) *(int *)p = 0;
+            else *(long *)p = 0;
             continue;
         }
         int ok = v != NULL;

@@ -214,6 +214,37 @@ PY
 grep -q '"pos-sinusoid":[[:space:]]*1' "$T/sin/checkpoint-1/trainer.json" && ok ||
     bad "trainer.json does not record --pos-sinusoid"
 
+# --pos-fixed: the table is sinusoids of RMS 0.05 and never changes, not even by weight
+# decay (the default 0.01 would shrink it by lr·wd per step): after 3 steps at lr 1e-2 it
+# equals numpy's sinusoids to float32 rounding (atol 1e-8: entries <= 0.0708, ~7 digits),
+# while the word embeddings did move. Together with --pos-sinusoid it is refused.
+expect_rc 64 "--pos-fixed with --pos-sinusoid" "$LB" train "${BASE[@]}" --pos-fixed --pos-sinusoid --out "$T/x"
+expect_rc 0 "fixed-position run" "$LB" train "${BASE[@]}" --pos-fixed --steps 3 --warmup 0 --lr 1e-2 \
+    --eval-every 0 --out "$T/fix"
+if /usr/bin/python3 - "$T/fix/checkpoint-3" <<'PY'; then ok; else bad "--pos-fixed table moved or is not the sinusoids"; fi
+import json, sys
+import numpy as np
+sys.path.insert(0, "tests/lib")
+from hf_tiny import read_safetensors
+d = sys.argv[1]
+cfg = json.load(open(d + "/config.json"))
+t = read_safetensors(d + "/model.safetensors")[0]
+w = t["roberta.embeddings.position_embeddings.weight"]
+pad, h = cfg["pad_token_id"], w.shape[1]
+rows = [r for r in range(w.shape[0]) if r != pad]
+i = np.array(rows, dtype=np.float64)[:, None] - (pad + 1)
+j = np.arange(h)
+f = 10000.0 ** (-(j - j % 2) / h)
+ref = 0.05 * np.sqrt(2.0) * np.where(j % 2 == 1, np.cos(i * f), np.sin(i * f))
+err = np.abs(w[rows] - ref)
+ok = bool(np.all(err <= 1e-8 + 1e-6 * np.abs(ref)))
+word = t["roberta.embeddings.word_embeddings.weight"]
+print("max error", np.nanmax(err), "; word rms", float(np.sqrt((word ** 2).mean())))
+sys.exit(0 if ok else 1)
+PY
+grep -q '"pos-fixed":[[:space:]]*1' "$T/fix/checkpoint-3/trainer.json" && ok ||
+    bad "trainer.json does not record --pos-fixed"
+
 # --pos-shift: each training sequence sits at a random offset of the position table.
 # With weight decay 0 a row that no sequence touched keeps its value exactly (AdamW moves
 # it by 0 / (0 + eps)); at n = 32 an unshifted run touches rows 2..33 only, a shifted one
@@ -241,6 +272,26 @@ still = np.array_equal(nosh1[past], nosh[past])  # unshifted: untouched at step 
 moved = int(np.any(nosh[past] != sh[past], axis=1).sum())  # same init: shifted trained these
 print("unshifted rows past 33 unchanged:", still, "; shifted run moved", moved, "of them")
 sys.exit(0 if still and moved > 0 else 1)
+PY
+
+# --pos-shift-from S: unshifted before update S, shifted from it. Update 0 of a run
+# shifting from 1 equals the unshifted run's (the same bits); its second update trains
+# rows past 33 as the shifted run does. Without --pos-shift it is refused.
+expect_rc 64 "--pos-shift-from without --pos-shift" "$LB" train "${SH[@]}" --pos-shift-from 1 --out "$T/x"
+expect_rc 0 "shift from update 1" "$LB" train "${SH[@]}" --pos-shift --pos-shift-from 1 --steps 2 --ckpt-every 1 --keep-all \
+    --out "$T/shf"
+cmp -s "$T/shf/checkpoint-1/model.safetensors" "$T/nosh1/checkpoint-1/model.safetensors" && ok ||
+    bad "--pos-shift-from 1: update 0 differs from the unshifted run's"
+if /usr/bin/python3 - "$T/nosh/checkpoint-2" "$T/shf/checkpoint-2" <<'PY'; then ok; else bad "--pos-shift-from 1 does not shift update 1"; fi
+import sys
+import numpy as np
+sys.path.insert(0, "tests/lib")
+from hf_tiny import read_safetensors
+name = "roberta.embeddings.position_embeddings.weight"
+nosh, shf = (read_safetensors(d + "/model.safetensors")[0][name] for d in sys.argv[1:3])
+moved = int(np.any(nosh[34:] != shf[34:], axis=1).sum())
+print("rows past 33 moved by the shifted update:", moved)
+sys.exit(0 if moved > 0 else 1)
 PY
 
 finish

@@ -37,7 +37,7 @@ def judge(lo, hi, limit):
     return "undecided (the interval straddles the limit)"
 
 
-def acceptance(ev, ent, held, L, H):
+def acceptance(ev, ent, held, L, H, fixed_pos):
     """The card's acceptance section: positions, longer context, sharp attention, held-out
     size; each line a measurement with its interval against its limit."""
     out = ["## Valid at every analysed length\n",
@@ -57,8 +57,14 @@ def acceptance(ev, ent, held, L, H):
                        f"{b['loss']['hi']:.3f}] | {d['mean']:+.3f} | [{d['lo']:+.3f}, {d['hi']:+.3f}] |")
     pe = ev.get("position_embeddings", [])
     if pe:
-        out.append("\nPosition embeddings of the longest n, per bucket (a learned table has neighbour "
-                   "cosine well above 0; one left at its initialisation has ≈ 0):\n")
+        if fixed_pos:
+            out.append("\nPosition embeddings of the longest n, per bucket. The table is fixed sinusoids "
+                       "(--pos-fixed), never trained: norm and neighbour cosine are the same in every "
+                       "bucket by construction, and only the losses above show whether the layers use "
+                       "every position:\n")
+        else:
+            out.append("\nPosition embeddings of the longest n, per bucket (a learned table has neighbour "
+                       "cosine well above 0; one left at its initialisation has ≈ 0):\n")
         out.append("| positions | mean norm | mean cosine of neighbours |")
         out.append("|---|---|---|")
         for p in pe:
@@ -248,7 +254,7 @@ def main():
             name, _, spec = h.partition("=")
             tool, tokdir, path = spec.split(":", 2)
             held.append((name, len(encode(tool, tokdir, path))))
-        out.extend(acceptance(load_json(a.eval, "eval results"), ent, held, L, H))
+        out.extend(acceptance(load_json(a.eval, "eval results"), ent, held, L, H, opts.get("pos-fixed") == 1))
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(a.out) or ".", prefix=".card.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:

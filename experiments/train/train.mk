@@ -63,7 +63,7 @@ MODEL_DIR   ?= results/models/linbench-small
 CARD_N      ?= 128,512
 CARD_SEQ    ?= 50
 CARD_SPEC    = $(TRAIN_OUT)/entropy/all
-CARD_EVAL_TOKENS ?= 102400
+CARD_EVAL_TOKENS ?= 512000
 
 .PHONY: model-export model-card
 

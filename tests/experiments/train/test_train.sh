@@ -185,18 +185,17 @@ expect_rc 64 "phase batch 0" "$LB" train "${PB[@]}" --n 16:2:0,32 --out "$T/pb4"
 expect_msg "phase batch 0" "batch at '0,32' must be an integer in 1..65536"
 expect_rc 64 "phase batch without steps" "$LB" train "${PB[@]}" --n 16::4 --out "$T/pb4"
 
-# --pos-sinusoid: the position table starts from sinusoids of position row - (pad + 1),
-# scaled to std 0.02 per entry; a step at lr 1e-12 leaves it within float rounding, so the
-# checkpoint's table must equal numpy's sinusoids (atol 1e-8: entries are <= 0.0283, float32
-# keeps ~7 digits, and AdamW moves each entry by at most lr). The pad row keeps its random init.
-expect_rc 0 "sinusoid run" "$LB" train "${BASE[@]}" --pos-sinusoid --steps 1 --lr 1e-12 --eval-every 0 \
-    --out "$T/sin"
-if /usr/bin/python3 - "$T/sin/checkpoint-1" <<'PY'; then ok; else bad "--pos-sinusoid table differs from numpy's sinusoids"; fi
+# sinusoids_match CHECKPOINT RMS: the checkpoint's position table equals numpy's sinusoids
+# of position row - (pad + 1) with RMS per entry (amplitude RMS·√2) to float32 rounding
+# (atol 1e-8: entries are <= 0.071, float32 keeps ~7 digits). The pad row is not compared
+# (it keeps its random init).
+sinusoids_match() {
+    /usr/bin/python3 - "$1" "$2" <<'PY'
 import json, sys
 import numpy as np
 sys.path.insert(0, "tests/lib")
 from hf_tiny import read_safetensors
-d = sys.argv[1]
+d, rms = sys.argv[1], float(sys.argv[2])
 cfg = json.load(open(d + "/config.json"))
 w = read_safetensors(d + "/model.safetensors")[0]["roberta.embeddings.position_embeddings.weight"]
 pad, h = cfg["pad_token_id"], w.shape[1]
@@ -204,44 +203,31 @@ rows = [r for r in range(w.shape[0]) if r != pad]
 i = np.array(rows, dtype=np.float64)[:, None] - (pad + 1)
 j = np.arange(h)
 f = 10000.0 ** (-(j - j % 2) / h)
-ref = 0.02 * np.sqrt(2.0) * np.where(j % 2 == 1, np.cos(i * f), np.sin(i * f))
+ref = rms * np.sqrt(2.0) * np.where(j % 2 == 1, np.cos(i * f), np.sin(i * f))
 err = np.abs(w[rows] - ref)
 ok = bool(np.all(err <= 1e-8 + 1e-6 * np.abs(ref)))
 if not ok:
     print("max error", np.nanmax(err))
 sys.exit(0 if ok else 1)
 PY
+}
+
+# --pos-sinusoid: the position table starts from sinusoids of RMS 0.02 (the random init's
+# std); a step at lr 1e-12 moves each entry by at most lr, within float rounding.
+expect_rc 0 "sinusoid run" "$LB" train "${BASE[@]}" --pos-sinusoid --steps 1 --lr 1e-12 --eval-every 0 \
+    --out "$T/sin"
+sinusoids_match "$T/sin/checkpoint-1" 0.02 && ok || bad "--pos-sinusoid table differs from numpy's sinusoids"
 grep -q '"pos-sinusoid":[[:space:]]*1' "$T/sin/checkpoint-1/trainer.json" && ok ||
     bad "trainer.json does not record --pos-sinusoid"
 
 # --pos-fixed: the table is sinusoids of RMS 0.05 and never changes, not even by weight
-# decay (the default 0.01 would shrink it by lr·wd per step): after 3 steps at lr 1e-2 it
-# equals numpy's sinusoids to float32 rounding (atol 1e-8: entries <= 0.0708, ~7 digits),
-# while the word embeddings did move. Together with --pos-sinusoid it is refused.
+# decay (the default 0.01 would shrink it by lr·wd = 1e-4 of itself per step, 70x the
+# tolerance): after 3 steps at lr 1e-2 it still equals numpy's sinusoids. Together with
+# --pos-sinusoid it is refused.
 expect_rc 64 "--pos-fixed with --pos-sinusoid" "$LB" train "${BASE[@]}" --pos-fixed --pos-sinusoid --out "$T/x"
 expect_rc 0 "fixed-position run" "$LB" train "${BASE[@]}" --pos-fixed --steps 3 --warmup 0 --lr 1e-2 \
     --eval-every 0 --out "$T/fix"
-if /usr/bin/python3 - "$T/fix/checkpoint-3" <<'PY'; then ok; else bad "--pos-fixed table moved or is not the sinusoids"; fi
-import json, sys
-import numpy as np
-sys.path.insert(0, "tests/lib")
-from hf_tiny import read_safetensors
-d = sys.argv[1]
-cfg = json.load(open(d + "/config.json"))
-t = read_safetensors(d + "/model.safetensors")[0]
-w = t["roberta.embeddings.position_embeddings.weight"]
-pad, h = cfg["pad_token_id"], w.shape[1]
-rows = [r for r in range(w.shape[0]) if r != pad]
-i = np.array(rows, dtype=np.float64)[:, None] - (pad + 1)
-j = np.arange(h)
-f = 10000.0 ** (-(j - j % 2) / h)
-ref = 0.05 * np.sqrt(2.0) * np.where(j % 2 == 1, np.cos(i * f), np.sin(i * f))
-err = np.abs(w[rows] - ref)
-ok = bool(np.all(err <= 1e-8 + 1e-6 * np.abs(ref)))
-word = t["roberta.embeddings.word_embeddings.weight"]
-print("max error", np.nanmax(err), "; word rms", float(np.sqrt((word ** 2).mean())))
-sys.exit(0 if ok else 1)
-PY
+sinusoids_match "$T/fix/checkpoint-3" 0.05 && ok || bad "--pos-fixed table moved or is not the sinusoids"
 grep -q '"pos-fixed":[[:space:]]*1' "$T/fix/checkpoint-3/trainer.json" && ok ||
     bad "trainer.json does not record --pos-fixed"
 

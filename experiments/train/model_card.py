@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the default model's card (MODEL.md) from the files of its training run, never
-by hand: the exact command, corpus and tokenizer checksums, the commits it was trained
-and exported at, the final validation numbers against the unigram baseline, and the mean
+by hand: the exact command, corpus and tokenizer checksums, the commit of its training
+log and of the card, the final validation numbers against the unigram baseline, and the mean
 row entropy of P / log n per layer and head (the issue's test that attention is far from
 uniform). Called by `make model-card` (experiments/train/train.mk).
 
@@ -181,7 +181,9 @@ def main():
     ent = entropy_rows(a.spectrum)
     ns = sorted({r[0] for r in ent})
     L, H = cfg["num_hidden_layers"], cfg["num_attention_heads"]
-    first = git("log", "--diff-filter=A", "--format=%h %ad", "--date=short", "--", a.log).splitlines()
+    # the commit that holds this log as it is now (the folder may have held an earlier run's)
+    dirty = git("status", "--porcelain", "--", a.log)
+    logged = "not committed yet" if dirty else git("log", "-1", "--format=%h %ad", "--date=short", "--", a.log)
     out = []
     w = out.append
     w(f"# {os.path.basename(os.path.normpath(a.model))}: the default reference model\n")
@@ -204,19 +206,19 @@ def main():
     w(f"(`make train-small`; OMP_WAIT_POLICY=passive, 2 cores.) {tr['step']} updates, "
       f"{seen:,} tokens seen ({seen / uni['train_tokens']:.1f} passes over "
       f"the {uni['train_tokens']:,}-token train split), {float(tr.get('elapsed_s', 0)) / 3600:.1f} h of "
-      f"training time over several sessions (resumed from checkpoints; with the same code and thread "
-      f"count a resume is bit-exact).\n")
+      f"training time (a run stopped at any point resumes from its latest checkpoint; with the same "
+      f"code and thread count a resume is bit-exact).\n")
     ck = tr.get("checksums", {})
     w(f"- Corpus and tokenizer checksums (FNV-1a 64 of the bytes read): train `{ck.get('train_corpus')}`, "
       f"valid `{ck.get('valid_corpus')}`, tokenizer `{ck.get('tokenizer')}`; the corpora's SHA-256 "
       f"and Debian package versions: `analysis/text/corpora.sha256`, `experiments/corpora/MANIFEST` "
       f"(`make corpora` rebuilds them).\n")
     if a.stage:
-        w(f"- Commits: the code of each stage is named beside its command above; exported at "
+        w(f"- Commits: the code of each stage is named beside its command above; card written at "
           f"{git('rev-parse', '--short', 'HEAD')}.\n")
     else:
-        w(f"- Commits: training log first committed at {first[-1] if first else 'unknown'}; "
-          f"exported at {git('rev-parse', '--short', 'HEAD')}.\n")
+        w(f"- Commits: training log committed at {logged or 'unknown'}; "
+          f"card written at {git('rev-parse', '--short', 'HEAD')}.\n")
     w(f"- Curves: `{a.log}` (CSV), ![loss and perplexity]({os.path.relpath(a.curves, os.path.dirname(a.out))})\n")
     w("## Quality on the validation split\n")
     acc, ua = float(last["val_masked_acc"]), uni["unigram_acc"]

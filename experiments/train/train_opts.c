@@ -69,6 +69,26 @@ static const struct {
 };
 #define NF (sizeof F / sizeof F[0])
 
+/* Options added after checkpoints existed: a checkpoint without one ran with it off (0).
+ * Every flag, and the numbers that only qualify a flag. */
+static int absent_means_off(size_t i) { return F[i].t == T_BOOL || !strcmp(F[i].name, "pos-shift-from"); }
+
+/* Bytes of option i's field in lb_train_opts. */
+static size_t field_size(size_t i) {
+    switch (F[i].t) {
+    case T_DBL: return sizeof(double);
+    case T_LONG: return sizeof(long);
+    case T_U64: return sizeof(uint64_t);
+    case T_STR: return sizeof(char *);
+    case T_CURR: return sizeof(lb_curriculum);
+    case T_DECAY: return sizeof(lb_decay);
+    case T_ATTN: return sizeof(lb_attn_method);
+    case T_SHARE: return sizeof(lb_share);
+    case T_INT: case T_BOOL: break;
+    }
+    return sizeof(int);
+}
+
 static const char *decay_names[] = {"linear", "cosine", "constant", "wsd"};
 
 void lb_train_opts_default(lb_train_opts *o) {
@@ -224,9 +244,8 @@ int lb_train_opts_from_json(lb_train_opts *o, const struct cJSON *obj, lb_train_
         if (F[i].k == K_SESSION) continue;
         char *p = (char *)o + F[i].off;
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, F[i].name);
-        if (!v && (F[i].t == T_BOOL || !strcmp(F[i].name, "pos-shift-from"))) { /* newer than the checkpoint: off */
-            if (F[i].t == T_BOOL) *(int *)p = 0;
-            else *(long *)p = 0;
+        if (!v && absent_means_off(i)) {
+            memset(p, 0, field_size(i));
             continue;
         }
         int ok = v != NULL;
@@ -332,12 +351,7 @@ int lb_train_opts_resume(lb_train_opts *o, const lb_train_opts *saved, long done
                                 "changes from here on\n", a, b);
             continue;
         }
-        size_t sz = F[i].t == T_DBL ? sizeof(double) : F[i].t == T_LONG ? sizeof(long)
-                  : F[i].t == T_U64 ? sizeof(uint64_t) : F[i].t == T_STR ? sizeof(char *)
-                  : F[i].t == T_CURR ? sizeof(lb_curriculum) : F[i].t == T_DECAY ? sizeof(lb_decay)
-                  : F[i].t == T_ATTN ? sizeof(lb_attn_method) : F[i].t == T_SHARE ? sizeof(lb_share)
-                  : sizeof(int);
-        memcpy((char *)o + F[i].off, (const char *)saved + F[i].off, sz);
+        memcpy((char *)o + F[i].off, (const char *)saved + F[i].off, field_size(i));
     }
     return 0;
 }

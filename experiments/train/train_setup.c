@@ -127,6 +127,9 @@ static int check_lengths(const lb_run *r, const lb_train_opts *o, int *need, lb_
     return 0;
 }
 
+/* The position table (the trainer makes RoBERTa-shaped models only). */
+static const char POS_TABLE[] = "roberta.embeddings.position_embeddings.weight";
+
 /* Overwrite the position table with sinusoids (Vaswani et al. 2017, section 3.5) of
  * position i = row - (pad + 1), the first token's, each entry of root mean square rms
  * (a sinusoid's mean square is 1/2, so the amplitude is rms·√2). --pos-sinusoid: rms
@@ -138,7 +141,7 @@ static int check_lengths(const lb_run *r, const lb_train_opts *o, int *need, lb_
  * good as every other from the first update on. The pad row keeps its init (it gets no
  * gradient). */
 static void init_pos_sinusoid(lb_model *m, const lb_config *c, double rms) {
-    const lb_param *p = lb_model_param_find(m, "roberta.embeddings.position_embeddings.weight");
+    const lb_param *p = lb_model_param_find(m, POS_TABLE);
     float *w = lb_model_params(m) + p->offset;
     const int h = c->hidden;
     const double scale = rms * sqrt(2.0);
@@ -201,7 +204,7 @@ int lb_run_setup(lb_run *r, lb_train_opts *o, lb_train_status *st, char *msg, si
     if (o->resume ? check_resumed_model(r, o, need, st, msg, msglen)
                   : setup_fresh_model(r, o, o->max_pos ? o->max_pos : need, st, msg, msglen))
         return -1;
-    if (o->pos_fixed) r->frozen = lb_model_param_find(r->m, "roberta.embeddings.position_embeddings.weight");
+    if (o->pos_fixed) r->frozen = lb_model_param_find(r->m, POS_TABLE);
     if (!(r->grad = lb_alloc(lb_model_param_elems(r->m) * sizeof(float))))
         return lb_run_fail(st, LB_TRAIN_FAILED, msg, msglen, "out of memory for gradients");
     if (lb_loader_init(&r->loader, &r->train, o->seed, r->bos, r->eos, r->pad, why, sizeof why))

@@ -138,7 +138,9 @@ static const char POS_TABLE[] = "roberta.embeddings.position_embeddings.weight";
  * shortest curriculum length would otherwise have to learn from few updates.
  * --pos-fixed: rms 0.05, what the learned rows 2-129 of the third default model grew to
  * (the words' rows reached 0.11), and the table is never updated, so every row is as
- * good as every other from the first update on. The pad row keeps its init (it gets no
+ * good as every other from the first update on. --pos-rms sets another rms for either:
+ * a fixed table's amplitude is all the position signal the layers get, and under weight
+ * decay a sharp positional head needs a strong one. The pad row keeps its init (it gets no
  * gradient). */
 static void init_pos_sinusoid(lb_model *m, const lb_config *c, double rms) {
     const lb_param *p = lb_model_param_find(m, POS_TABLE);
@@ -169,7 +171,8 @@ static int setup_fresh_model(lb_run *r, const lb_train_opts *o, int max_pos, lb_
     if (lb_config_check(&c, why, sizeof why))
         return lb_run_fail(st, LB_TRAIN_BAD_OPTIONS, msg, msglen, "model shape: %s", why);
     if (lb_model_init_random(&r->m, &c, o->seed, msg, msglen)) return *st = LB_TRAIN_FAILED, -1;
-    if (o->pos_sinusoid || o->pos_fixed) init_pos_sinusoid(r->m, &c, o->pos_fixed ? 0.05 : 0.02);
+    if (o->pos_sinusoid || o->pos_fixed)
+        init_pos_sinusoid(r->m, &c, o->pos_rms > 0 ? o->pos_rms : o->pos_fixed ? 0.05 : 0.02);
     size_t bytes = lb_model_param_elems(r->m) * sizeof(float);
     r->mom = lb_alloc(bytes);
     r->vel = lb_alloc(bytes);

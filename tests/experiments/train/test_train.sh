@@ -231,6 +231,24 @@ sinusoids_match "$T/fix/checkpoint-3" 0.05 && ok || bad "--pos-fixed table moved
 grep -q '"pos-fixed":[[:space:]]*1' "$T/fix/checkpoint-3/trainer.json" && ok ||
     bad "trainer.json does not record --pos-fixed"
 
+# --pos-rms R: the sinusoids at RMS R instead of the flag's own (here twice the fixed
+# table's 0.05), recorded; alone it is refused. A checkpoint from before the option (no
+# "pos-rms" in trainer.json) resumes with the flag's own RMS: the fixed table stays 0.05.
+expect_rc 64 "--pos-rms without a sinusoid table" "$LB" train "${BASE[@]}" --pos-rms 0.1 --out "$T/x"
+expect_rc 0 "fixed table at RMS 0.1" "$LB" train "${BASE[@]}" --pos-fixed --pos-rms 0.1 --steps 2 --warmup 0 \
+    --lr 1e-2 --eval-every 0 --out "$T/fixr"
+sinusoids_match "$T/fixr/checkpoint-2" 0.1 && ok || bad "--pos-rms 0.1: table is not numpy's sinusoids of RMS 0.1"
+grep -q '"pos-rms":[[:space:]]*0.1' "$T/fixr/checkpoint-2/trainer.json" && ok ||
+    bad "trainer.json does not record --pos-rms"
+/usr/bin/python3 - "$T/fix/checkpoint-3/trainer.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["options"].pop("pos-rms") if "options" in t else t.pop("pos-rms")
+json.dump(t, open(sys.argv[1], "w"), indent=1)
+PY
+expect_rc 0 "resume a checkpoint without pos-rms" "$LB" train --resume "$T/fix/checkpoint-3" --steps 4 --no-progress --quiet
+sinusoids_match "$T/fix/checkpoint-4" 0.05 && ok || bad "resumed pre-pos-rms checkpoint: fixed table is not RMS 0.05"
+
 # --pos-shift: each training sequence sits at a random offset of the position table.
 # With weight decay 0 a row that no sequence touched keeps its value exactly (AdamW moves
 # it by 0 / (0 + eps)); at n = 32 an unshifted run touches rows 2..33 only, a shifted one

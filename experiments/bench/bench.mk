@@ -55,22 +55,28 @@ bench-check: $(BUILD)/linbench
 bench-compare: bench-check
 
 # Interleaved A/B against a commit: make bench-ab BASE=HEAD~1 [AB_ROUNDS=4] [AB_ARGS='-n 1024 -k 128']
-# (AB_ROUNDS even: the order base-new, new-base is balanced over pairs of rounds)
+# (AB_ROUNDS even: the order base-new, new-base is balanced over pairs of rounds).
+# The default grid is the default preset's layer protocol up to n = 4096: every kernel at
+# every k, ~6 s a run instead of ~85 s, since full and streaming attention at n = 8192 and
+# 16384 are 94% of the preset's time. A comparison (10 runs) then takes minutes, which is
+# what makes the bisection (one per step) and the calibration (40) affordable; give
+# AB_ARGS='--protocol layer' for the whole preset.
 BASE      ?= HEAD
 AB_ROUNDS ?= 4
-AB_ARGS   ?= --protocol layer
+AB_ARGS   ?= --protocol layer -n 256,512,1024,2048,4096
 bench-ab: $(BUILD)/linbench
 	BUILD=$(BUILD) bash experiments/bench/bench_ab.sh $(BASE) $(AB_ROUNDS) -- $(AB_ARGS)
 
 # The A/B's false-alarm rate (CAL_AA A/A comparisons) and power (CAL_INJ comparisons with
-# the test-only slowdown CAL_SLOW) on this machine: about 8 hours at the defaults, on a
-# quiet machine; results/ab-calibration/summary.txt.
+# the test-only slowdown CAL_SLOW) on this machine, on a quiet machine, into
+# $(CAL_OUT)/summary.txt; it resumes where it stopped and refuses another machine's folder.
 CAL_AA   ?= 20
 CAL_INJ  ?= 20
 CAL_SLOW ?= linformer:1.15
+CAL_OUT  ?= results/ab-calibration
 .PHONY: bench-ab-calibrate
 bench-ab-calibrate: $(BUILD)/linbench
-	BUILD=$(BUILD) AB_ROUNDS=$(AB_ROUNDS) CAL_SLOW=$(CAL_SLOW) bash experiments/bench/bench_calibrate.sh $(CAL_AA) $(CAL_INJ) -- $(AB_ARGS)
+	BUILD=$(BUILD) AB_ROUNDS=$(AB_ROUNDS) CAL_SLOW=$(CAL_SLOW) CAL_OUT=$(CAL_OUT) bash experiments/bench/bench_calibrate.sh $(CAL_AA) $(CAL_INJ) -- $(AB_ARGS)
 
 plots:
 	bash plots/bench_plots.sh $(BENCH_OUT) $(PLOTS_OUT)

@@ -8,12 +8,15 @@
 #     longer); the fraction of slowed points flagged as regressions, the fraction of
 #     runs in which every slowed point was, and the other points flagged.
 #   experiments/bench/bench_calibrate.sh [N_AA] [N_INJ] [-- bench options]
-# Defaults: 20 and 20, the A/B's default grid (--protocol layer, the default preset),
-# AB_ROUNDS (4) rounds each. Environment: CAL_SLOW (METHOD:FACTOR), CAL_OUT (folder for
-# every comparison's verdicts and summary.txt; default results/ab-calibration), AB_ROUNDS,
-# and everything bench_ab.sh reads. Run it on a quiet machine: on the default grid one
-# comparison takes about 12 minutes here (8 runs of ~85 s and 2 warm-ups), so 20 + 20 take
-# about 8 hours. Exit 0 when it ran (the verdict is in the summary), 64 bad arguments.
+# Defaults: 20 and 20, the A/B's default grid (the layer protocol of the default preset up
+# to n = 4096, as `make bench-ab`), AB_ROUNDS (4) rounds each. Environment: CAL_SLOW
+# (METHOD:FACTOR), CAL_OUT (folder for every comparison's verdicts and summary.txt; default
+# results/ab-calibration), AB_ROUNDS, and everything bench_ab.sh reads. Run it on a quiet
+# machine. It resumes: a comparison whose verdicts are in CAL_OUT already is not run again,
+# so an interrupted calibration goes on where it stopped. A calibration describes one
+# machine: CAL_OUT/machine.txt records the processor (/proc/cpuinfo), core count and memory
+# of its first run, and a run on another machine is refused (exit 3) instead of pooled.
+# Exit 0 when it ran (the verdict is in the summary), 3 other machine, 64 bad arguments.
 set -euo pipefail
 usage() { echo "usage: experiments/bench/bench_calibrate.sh [N_AA] [N_INJ] [-- bench options]" >&2; exit 64; }
 naa=20 ninj=20
@@ -21,30 +24,49 @@ if [ $# -ge 1 ] && [ "$1" != "--" ]; then naa=$1; shift; fi
 if [ $# -ge 1 ] && [ "$1" != "--" ]; then ninj=$1; shift; fi
 [ $# -ge 1 ] && { [ "$1" = "--" ] || usage; shift; }
 for v in "$naa" "$ninj"; do case $v in '' | *[!0-9]*) usage ;; esac; done
-[ $# -ge 1 ] || set -- --protocol layer
+[ $# -ge 1 ] || set -- --protocol layer -n 256,512,1024,2048,4096
 slow=${CAL_SLOW:-linformer:1.15}
 smethod=${slow%%:*}
 rounds=${AB_ROUNDS:-4}
 cd "$(dirname "$0")/../.."
 out=${CAL_OUT:-results/ab-calibration}
 mkdir -p "$out"
+# machine: what makes two machines' timings incomparable (the processor, its microcode,
+# cores, memory); the model name alone is not enough (two different "AMD EPYC"s seen)
+machine() {
+    awk -F'\t*: ' '/^(vendor_id|cpu family|model|model name|stepping|microcode)\t/ && !seen[$1]++ { printf "%s: %s\n", $1, $2 }' /proc/cpuinfo
+    echo "cpus: $(nproc)"
+    awk '/^MemTotal:/ { print "memory_kib: " $2 }' /proc/meminfo
+}
+if [ -f "$out/machine.txt" ]; then
+    if ! machine | cmp -s - "$out/machine.txt"; then
+        echo "bench_calibrate.sh: $out was measured on another machine; its comparisons and this one's cannot be pooled (use another CAL_OUT). Differing fields:" >&2
+        machine | diff "$out/machine.txt" - | grep '^[<>]' >&2 || true
+        exit 3
+    fi
+else
+    machine >"$out/machine.txt"
+fi
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
 head=$(git rev-parse HEAD)
 # one build, reused by every comparison (AB_CACHE): A/A is the same binary on both sides
 ab() { AB_CACHE=$cache AB_NEW_REV=$head bash experiments/bench/bench_ab.sh "$head" "$rounds" -- "$@"; }
 t0=$SECONDS
+# compare writes its verdicts whole or not at all: a CSV there is a finished comparison
 for i in $(seq 1 "$naa"); do
+    [ -f "$out/aa-$i.csv" ] && continue
     echo "A/A $i/$naa ($((SECONDS - t0)) s)" >&2
     AB_OUT=$out/aa-$i.csv ab "$@" >"$out/aa-$i.txt" 2>&1 || true
 done
 for i in $(seq 1 "$ninj"); do
+    [ -f "$out/inj-$i.csv" ] && continue
     echo "injected $slow $i/$ninj ($((SECONDS - t0)) s)" >&2
     AB_NEW_ENV="LB_BENCH_TEST_SLOWDOWN=$slow" AB_OUT=$out/inj-$i.csv ab "$@" >"$out/inj-$i.txt" 2>&1 || true
 done
 # verdict columns: method is the 2nd key column, verdict the last
 {
-    echo "# bench_calibrate.sh $naa $ninj -- $*; AB_ROUNDS=$rounds; CAL_SLOW=$slow; commit $head; $(date -u +%FT%TZ); $((SECONDS - t0)) s"
+    echo "# bench_calibrate.sh $naa $ninj -- $*; AB_ROUNDS=$rounds; CAL_SLOW=$slow; commit $head; $(date -u +%FT%TZ); this call $((SECONDS - t0)) s"
     cat "$out"/aa-*.csv 2>/dev/null | awk -F, '!/^#/ && !/^protocol,/ && $NF != "only_base" && $NF != "only_new" {
         n++; if ($NF != "same") f++ } END {
         printf "A/A: %d points compared, %d flagged: false-alarm rate %.2f%% (target < 1%%)\n", n, f, n ? 100 * f / n : 0 }'

@@ -31,5 +31,16 @@ CAL_OUT=$out expect_rc 0 "calibration summary of existing verdicts" bash "$CAL" 
 grep -q "A/A: 6 points compared, 1 flagged: false-alarm rate 16.67%" "$out/summary.txt" && ok || bad "A/A count: $(cat "$out/summary.txt")"
 grep -q "4 slowed points, 3 flagged: detection 75.0%; all slowed points caught in 1 of 2 runs (50.0%.*other points flagged: 1 of 2" \
     "$out/summary.txt" && ok || bad "injected count: $(cat "$out/summary.txt")"
+# it resumes: with every comparison asked for already there (2 + 2), it runs none (no
+# build, no bench: the "A/A 1/2" progress line never appears) and sums the same files
+cp "$out/summary.txt" "$T/summary0"
+CAL_OUT=$out expect_rc 0 "calibration resumed with nothing left to run" bash "$CAL" 2 2
+grep -q 'A/A [0-9]\|injected linformer:1.15 [0-9]' "$T/err" && bad "resumed calibration ran a comparison again" || ok
+diff <(grep -v '^#' "$T/summary0") <(grep -v '^#' "$out/summary.txt") >/dev/null && ok ||
+    bad "resumed calibration's summary differs"
+# a folder measured on another machine is refused (exit 3), naming the differing field
+sed -i 's/^cpus: .*/cpus: 4096/' "$out/machine.txt"
+CAL_OUT=$out expect_rc 3 "calibration folder of another machine" bash "$CAL" 2 2
+expect_msg "differing field" "cpus: 4096"
 expect_rc 64 "calibration: bad count" bash "$CAL" x
 finish

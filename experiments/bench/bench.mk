@@ -54,7 +54,7 @@ bench-check: $(BUILD)/linbench
 
 bench-compare: bench-check
 
-# Interleaved A/B against a commit: make bench-ab BASE=HEAD~1 [AB_ROUNDS=4] [AB_ARGS='-n 1024 -k 128']
+# Interleaved A/B against a commit: make bench-ab BASE=HEAD~1 [AB_ROUNDS=8] [AB_ARGS='-n 1024 -k 128']
 # (AB_ROUNDS even: the order base-new, new-base is balanced over pairs of rounds).
 # The default grid is the default preset's layer protocol up to n = 4096: every kernel at
 # every k, ~6 s a run instead of ~85 s, since full and streaming attention at n = 8192 and
@@ -62,7 +62,7 @@ bench-compare: bench-check
 # what makes the bisection (one per step) and the calibration (40) affordable; give
 # AB_ARGS='--protocol layer' for the whole preset.
 BASE      ?= HEAD
-AB_ROUNDS ?= 4
+AB_ROUNDS ?= 8
 AB_ARGS   ?= --protocol layer -n 256,512,1024,2048,4096
 bench-ab: $(BUILD)/linbench
 	BUILD=$(BUILD) bash experiments/bench/bench_ab.sh $(BASE) $(AB_ROUNDS) -- $(AB_ARGS)
@@ -97,7 +97,7 @@ bench-history: $(BUILD)/linbench
 
 # The first commit between GOOD and BAD where a point regressed, by bisection with the
 # interleaved A/B (GOOD against each candidate) at every step:
-#   make bench-bisect GOOD=REV BAD=REV [POINT=TEXT] [AB_ROUNDS=4] [AB_ARGS='-n 4096 -k 128']
+#   make bench-bisect GOOD=REV BAD=REV [POINT=TEXT] [AB_ROUNDS=8] [AB_ARGS='-n 4096 -k 128']
 # POINT: only points whose key (protocol,method,share,n,k,...) contains TEXT count.
 GOOD  ?=
 BAD   ?= HEAD

@@ -2,8 +2,17 @@
 # Interleaved A/B benchmark of two versions of linbench on this machine:
 #   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 4)
 # BASE is the commit BASE_REV; NEW is the working tree as it is (uncommitted and untracked
-# files included), or the commit AB_NEW_REV. The two runs alternate ROUNDS times each and
-# each side's raw samples are pooled and handed to `linbench compare`.
+# files included), or the commit AB_NEW_REV. The two runs alternate ROUNDS times each (default
+# 8) and each run gives one sample per point, the median of its repetitions; `linbench
+# compare` judges the ROUNDS samples a side.
+#
+# Why a run, not a repetition, is the sample: on a shared machine the noise comes in spells
+# longer than a point's repetitions. Calibrated on a quiet Zen 3 with every repetition a
+# sample (4 rounds x 3 reps, 12 a side), 5 A/A comparisons flagged 7 of 125 points (5.6%;
+# results/ab-calibration-pooled/): all at n = 512, all on the side that happened to hit a slow
+# spell there, since the 3 repetitions of one run are not independent and the U test takes
+# them as if they were. With one sample per run the samples are exchangeable under A/A and
+# the test's alpha is what it says.
 #
 # What keeps an A/A run (BASE = NEW) from showing a one-sided shift:
 #   - identical builds: both sides are built the same way from a snapshot of their sources
@@ -16,22 +25,22 @@
 #     second more often: an A/A run with 3 rounds showed NEW slower on 12 of 12 points;
 #   - a discarded warm-up run of each side first, so that the first run of the session
 #     (cold page cache, libraries, CPU power state, huge pages) is not a sample.
-# Before building anything it checks that ROUNDS x reps samples a side can reach compare's
-# alpha at all (otherwise it stops with exit 4, saying how many rounds are needed).
+# Before building anything it checks that ROUNDS samples a side can reach compare's alpha
+# at all (otherwise it stops with exit 4, saying how many rounds are needed).
 #
 # Environment: BUILD_JOBS (make -j, default 2); AB_NEW_REV (NEW from a commit); AB_CACHE
 # (a folder that keeps builds by commit across calls, for the bisection); AB_NEW_ENV
 # (assignments for NEW's runs only, e.g. LB_BENCH_TEST_SLOWDOWN=linformer:1.15, test only);
 # AB_OUT (compare's verdicts as CSV); AB_KEEP (a folder to keep the pooled results in);
-# AB_COMPARE (extra compare options, e.g. --alpha 0.01); AB_REPS (repetitions per run, 3;
-# set them here, not with --reps among the bench options, or the power check miscounts).
+# AB_COMPARE (extra compare options, e.g. --alpha 0.01); AB_REPS (repetitions per run whose
+# median is the run's sample, default 1; set them here, not with --reps among the bench options).
 # Exit status: that of `linbench compare` (0 nothing regressed, 1 regressed, 3 other
 # machine, 4 too few samples, 64/65/66 input).
 set -euo pipefail
 usage() { echo "usage: experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]" >&2; exit 64; }
 [ $# -ge 1 ] || usage
 rev=$1; shift
-rounds=4
+rounds=8
 if [ $# -ge 1 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
 [ $# -ge 1 ] && { [ "$1" = "--" ] || usage; shift; }
 case $rounds in '' | *[!0-9]* | 0) echo "bench_ab.sh: ROUNDS must be a positive integer" >&2; exit 64 ;; esac
@@ -39,7 +48,7 @@ if [ $((rounds % 2)) -ne 0 ]; then
     echo "bench_ab.sh: ROUNDS must be even ($rounds given): the order base-new, new-base is only balanced over pairs of rounds" >&2
     exit 64
 fi
-reps=${AB_REPS:-3}
+reps=${AB_REPS:-1}
 case $reps in '' | *[!0-9]* | 0) echo "bench_ab.sh: AB_REPS must be a positive integer" >&2; exit 64 ;; esac
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -61,19 +70,19 @@ cmp=$root/${BUILD:-build}/linbench
 [ -x "$cmp" ] || { echo "bench_ab.sh: $cmp missing: run make first" >&2; exit 66; }
 read -r -a cmp_opts <<<"${AB_COMPARE:-}"
 
-# Power: ROUNDS x reps samples a side, completely separated; compare says whether that
-# can reach alpha (exit 4 and the samples needed if not).
+# Power: ROUNDS samples a side, completely separated; compare says whether that can reach
+# alpha (exit 4 and the samples needed if not).
 mkdir -p "$t/pa" "$t/pb"
-{ echo "p,rep,seconds"; for i in $(seq 1 $((rounds * reps))); do echo "x,$i,$i"; done; } >"$t/pa/s.csv"
-{ echo "p,rep,seconds"; for i in $(seq 1 $((rounds * reps))); do echo "x,$i,$((100000 + i))"; done; } >"$t/pb/s.csv"
+{ echo "p,rep,seconds"; for i in $(seq 1 "$rounds"); do echo "x,$i,$i"; done; } >"$t/pa/s.csv"
+{ echo "p,rep,seconds"; for i in $(seq 1 "$rounds"); do echo "x,$i,$((100000 + i))"; done; } >"$t/pb/s.csv"
 set +e
 "$cmp" compare -q "${cmp_opts[@]}" "$t/pa/s.csv" "$t/pb/s.csv" >/dev/null 2>"$t/power"
 prc=$?
 set -e
 if [ "$prc" -eq 4 ]; then
     need=$(grep -o 'at least [0-9]*' "$t/power" | grep -o '[0-9]*$')
-    r=$(( (need + reps - 1) / reps )); r=$(( r + r % 2 ))
-    echo "bench_ab.sh: refused: $rounds rounds x $reps reps = $((rounds * reps)) samples a side cannot reach compare's alpha; it needs $need: use ROUNDS=$r (AB_ROUNDS=$r)" >&2
+    r=$(( need + need % 2 ))
+    echo "bench_ab.sh: refused: $rounds rounds give $rounds samples a side (one per run), which cannot reach compare's alpha; it needs $need: use ROUNDS=$r (AB_ROUNDS=$r)" >&2
     exit 4
 fi
 
@@ -129,13 +138,14 @@ for r in $(seq 1 "$rounds"); do
         run "$side" "$t/$side-$r"
     done
 done
-# Pool: the first round's files whole (metadata, fingerprint), then the data rows of the others.
+# Pool: the first round's metadata (bench.json: fingerprint), then one row per run and
+# point, the median of the run's repetitions (bench_ab_pool.sh).
 for side in base new; do
     mkdir -p "$t/$side"
     cp "$t/$side-1/bench.json" "$t/$side/bench.json"
-    { cat "$t/$side-1/bench.csv"
-      for r in $(seq 2 "$rounds"); do grep -v -e '^#' -e '^protocol,' "$t/$side-$r/bench.csv"; done
-    } >"$t/$side/bench.csv"
+    files=()
+    for r in $(seq 1 "$rounds"); do files+=("$t/$side-$r/bench.csv"); done
+    bash "$root/experiments/bench/bench_ab_pool.sh" "${files[@]}" >"$t/$side/bench.csv"
 done
 if [ -n "${AB_KEEP:-}" ]; then mkdir -p "$AB_KEEP"; cp -r "$t/base" "$t/new" "$AB_KEEP/"; fi
 out=()

@@ -9,7 +9,7 @@
 #     runs in which every slowed point was, and the other points flagged.
 #   experiments/bench/bench_calibrate.sh [N_AA] [N_INJ] [-- bench options]
 # Defaults: 20 and 20, the A/B's default grid (the layer protocol of the default preset up
-# to n = 4096, as `make bench-ab`), AB_ROUNDS (4) rounds each. Environment: CAL_SLOW
+# to n = 4096, as `make bench-ab`), AB_ROUNDS (8) rounds each. Environment: CAL_SLOW
 # (METHOD:FACTOR), CAL_OUT (folder for every comparison's verdicts and summary.txt; default
 # results/ab-calibration), AB_ROUNDS, and everything bench_ab.sh reads. Run it on a quiet
 # machine. It resumes: a comparison whose verdicts are in CAL_OUT already is not run again,
@@ -27,7 +27,7 @@ for v in "$naa" "$ninj"; do case $v in '' | *[!0-9]*) usage ;; esac; done
 [ $# -ge 1 ] || set -- --protocol layer -n 256,512,1024,2048,4096
 slow=${CAL_SLOW:-linformer:1.15}
 smethod=${slow%%:*}
-rounds=${AB_ROUNDS:-4}
+rounds=${AB_ROUNDS:-8}
 cd "$(dirname "$0")/../.."
 out=${CAL_OUT:-results/ab-calibration}
 mkdir -p "$out"

@@ -10,13 +10,27 @@ expect_msg "odd rounds" "ROUNDS must be even"
 expect_rc 64 "zero rounds" bash "$AB" HEAD 0
 expect_rc 64 "not a commit" bash "$AB" nosuchrev 2
 AB_NEW_REV=nosuchrev expect_rc 64 "AB_NEW_REV not a commit" bash "$AB" HEAD 2
-# 2 rounds x 3 reps = 6 samples a side: 2/C(12,6) = 0.0022 > alpha 0.002
-expect_rc 4 "6 samples a side cannot reach alpha" bash "$AB" HEAD 2
-expect_msg "rounds needed" "needs 7: use ROUNDS=4"
-AB_REPS=1 expect_rc 4 "1 rep x 4 rounds" bash "$AB" HEAD 4
+# one sample a side per round (a run's median): 6 rounds give 2/C(12,6) = 0.0022 > alpha
+# 0.002, so 6 is refused and 8 asked for (7 needed, rounds even); 4 at alpha 0.05 reaches
+# 2/C(8,4) = 0.029; the repetitions per run do not count
+expect_rc 4 "6 rounds cannot reach alpha" bash "$AB" HEAD 6
+expect_msg "rounds needed" "needs 7: use ROUNDS=8"
+AB_REPS=9 expect_rc 4 "repetitions are not samples" bash "$AB" HEAD 4
 expect_msg "rounds needed" "use ROUNDS=8"
-AB_COMPARE="--alpha 0.05" AB_REPS=1 expect_rc 4 "alpha passed to the power check" bash "$AB" HEAD 2
+AB_COMPARE="--alpha 0.05" expect_rc 4 "alpha passed to the power check" bash "$AB" HEAD 2
 expect_msg "rounds needed at alpha 0.05" "needs 4: use ROUNDS=4"
+
+# the pooling: one row per run and point, rep = the run, seconds = the median of the run's
+# repetitions (odd count: the middle one; even: the mean of the middle two); the first
+# file's comment and header lines kept once
+POOL=experiments/bench/bench_ab_pool.sh
+printf '# c\nprotocol,method,n,rep,seconds\nlayer,full,256,0,3\nlayer,full,256,1,1\nlayer,full,256,2,2\nlayer,lin,256,0,7\n' >"$T/r1.csv"
+printf '# c\nprotocol,method,n,rep,seconds\nlayer,full,256,0,5\nlayer,full,256,1,4\nlayer,lin,256,0,8\n' >"$T/r2.csv"
+expect_rc 0 "pool two runs" bash "$POOL" "$T/r1.csv" "$T/r2.csv"
+want=$'# c\nprotocol,method,n,rep,seconds\nlayer,full,256,1,2\nlayer,lin,256,1,7\nlayer,full,256,2,4.5\nlayer,lin,256,2,8'
+[ "$(cat "$T/out")" = "$want" ] && ok || bad "pooled rows: $(tr '\n' '|' <"$T/out")"
+expect_rc 64 "pool without files" bash "$POOL"
+expect_rc 66 "pool an unreadable file" bash "$POOL" "$T/nosuch.csv"
 
 # calibration summary: 2 A/A files (1 of 6 points flagged), 2 injected runs (the slowed
 # linformer points: 3 of 4 caught, all of them in 1 of 2 runs; 1 other point flagged)

@@ -15,7 +15,9 @@
 # machine. It resumes: a comparison whose verdicts are in CAL_OUT already is not run again,
 # so an interrupted calibration goes on where it stopped. A calibration describes one
 # machine: CAL_OUT/machine.txt records the processor (/proc/cpuinfo), core count and memory
-# of its first run, and a run on another machine is refused (exit 3) instead of pooled.
+# of its first run, and a run on another machine is refused (exit 3) instead of pooled;
+# CAL_OUT/settings.txt the rounds, repetitions, slowdown and grid, and other settings are
+# refused (exit 64).
 # Exit 0 when it ran (the verdict is in the summary), 3 other machine, 64 bad arguments.
 set -euo pipefail
 usage() { echo "usage: experiments/bench/bench_calibrate.sh [N_AA] [N_INJ] [-- bench options]" >&2; exit 64; }
@@ -46,6 +48,17 @@ if [ -f "$out/machine.txt" ]; then
     fi
 else
     machine >"$out/machine.txt"
+fi
+# settings: what the comparisons measure; a folder holds one design's calibration
+settings() { printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-1}" "$slow" "$*"; }
+if [ -f "$out/settings.txt" ]; then
+    if ! settings "$@" | cmp -s - "$out/settings.txt"; then
+        echo "bench_calibrate.sh: $out holds comparisons of other settings; they cannot be pooled (use another CAL_OUT). Differing fields:" >&2
+        settings "$@" | diff "$out/settings.txt" - | grep '^[<>]' >&2 || true
+        exit 64
+    fi
+else
+    settings "$@" >"$out/settings.txt"
 fi
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT

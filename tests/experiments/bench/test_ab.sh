@@ -52,6 +52,9 @@ CAL_OUT=$out expect_rc 0 "calibration resumed with nothing left to run" bash "$C
 grep -q 'A/A [0-9]\|injected linformer:1.15 [0-9]' "$T/err" && bad "resumed calibration ran a comparison again" || ok
 diff <(grep -v '^#' "$T/summary0") <(grep -v '^#' "$out/summary.txt") >/dev/null && ok ||
     bad "resumed calibration's summary differs"
+# other settings than the folder's comparisons are refused (exit 64), naming the field
+CAL_OUT=$out AB_ROUNDS=16 expect_rc 64 "calibration with other rounds" bash "$CAL" 2 2
+expect_msg "differing setting" "AB_ROUNDS: 16"
 # a folder measured on another machine is refused (exit 3), naming the differing field
 sed -i 's/^cpus: .*/cpus: 4096/' "$out/machine.txt"
 CAL_OUT=$out expect_rc 3 "calibration folder of another machine" bash "$CAL" 2 2

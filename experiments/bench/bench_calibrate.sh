@@ -77,13 +77,16 @@ for i in $(seq 1 "$ninj"); do
     echo "injected $slow $i/$ninj ($((SECONDS - t0)) s)" >&2
     AB_NEW_ENV="LB_BENCH_TEST_SLOWDOWN=$slow" AB_OUT=$out/inj-$i.csv ab "$@" >"$out/inj-$i.txt" 2>&1 || true
 done
-# verdict columns: method is the 2nd key column, verdict the last
+# verdict columns: method is the 2nd key column, verdict the last; either list may be empty
+shopt -s nullglob
+aa_files=("$out"/aa-*.csv)
+inj_files=("$out"/inj-*.csv)
 {
     echo "# bench_calibrate.sh $naa $ninj -- $*; AB_ROUNDS=$rounds; CAL_SLOW=$slow; commit $head; $(date -u +%FT%TZ); this call $((SECONDS - t0)) s"
-    cat "$out"/aa-*.csv 2>/dev/null | awk -F, '!/^#/ && !/^protocol,/ && $NF != "only_base" && $NF != "only_new" {
+    cat "${aa_files[@]}" /dev/null | awk -F, '!/^#/ && !/^protocol,/ && $NF != "only_base" && $NF != "only_new" {
         n++; if ($NF != "same") f++ } END {
         printf "A/A: %d points compared, %d flagged: false-alarm rate %.2f%% (target < 1%%)\n", n, f, n ? 100 * f / n : 0 }'
-    for f in "$out"/inj-*.csv; do [ -f "$f" ] && echo "== $f"; [ -f "$f" ] && cat "$f"; done | awk -F, -v m="$smethod" '
+    for f in "${inj_files[@]}"; do echo "== $f"; cat "$f"; done | awk -F, -v m="$smethod" '
         /^== / { runs++; next } /^#/ || /^protocol,/ || $NF == "only_base" || $NF == "only_new" { next }
         $2 == m { s++; if ($NF == "regression") d++; else miss[runs] = 1; next }
         { o++; if ($NF != "same") of++ }

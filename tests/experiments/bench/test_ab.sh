@@ -52,6 +52,11 @@ CAL_OUT=$out expect_rc 0 "calibration resumed with nothing left to run" bash "$C
 grep -q 'A/A [0-9]\|injected linformer:1.15 [0-9]' "$T/err" && bad "resumed calibration ran a comparison again" || ok
 diff <(grep -v '^#' "$T/summary0") <(grep -v '^#' "$out/summary.txt") >/dev/null && ok ||
     bad "resumed calibration's summary differs"
+# no A/A comparisons yet: the injected ones are still summed
+mkdir -p "$T/cal2"; cp "$out"/inj-*.csv "$out/machine.txt" "$out/settings.txt" "$T/cal2/"
+CAL_OUT=$T/cal2 expect_rc 0 "summary without A/A files" bash "$CAL" 0 2
+grep -q "A/A: 0 points compared" "$T/cal2/summary.txt" && grep -q "4 slowed points, 3 flagged" "$T/cal2/summary.txt" && ok ||
+    bad "summary without A/A files: $(cat "$T/cal2/summary.txt")"
 # other settings than the folder's comparisons are refused (exit 64), naming the field
 CAL_OUT=$out AB_ROUNDS=16 expect_rc 64 "calibration with other rounds" bash "$CAL" 2 2
 expect_msg "differing setting" "AB_ROUNDS: 16"

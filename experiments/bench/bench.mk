@@ -57,9 +57,10 @@ bench-compare: bench-check
 # Interleaved A/B against a commit: make bench-ab BASE=HEAD~1 [AB_ROUNDS=8] [AB_ARGS='-n 1024 -k 128']
 # (AB_ROUNDS even: the order base-new, new-base is balanced over pairs of rounds).
 # The default grid is the default preset's layer protocol up to n = 4096: every kernel at
-# every k, ~6 s a run instead of ~85 s, since full and streaming attention at n = 8192 and
-# 16384 are 94% of the preset's time. A comparison (10 runs) then takes minutes, which is
-# what makes the bisection (one per step) and the calibration (40) affordable; give
+# every k, a few seconds a run instead of ~85 s, since full and streaming attention at
+# n = 8192 and 16384 are 94% of the preset's time. A comparison (2 x AB_ROUNDS runs and two
+# warm-ups) then takes ~3 minutes, which is what makes the bisection (one per step) and the
+# calibration (40) affordable; give
 # AB_ARGS='--protocol layer' for the whole preset.
 BASE      ?= HEAD
 AB_ROUNDS ?= 8

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interleaved A/B benchmark of two versions of linbench on this machine:
-#   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 4)
+#   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 8)
 # BASE is the commit BASE_REV; NEW is the working tree as it is (uncommitted and untracked
 # files included), or the commit AB_NEW_REV. The two runs alternate ROUNDS times each (default
 # 8) and each run gives one sample per point, the median of its repetitions; `linbench

@@ -40,26 +40,20 @@ machine() {
     echo "cpus: $(nproc)"
     awk '/^MemTotal:/ { print "memory_kib: " $2 }' /proc/meminfo
 }
-if [ -f "$out/machine.txt" ]; then
-    if ! machine | cmp -s - "$out/machine.txt"; then
-        echo "bench_calibrate.sh: $out was measured on another machine; its comparisons and this one's cannot be pooled (use another CAL_OUT). Differing fields:" >&2
-        machine | diff "$out/machine.txt" - | grep '^[<>]' >&2 || true
-        exit 3
-    fi
-else
-    machine >"$out/machine.txt"
-fi
 # settings: what the comparisons measure; a folder holds one design's calibration
 settings() { printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-1}" "$slow" "$*"; }
-if [ -f "$out/settings.txt" ]; then
-    if ! settings "$@" | cmp -s - "$out/settings.txt"; then
-        echo "bench_calibrate.sh: $out holds comparisons of other settings; they cannot be pooled (use another CAL_OUT). Differing fields:" >&2
-        settings "$@" | diff "$out/settings.txt" - | grep '^[<>]' >&2 || true
-        exit 64
-    fi
-else
-    settings "$@" >"$out/settings.txt"
-fi
+# same_as FILE CODE WHAT CMD...: record CMD's output in FILE on the folder's first call; on a
+# later one refuse (exit CODE, the differing lines listed) when it no longer matches
+same_as() {
+    local file=$1 code=$2 what=$3; shift 3
+    if [ ! -f "$file" ]; then "$@" >"$file"; return; fi
+    "$@" | cmp -s - "$file" && return
+    echo "bench_calibrate.sh: $out holds comparisons of $what; they cannot be pooled (use another CAL_OUT). Differing fields:" >&2
+    "$@" | diff "$file" - | grep '^[<>]' >&2 || true
+    exit "$code"
+}
+same_as "$out/machine.txt" 3 "another machine" machine
+same_as "$out/settings.txt" 64 "other settings" settings "$@"
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
 head=$(git rev-parse HEAD)

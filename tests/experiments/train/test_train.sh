@@ -243,7 +243,7 @@ grep -q '"pos-rms":[[:space:]]*0.1' "$T/fixr/checkpoint-2/trainer.json" && ok ||
 /usr/bin/python3 - "$T/fix/checkpoint-3/trainer.json" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))
-t["options"].pop("pos-rms") if "options" in t else t.pop("pos-rms")
+t["options"].pop("pos-rms")
 json.dump(t, open(sys.argv[1], "w"), indent=1)
 PY
 expect_rc 0 "resume a checkpoint without pos-rms" "$LB" train --resume "$T/fix/checkpoint-3" --steps 4 --no-progress --quiet

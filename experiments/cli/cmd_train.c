@@ -25,6 +25,7 @@ static void usage(FILE *f) {
             "             so short curriculum phases train every row; validation is not shifted)\n"
             "           --pos-shift-from STEP (with --pos-shift: shift from update STEP on; default 0)\n"
             "           --pos-fixed (the position table is sinusoids of RMS 0.05, never trained)\n"
+            "           --pos-learn-from STEP (with --pos-fixed: the table is trained from update STEP on)\n"
             "           --pos-rms R (the sinusoids' RMS for --pos-sinusoid or --pos-fixed)\n"
             "           --attention full|linformer  --k K  --share none|headwise|kv|layerwise\n"
             "sequence:  --n 128 or a curriculum 128:3000,512:1000 (n for a number of steps)\n"
@@ -53,7 +54,7 @@ static void on_signal(int sig) {
 static const struct option OPTIONS[] = {
     {"tokenizer", 1, 0, 0}, {"train", 1, 0, 0}, {"valid", 1, 0, 0}, {"ids", 0, 0, 0}, {"layers", 1, 0, 0},
     {"hidden", 1, 0, 0}, {"heads", 1, 0, 0}, {"ffn", 1, 0, 0}, {"max-pos", 1, 0, 0}, {"pos-sinusoid", 0, 0, 0}, {"pos-shift", 0, 0, 0},
-    {"pos-shift-from", 1, 0, 0}, {"pos-fixed", 0, 0, 0}, {"pos-rms", 1, 0, 0}, {"n", 1, 0, 0},
+    {"pos-shift-from", 1, 0, 0}, {"pos-fixed", 0, 0, 0}, {"pos-learn-from", 1, 0, 0}, {"pos-rms", 1, 0, 0}, {"n", 1, 0, 0},
     {"batch", 1, 0, 0}, {"steps", 1, 0, 0}, {"lr", 1, 0, 0}, {"min-lr", 1, 0, 0}, {"warmup", 1, 0, 0},
     {"decay", 1, 0, 0}, {"wd", 1, 0, 0}, {"beta1", 1, 0, 0}, {"beta2", 1, 0, 0}, {"eps", 1, 0, 0},
     {"clip", 1, 0, 0}, {"seed", 1, 0, 0}, {"threads", 1, 0, 0}, {"attention", 1, 0, 0}, {"k", 1, 0, 0},
@@ -90,6 +91,7 @@ static int validate(const lb_train_opts *o) {
     if (o->pos_fixed && o->pos_sinusoid)
         return lb_err("--pos-fixed sets the position table itself: drop --pos-sinusoid"), -1;
     if (o->pos_shift_from && !o->pos_shift) return lb_err("--pos-shift-from needs --pos-shift"), -1;
+    if (o->pos_learn_from && !o->pos_fixed) return lb_err("--pos-learn-from needs --pos-fixed"), -1;
     if (o->pos_rms > 0 && !o->pos_fixed && !o->pos_sinusoid)
         return lb_err("--pos-rms sets the sinusoids of --pos-fixed or --pos-sinusoid: give one of them"), -1;
     if (o->warmup >= o->steps && o->warmup > 0 && !o->resume)

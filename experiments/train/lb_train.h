@@ -145,6 +145,7 @@ typedef struct {
     int pos_shift;         /* 1: each training sequence sits at a random offset in the table */
     long pos_shift_from;   /* with pos_shift: the first update that shifts (0 = from the start) */
     int pos_fixed;         /* 1: the position table is sinusoids (RMS 0.05) and never updated */
+    long pos_learn_from;   /* with pos_fixed: the first update that trains the table (0 = none) */
     double pos_rms;        /* the sinusoids' RMS for pos_sinusoid/pos_fixed; 0 = the flag's own
                             * (0.02 started, 0.05 fixed): what checkpoints before the option used */
     lb_curriculum curr;

@@ -13,6 +13,7 @@ with --stage, in order; the card prints them beside the final options.
 import argparse
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -37,9 +38,21 @@ def judge(lo, hi, limit):
     return "undecided (the interval straddles the limit)"
 
 
-def acceptance(ev, ent, held, L, H, fixed_pos):
+def sinusoid_start(opts):
+    """(norm, neighbour cosine) of every row of a --pos-fixed table, or None without the flag.
+    Row p holds rms·√2·(sin, cos)(p·f_j) over h/2 frequency pairs f_j = 10000^(-2j/h), so its
+    norm is rms·√h and the cosine of neighbours is the mean of cos(f_j) over the pairs."""
+    if opts.get("pos-fixed") != 1:
+        return None
+    h, rms = int(opts["hidden"]), float(opts.get("pos-rms") or 0.05)  # 0.05: the flag's own
+    pairs = [10000.0 ** (-2.0 * j / h) for j in range(h // 2)]
+    return rms * math.sqrt(h), sum(math.cos(f) for f in pairs) / len(pairs)
+
+
+def acceptance(ev, ent, held, L, H, fixed_pos, learn_from):
     """The card's acceptance section: positions, longer context, sharp attention, held-out
-    size; each line a measurement with its interval against its limit."""
+    size; each line a measurement with its interval against its limit. fixed_pos: the run's
+    table started as fixed sinusoids; learn_from: the update it was trained from (0: never)."""
     out = ["## Valid at every analysed length\n",
            f"From `linbench eval` (`{ev['text']}`, the first {ev['tokens']:,} tokens, the same "
            f"tokens at every n, {ev['passes']} masking draws per window; intervals are 95% over "
@@ -57,7 +70,13 @@ def acceptance(ev, ent, held, L, H, fixed_pos):
                        f"{b['loss']['hi']:.3f}] | {d['mean']:+.3f} | [{d['lo']:+.3f}, {d['hi']:+.3f}] |")
     pe = ev.get("position_embeddings", [])
     if pe:
-        if fixed_pos:
+        if fixed_pos and learn_from:
+            out.append(f"\nPosition embeddings of the longest n, per bucket. The table was fixed sinusoids "
+                       f"(--pos-fixed) until update {learn_from} and trained from then on "
+                       f"(--pos-learn-from): every row started at norm {fixed_pos[0]:.3f} and neighbour "
+                       f"cosine {fixed_pos[1]:.3f} (the sinusoids), so a bucket still there was not "
+                       f"trained:\n")
+        elif fixed_pos:
             out.append("\nPosition embeddings of the longest n, per bucket. The table is fixed sinusoids "
                        "(--pos-fixed), never trained: norm and neighbour cosine are the same in every "
                        "bucket by construction, and only the losses above show whether the layers use "
@@ -132,8 +151,9 @@ def command(opts, tokenizer):
     for k in ("ids", "pos-sinusoid", "pos-shift", "pos-fixed"):  # switches: trainer.json holds 1 when given
         if opts.get(k) == 1:
             parts.append(f"--{k}")
-    if opts.get("pos-shift-from"):
-        parts.append(f"--pos-shift-from {opts['pos-shift-from']}")
+    for k in ("pos-shift-from", "pos-learn-from"):  # numbers that qualify a switch; 0 = off
+        if opts.get(k):
+            parts.append(f"--{k} {opts[k]}")
     if opts.get("attention") == "linformer":
         parts.append(f"--k {opts['k']} --share {opts['share']}")
     lines, cur = [], ""
@@ -256,7 +276,8 @@ def main():
             name, _, spec = h.partition("=")
             tool, tokdir, path = spec.split(":", 2)
             held.append((name, len(encode(tool, tokdir, path))))
-        out.extend(acceptance(load_json(a.eval, "eval results"), ent, held, L, H, opts.get("pos-fixed") == 1))
+        out.extend(acceptance(load_json(a.eval, "eval results"), ent, held, L, H, sinusoid_start(opts),
+                              opts.get("pos-learn-from") or 0))
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(a.out) or ".", prefix=".card.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -216,8 +216,9 @@ static int train_step(lb_run *r, const lb_train_opts *o, int n, double *loss, do
     if (lb_train_mpi_step(r, o, n, shifted ? r->shift : NULL, &s, why, sizeof why)) /* MPI: summed over ranks */
         return lb_fail(msg, msglen, "step %ld: %s", step, why);
     *loss = s.loss;
-    if (r->frozen) /* --pos-fixed: out of the clipping norm as well as the update */
-        memset(r->grad + r->frozen->offset, 0, r->frozen->count * sizeof *r->grad);
+    /* --pos-fixed: out of the clipping norm as well as the update, until --pos-learn-from */
+    const lb_param *frozen = o->pos_learn_from && step >= o->pos_learn_from ? NULL : r->frozen;
+    if (frozen) memset(r->grad + frozen->offset, 0, frozen->count * sizeof *r->grad);
     *norm = lb_clip_grad(r->grad, elems, o->clip, o->threads);
     if (!isfinite(*norm) || !isfinite(s.loss))
         return lb_fail(msg, msglen, "step %ld: loss %g, gradient norm %g: training diverged (lower --lr?); the last "
@@ -227,7 +228,7 @@ static int train_step(lb_run *r, const lb_train_opts *o, int n, double *loss, do
     float *p = lb_model_params(r->m);
     for (int i = 0; i < lb_model_param_count(r->m); i++) {
         const lb_param *t = lb_model_param(r->m, i);
-        if (t == r->frozen) continue; /* not even weight decay */
+        if (t == frozen) continue; /* not even weight decay */
         lb_adamw_update(p + t->offset, r->mom + t->offset, r->vel + t->offset, r->grad + t->offset, t->count, &hp,
                         step + 1, *lr, t->decay ? o->wd : 0, o->threads);
     }

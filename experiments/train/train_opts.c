@@ -39,6 +39,7 @@ static const struct {
     {"pos-shift", T_BOOL, OFF(pos_shift), K_MATCH, 0, 0},
     {"pos-shift-from", T_LONG, OFF(pos_shift_from), K_MATCH, 0, 1000000000},
     {"pos-fixed", T_BOOL, OFF(pos_fixed), K_MATCH, 0, 0},
+    {"pos-learn-from", T_LONG, OFF(pos_learn_from), K_MATCH, 0, 1000000000},
     {"pos-rms", T_DBL, OFF(pos_rms), K_MATCH, 0, 1},
     {"attention", T_ATTN, OFF(attention), K_MATCH, 0, 0},
     {"k", T_INT, OFF(k), K_MATCH, 1, 1048576},
@@ -73,7 +74,8 @@ static const struct {
 /* Options added after checkpoints existed: a checkpoint without one ran with it off (0).
  * Every flag, and the numbers that only qualify a flag. */
 static int absent_means_off(size_t i) {
-    return F[i].t == T_BOOL || !strcmp(F[i].name, "pos-shift-from") || !strcmp(F[i].name, "pos-rms");
+    return F[i].t == T_BOOL || !strcmp(F[i].name, "pos-shift-from") || !strcmp(F[i].name, "pos-rms") ||
+           !strcmp(F[i].name, "pos-learn-from");
 }
 
 /* Bytes of option i's field in lb_train_opts. */

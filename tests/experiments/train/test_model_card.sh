@@ -87,6 +87,23 @@ PY
     "$PY" experiments/train/model_card.py --checkpoint "$T/run/checkpoint-4" "${CARD[@]}" --eval "$T/syn.json" >/dev/null
     grep "every position learned" "$T/model/MODEL.md" | grep -q "\*\*$want" && ok || bad "bucket rule $m [$lo, $hi]: want $want"
 done
+# a table fixed until update 3 (--pos-fixed --pos-learn-from 3, written into a copy of the
+# run's trainer.json): the command lists both flags and the position section says where
+# every row started: norm 0.05·√16 = 0.200 and, for sinusoids of 8 frequency pairs
+# 10000^(-2j/16), the neighbour cosine numpy computes here
+cp -r "$T/run/checkpoint-4" "$T/fixl"
+"$PY" - "$T/fixl/trainer.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["options"].update({"pos-fixed": 1, "pos-learn-from": 3})
+json.dump(t, open(sys.argv[1], "w"), indent=1)
+PY
+cos=$("$PY" -c 'import numpy as np; print(f"{np.cos(10000.0 ** (-2.0 * np.arange(8) / 16)).mean():.3f}")')
+expect_rc 0 "card of a table learned from update 3" "$PY" experiments/train/model_card.py --checkpoint "$T/fixl" \
+    "${CARD[@]}" --eval "$T/eval.json"
+for want in "--pos-fixed" "--pos-learn-from 3" "until update 3" "norm 0.200 and neighbour cosine $cos"; do
+    grep -q -e "$want" "$T/model/MODEL.md" && ok || bad "card of a table learned from update 3 lacks '$want'"
+done
 rm -f "$T/model/MODEL.md"
 expect_rc 1 "card without a checkpoint" "$PY" experiments/train/model_card.py --checkpoint "$T/nope" "${CARD[@]}"
 expect_msg "card without a checkpoint" "nope"

@@ -231,6 +231,19 @@ sinusoids_match "$T/fix/checkpoint-3" 0.05 && ok || bad "--pos-fixed table moved
 grep -q '"pos-fixed":[[:space:]]*1' "$T/fix/checkpoint-3/trainer.json" && ok ||
     bad "trainer.json does not record --pos-fixed"
 
+# --pos-learn-from S: the fixed table stays the sinusoids for updates 0..S-1 and is trained
+# (AdamW, weight decay included) from update S on; without --pos-fixed it is refused. Four
+# steps at lr 1e-2 decaying linearly (update 3's rate is 0), learning from update 2:
+# checkpoint 2 still holds the sinusoids, checkpoint 4 does not (update 2 moves each entry
+# by about its rate, 5e-3: thousands of times the check's tolerance of 1e-6 of an entry).
+expect_rc 64 "--pos-learn-from without --pos-fixed" "$LB" train "${BASE[@]}" --pos-learn-from 2 --out "$T/x"
+expect_rc 0 "fixed table learned from update 2" "$LB" train "${BASE[@]}" --pos-fixed --pos-learn-from 2 --steps 4 \
+    --warmup 0 --lr 1e-2 --eval-every 0 --ckpt-every 1 --keep-all --out "$T/fixl"
+sinusoids_match "$T/fixl/checkpoint-2" 0.05 && ok || bad "--pos-learn-from 2: table moved before update 2"
+if sinusoids_match "$T/fixl/checkpoint-4" 0.05 >/dev/null 2>&1; then bad "--pos-learn-from 2: table not trained at update 2"; else ok; fi
+grep -q '"pos-learn-from":[[:space:]]*2' "$T/fixl/checkpoint-4/trainer.json" && ok ||
+    bad "trainer.json does not record --pos-learn-from"
+
 # --pos-rms R: the sinusoids at RMS R instead of the flag's own (here twice the fixed
 # table's 0.05), recorded; alone it is refused. A checkpoint from before the option (no
 # "pos-rms" in trainer.json) resumes with the flag's own RMS: the fixed table stays 0.05.

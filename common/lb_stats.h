@@ -43,6 +43,19 @@ typedef struct {
 int lb_mannwhitney(lb_mwu_result *res, const double *x, size_t n1, const double *y, size_t n2,
                    lb_mwu_method method);
 
+/* Hodges–Lehmann ratio of y over x and its distribution-free interval (Moses; Hollander,
+ * Wolfe & Chicken, Nonparametric Statistical Methods, 3rd ed., §4.3), for positive
+ * samples such as timings: *est is the median of the n1·n2 ratios y_j / x_i, and the
+ * level interval is [R_(c), R_(n1·n2+1−c)] of the sorted ratios, c the largest order with
+ * P(U <= c − 1) <= (1 − level)/2 under the U test's null (exact distribution when
+ * n1 + n2 <= LB_MWU_EXACT_MAX, normal approximation above). Under a pure scale change
+ * y ~ r·x the interval covers r with probability >= level (exactly at most 1 − 2P(U <= c − 1)
+ * from below by discreteness). Too few samples for any finite interval (c = 0) give
+ * lo = 0, hi = +inf. Returns 0, or -1 (empty or non-positive or non-finite input, more
+ * than 1e7 pairs, level outside (0, 1), out of memory). */
+int lb_hl_ratio(double *est, double *lo, double *hi, const double *x, size_t n1, const double *y, size_t n2,
+                double level);
+
 /* ---- percentile bootstrap (Efron & Tibshirani 1993, ch. 13) ----
  * A resample draws len items uniformly with replacement; a statistic computed on
  * each of B resamples gives B replicates, and the level interval is their type-7

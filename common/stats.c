@@ -136,6 +136,47 @@ int lb_mannwhitney(lb_mwu_result *res, const double *x, size_t n1, const double 
     return 0;
 }
 
+/* The largest order c with P(U <= c − 1) <= tail for sizes m <= n (0 when even c = 1 is
+ * too likely). */
+static long hl_order(long m, long n, double tail) {
+    if (m + n <= LB_MWU_EXACT_MAX) {
+        long c = 0;
+        while (c < m * n && exact_cdf(c, m, n) <= tail) c++; /* exact_cdf(c) = P(U <= c) */
+        return c;
+    }
+    /* normal approximation: z solves 0.5·erfc(z/√2) = tail (bisection: monotone in z) */
+    double zl = 0, zh = 40;
+    for (int it = 0; it < 200; it++) {
+        double z = 0.5 * (zl + zh);
+        if (0.5 * erfc(z / sqrt(2.0)) > tail) zl = z;
+        else zh = z;
+    }
+    double mn = (double)m * (double)n, c = floor(mn / 2 - zh * sqrt(mn * (double)(m + n + 1) / 12));
+    return c < 0 ? 0 : (long)c;
+}
+
+int lb_hl_ratio(double *est, double *lo, double *hi, const double *x, size_t n1, const double *y, size_t n2,
+                double level) {
+    if (!x || !y || n1 == 0 || n2 == 0 || !(level > 0 && level < 1) || (double)n1 * (double)n2 > 1e7) return -1;
+    for (size_t i = 0; i < n1; i++)
+        if (!(x[i] > 0) || !isfinite(x[i])) return -1;
+    for (size_t j = 0; j < n2; j++)
+        if (!(y[j] > 0) || !isfinite(y[j])) return -1;
+    size_t np = n1 * n2;
+    double *r = malloc(np * sizeof *r);
+    if (!r) return -1;
+    for (size_t i = 0; i < n1; i++)
+        for (size_t j = 0; j < n2; j++) r[i * n2 + j] = y[j] / x[i];
+    qsort(r, np, sizeof *r, cmp_double);
+    *est = sorted_quantile(r, np, 0.5);
+    long m = (long)(n1 < n2 ? n1 : n2), n = (long)(n1 < n2 ? n2 : n1);
+    long c = hl_order(m, n, (1 - level) / 2);
+    if (c < 1) *lo = 0, *hi = INFINITY;
+    else *lo = r[c - 1], *hi = r[np - (size_t)c]; /* 1-based R_(c) and R_(np+1−c) */
+    free(r);
+    return 0;
+}
+
 void lb_boot_draw(size_t *idx, size_t len, lb_rng *rng) {
     /* len is far below 2^32 here: the modulo bias of a 64-bit draw is < 2^-32 */
     for (size_t i = 0; i < len; i++) idx[i] = (size_t)(lb_rng_u64(rng) % len);

@@ -164,6 +164,9 @@ int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, c
     j->ratio = j->base_med > 0 ? j->new_med / j->base_med : (j->new_med > 0 ? INFINITY : 1);
     lb_mwu_result u;
     j->p = lb_mannwhitney(&u, b, (size_t)nb, c, (size_t)nn, LB_MWU_AUTO) ? NAN : u.p;
+    double est;
+    if (lb_hl_ratio(&est, &j->ratio_lo, &j->ratio_hi, b, (size_t)nb, c, (size_t)nn, LB_JUDGE_LEVEL))
+        j->ratio_lo = j->ratio_hi = NAN;
     free(b);
     j->verdict = LB_SAME;
     if (j->p < alpha && j->ratio > factor) j->verdict = LB_REGRESSION;

@@ -250,8 +250,13 @@ const lb_point_samples *lb_results_find(const lb_results *r, const char *key);
 typedef enum { LB_SAME = 0, LB_REGRESSION = 1, LB_IMPROVED = -1 } lb_verdict;
 typedef struct {
     double base_med, new_med, ratio, p;
+    /* 95% distribution-free interval of new/base (Hodges–Lehmann, lb_hl_ratio): what the
+     * samples allow the change to be; NaN when a sample is 0 */
+    double ratio_lo, ratio_hi;
     lb_verdict verdict;
 } lb_judgement;
+/* The interval's level: the usual 95%, not 1 − alpha (alpha guards the flag over many points). */
+#define LB_JUDGE_LEVEL 0.95
 int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, const double *cand,
                    int nn, double nscale, double factor, double alpha);
 /* The smallest p-value the U test can return for samples of n1 and n2 (completely

@@ -154,17 +154,17 @@ static void csv_num(FILE *f, double x) { fprintf(f, isfinite(x) ? ",%.9g" : ",Na
 
 /* Judge every point, print the table and the --out rows. Returns the regressions. */
 static int judge_all(const cmp_opts *o, const lb_results *b, const lb_results *n, int relative,
-                     FILE *csv, int counts[5]) {
+                     FILE *csv, int counts[6]) {
     if (!o->quiet)
-        printf("%-58s %11s %11s %7s %9s  %s\n", "point (header minus rep, seconds)",
+        printf("%-58s %11s %11s %7s %15s %9s  %s\n", "point (header minus rep, seconds)",
                relative ? "base_s*peak" : "base_med_s", relative ? "new_s*peak" : "new_med_s",
-               "ratio", "p", "verdict");
+               "ratio", "95% interval", "p", "verdict");
     for (int i = 0; i < b->len; i++) {
         const lb_point_samples *g = &b->g[i], *h = lb_results_find(n, g->key);
         if (!h) {
             counts[3]++;
             if (!o->quiet) printf("%-58s only in BASE\n", g->key);
-            if (csv) fprintf(csv, "%s,NaN,NaN,NaN,NaN,only_base\n", g->key);
+            if (csv) fprintf(csv, "%s,NaN,NaN,NaN,NaN,NaN,NaN,only_base\n", g->key);
             continue;
         }
         double sb = relative ? lb_fingerprint_peak(&b->fp, g->threads) : 1;
@@ -172,12 +172,19 @@ static int judge_all(const cmp_opts *o, const lb_results *b, const lb_results *n
         lb_judgement j;
         if (lb_bench_judge(&j, g->s, g->len, sb, h->s, h->len, sn, o->factor, o->alpha)) return -1;
         counts[j.verdict == LB_REGRESSION ? 0 : j.verdict == LB_IMPROVED ? 1 : 2]++;
-        if (!o->quiet || j.verdict != LB_SAME)
-            printf("%-58s %11.4g %11.4g %7.3f %9.2g  %s\n", g->key, j.base_med, j.new_med, j.ratio,
+        /* "same" that cannot exclude a change past the factor: the samples are too few or
+         * too noisy to call it unchanged, only not flagged (an interval that is NaN counts) */
+        if (j.verdict == LB_SAME && !(j.ratio_hi <= o->factor && j.ratio_lo >= 1 / o->factor)) counts[5]++;
+        if (!o->quiet || j.verdict != LB_SAME) {
+            char iv[40];
+            snprintf(iv, sizeof iv, "[%.3f, %.3f]", j.ratio_lo, j.ratio_hi);
+            printf("%-58s %11.4g %11.4g %7.3f %15s %9.2g  %s\n", g->key, j.base_med, j.new_med, j.ratio, iv,
                    j.p, verdict_name(j.verdict));
+        }
         if (csv) {
             fputs(g->key, csv);
-            csv_num(csv, j.base_med), csv_num(csv, j.new_med), csv_num(csv, j.ratio), csv_num(csv, j.p);
+            csv_num(csv, j.base_med), csv_num(csv, j.new_med), csv_num(csv, j.ratio);
+            csv_num(csv, j.ratio_lo), csv_num(csv, j.ratio_hi), csv_num(csv, j.p);
             fprintf(csv, ",%s\n", j.verdict == LB_REGRESSION ? "regression" : verdict_name(j.verdict));
         }
     }
@@ -185,7 +192,7 @@ static int judge_all(const cmp_opts *o, const lb_results *b, const lb_results *n
         if (!lb_results_find(b, n->g[i].key)) {
             counts[4]++;
             if (!o->quiet) printf("%-58s only in NEW\n", n->g[i].key);
-            if (csv) fprintf(csv, "%s,NaN,NaN,NaN,NaN,only_new\n", n->g[i].key);
+            if (csv) fprintf(csv, "%s,NaN,NaN,NaN,NaN,NaN,NaN,only_new\n", n->g[i].key);
         }
     return 0;
 }
@@ -200,11 +207,11 @@ static int run(const cmp_opts *o, const lb_results *b, const lb_results *n) {
     if (o->out) {
         if (!(csv = lb_atomic_open(&a, o->out))) return EX_CANTCREAT;
         fprintf(csv, "# linbench compare, factor %g, alpha %g%s; ratio = new/base median%s\n%s,"
-                     "base_median,new_median,ratio,p,verdict\n",
+                     "base_median,new_median,ratio,ratio_lo,ratio_hi,p,verdict\n",
                 o->factor, o->alpha, relative ? ", machine-relative" : "",
                 relative ? " of seconds x FMA peak" : " seconds", b->header);
     }
-    int counts[5] = {0}; /* regressed, improved, same, only base, only new */
+    int counts[6] = {0}; /* regressed, improved, same, only base, only new, same but wide */
     if (judge_all(o, b, n, relative, csv, counts)) {
         if (csv) lb_atomic_abort(&a);
         lb_err("compare: out of memory");
@@ -217,6 +224,10 @@ static int run(const cmp_opts *o, const lb_results *b, const lb_results *n) {
     printf("%d compared: %d regressed, %d improved, %d unchanged (factor %.3g, alpha %.3g); "
            "%d only in BASE, %d only in NEW\n",
            matched, counts[0], counts[1], counts[2], o->factor, o->alpha, counts[3], counts[4]);
+    if (counts[5])
+        printf("%d of the %d unchanged cannot rule out a change past the factor: their 95%% interval of "
+               "new/base reaches beyond [%.3g, %.3g] (more rounds or repetitions narrow it)\n",
+               counts[5], counts[2], 1 / o->factor, o->factor);
     if (!matched) {
         lb_err("compare: no point in common between the two results");
         return EX_DATAERR;

@@ -69,11 +69,65 @@ for dist, n in (("normal", 400), ("normal", 100), ("exponential", 200), ("expone
     want.append(("boot", dist, n, npi, (spi.low, spi.high), se,
                  x.mean() + norm.ppf([0.025, 0.975]) * se))
 
+
+# Hodges–Lehmann ratio and its distribution-free interval. Oracle: the null distribution of
+# U enumerated by brute force (every placement of the x among the pooled ranks, sizes up
+# to 16 in all), the order c read from it, numpy's sorted ratios; above the exact limit
+# (n1 + n2 > 50) the normal approximation's c from scipy's norm.ppf.
+from itertools import combinations
+from math import comb, floor, sqrt
+
+def u_null_cdf(m, n):
+    """P(U <= u) for u = 0..m·n, U = #(x_i > y_j), by enumerating placements."""
+    counts = np.zeros(m * n + 1)
+    for pos in combinations(range(m + n), m):
+        counts[sum(p - i for i, p in enumerate(pos))] += 1  # y values below each x
+    return np.cumsum(counts) / comb(m + n, m)
+
+def hl_order(m, n, tail):
+    if m + n <= 50:
+        cdf = u_null_cdf(min(m, n), max(m, n))
+        c = 0
+        while c < m * n and cdf[c] <= tail:
+            c += 1
+        return c
+    mn = m * n
+    return max(0, floor(mn / 2 - norm.ppf(1 - tail) * sqrt(mn * (m + n + 1) / 12)))
+
+def hl_oracle(x, y, level):
+    r = np.sort((y[None, :] / x[:, None]).ravel())
+    c = hl_order(len(x), len(y), (1 - level) / 2)
+    lo, hi = (0.0, np.inf) if c < 1 else (r[c - 1], r[len(r) - c])
+    return np.median(r), lo, hi, c
+
+for n1, n2, level in ((1, 1, 0.95), (3, 3, 0.95), (4, 5, 0.95), (8, 8, 0.95), (8, 8, 0.9), (6, 10, 0.99),
+                      (30, 30, 0.95), (40, 25, 0.95)):
+    x = rng.lognormal(0.0, 0.1, n1)
+    y = 1.15 * rng.lognormal(0.0, 0.1, n2)
+    jobs.append(f"hl {level} {n1} {n2} {fmt(x)} {fmt(y)}")
+    want.append(("hl", n1, n2, level, hl_oracle(x, y, level)))
+# bad input: a zero timing
+jobs.append("hl 0.95 2 2 1 0 1 1")
+want.append(("hlbad",))
+# Coverage: 400 data sets of 8 against 8 where y is exactly 1.15 times a draw of the same
+# lognormal as x; the interval must cover 1.15 as often as the exact null distribution
+# says, 1 − 2·P(U <= c − 1) (the rule is conservative by discreteness).
+COV_N, COV_R = 400, 1.15
+for t in range(COV_N):
+    x = rng.lognormal(0.0, 0.15, 8)
+    y = COV_R * rng.lognormal(0.0, 0.15, 8)
+    jobs.append(f"hl 0.95 8 8 {fmt(x)} {fmt(y)}")
+    want.append(("hlcov", t))
+
 p = subprocess.run([TOOL], input="\n".join(jobs) + "\n", capture_output=True, text=True)
 check(p.returncode == 0, f"tool_stats exit {p.returncode}: {p.stderr}")
 lines = p.stdout.splitlines()
 check(len(lines) == len(jobs), f"{len(lines)} answers for {len(jobs)} jobs")
+cov_hits = 0
 for w, line in zip(want, lines):
+    if w[0] == "hlbad":
+        check(line == "error", f"HL of a zero timing: {line} (want error)")
+        continue
     if line == "error":
         check(False, f"tool error on {w}")
         continue
@@ -105,10 +159,29 @@ for w, line in zip(want, lines):
         check_close(f"bootstrap vs scipy {dist} n={n}", vals, list(spi), 0.25 * se, 0)
         if dist == "normal":  # the bootstrap distribution of a normal mean is normal
             check_close(f"bootstrap vs analytic {dist} n={n}", vals, list(ana), 0.3 * se, 0)
+    elif w[0] == "hl":
+        _, n1, n2, level, (est, lo, hi, c) = w
+        tag = f"n1={n1} n2={n2} level={level} (order {c})"
+        # the same divisions and order statistics: identical; the median of an even count
+        # is a mean of two ratios, a few ulp apart between numpy and the C
+        check_close(f"HL estimate {tag}", vals[0], est, 0, 1e-14)
+        check(vals[1] == lo and vals[2] == hi, f"HL interval {tag}: {vals[1:]} vs {[lo, hi]}")
+    elif w[0] == "hlcov":
+        cov_hits += vals[1] <= COV_R <= vals[2]
     else:
         _, n, q = w
         # interpolation of a few doubles: a few ulp
         check_close(f"quartiles n={n}", vals[:3], q, 1e-15, 1e-13)
         check_close(f"iqr n={n}", vals[3], q[2] - q[0], 1e-15, 1e-12)
+
+# 8 v 8 at 95%: c from the enumerated null; coverage 1 − 2·P(U <= c − 1) ≈ 0.95. The
+# simulated rate over 400 sets has sd sqrt(p(1−p)/400) ≈ 0.011; 3.5 sd is the band, and a
+# wrong order (c ± 1) moves the coverage by ~0.02-0.04, a 90% interval by 0.05.
+c8 = hl_order(8, 8, 0.025)
+want_cov = 1 - 2 * u_null_cdf(8, 8)[c8 - 1]
+sd = sqrt(want_cov * (1 - want_cov) / COV_N)
+check(abs(cov_hits / COV_N - want_cov) <= 3.5 * sd,
+      f"HL coverage {cov_hits}/{COV_N} vs {want_cov:.4f} (band {3.5 * sd:.3f})")
+print(f"HL coverage 8 v 8: {cov_hits}/{COV_N} (theory {want_cov:.4f}, order {c8})")
 
 summary()

@@ -3,6 +3,7 @@
  *   "mwu METHOD n1 n2 x1..xn1 y1..yn2"  ->  "u1 p exact ties"   (METHOD auto|exact|asymp)
  *   "quart n x1..xn"                    ->  "q1 median q3 iqr"
  *   "boot B seed level n x1..xn"        ->  "lo hi" (percentile bootstrap of the mean)
+ *   "hl level n1 n2 x1..xn1 y1..yn2"    ->  "est lo hi" (Hodges–Lehmann ratio y/x)
  * A malformed job prints "error" (the test then fails on it). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,16 @@ int main(void) {
             if (!x || read_vals(x, n)) return 1;
             if (lb_boot_mean(&lo, &hi, x, (size_t)n, (size_t)B, level, seed)) printf("error\n");
             else printf("%.17g %.17g\n", lo, hi);
+            free(x);
+        } else if (!strcmp(kind, "hl")) {
+            int n1, n2;
+            double level, est, lo, hi;
+            if (scanf("%lf %d %d", &level, &n1, &n2) != 3 || n1 < 1 || n2 < 1 || n1 > 100000 || n2 > 100000)
+                return 1;
+            double *x = malloc(sizeof(double) * (size_t)(n1 + n2));
+            if (!x || read_vals(x, n1 + n2)) return 1;
+            if (lb_hl_ratio(&est, &lo, &hi, x, (size_t)n1, x + n1, (size_t)n2, level)) printf("error\n");
+            else printf("%.17g %.17g %.17g\n", est, lo, hi);
             free(x);
         } else {
             return 1;

@@ -35,7 +35,7 @@ expect_rc 66 "pool an unreadable file" bash "$POOL" "$T/nosuch.csv"
 # calibration summary: 2 A/A files (1 of 6 points flagged), 2 injected runs (the slowed
 # linformer points: 3 of 4 caught, all of them in 1 of 2 runs; 1 other point flagged)
 out=$T/cal; mkdir -p "$out"
-h="protocol,method,share,n,k,d,heads,batch,layers,threads,base_median,new_median,ratio,p,verdict"
+h="protocol,method,share,n,k,d,heads,batch,layers,threads,base_median,new_median,ratio,ratio_lo,ratio_hi,p,verdict"
 row() { echo "layer,$1,none,$2,0,64,12,1,1,2,1,1,1,0.5,$3"; }
 { echo "# x"; echo "$h"; row full 512 same; row stream 512 same; row linformer 512 improved; } >"$out/aa-1.csv"
 { echo "$h"; row full 512 same; row stream 512 same; row linformer 512 same; row full 1024 only_new; } >"$out/aa-2.csv"

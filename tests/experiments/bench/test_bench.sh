@@ -23,6 +23,8 @@ csv "$T/slow.csv" 1.5 $clean
 csv "$T/bit.csv" 1.05 $clean
 csv "$T/fast.csv" 0.5 $clean
 expect_rc 0 "identical results" "$LB" compare "$T/base.csv" "$T/same.csv"
+# nine clean samples pin the ratio: the 95% interval lies inside [1/1.1, 1.1], no caveat
+grep -q "cannot rule out" "$T/out" && bad "identical clean results called inconclusive" || ok
 expect_rc 1 "1.5x slower, 9 clean samples" "$LB" compare "$T/base.csv" "$T/slow.csv"
 grep -q REGRESSION "$T/out" && ok || bad "regression not named in the table"
 expect_rc 0 "1.05x slower is under the factor" "$LB" compare "$T/base.csv" "$T/bit.csv"
@@ -35,6 +37,9 @@ expect_rc 1 "factor option" "$LB" compare --factor 1.01 "$T/base.csv" "$T/bit.cs
 { echo "protocol,method,share,n,k,d,heads,batch,layers,threads,rep,seconds"; r=0
   for v in 1.01 1.03 1.05 1.07 1.5 1.55 1.65 1.75 1.85; do echo "layer,full,none,512,0,64,12,1,1,2,$r,$v"; r=$((r+1)); done; } >"$T/noisyB.csv"
 expect_rc 0 "noisy large ratio with overlap" "$LB" compare "$T/noisyA.csv" "$T/noisyB.csv"
+# ... and says that "same" here only means "not flagged": the interval reaches past 1.1
+grep -q "1 of the 1 unchanged cannot rule out a change past the factor" "$T/out" && ok ||
+    bad "noisy 'same' without the caveat that its interval is wide"
 # few samples: a comparison that cannot reach alpha refuses (exit 4) and says how many
 csv "$T/few.csv" 1 1.0 1.001 1.002
 csv "$T/fewslow.csv" 2 1.0 1.001 1.002
@@ -105,6 +110,11 @@ rows = list(csv.DictReader(l for l in open(sys.argv[1]) if not l.startswith("#")
 v = {r["method"]: r for r in rows}
 assert len(rows) == 2 and v["full"]["verdict"] == "regression" and v["stream"]["verdict"] == "same", rows
 assert abs(float(v["full"]["ratio"]) - 1.5) < 1e-6 and v["full"]["threads"] == "2", v["full"]
+# the 95% interval of new/base holds the true 1.5 and excludes 1; the unchanged point's holds 1
+lo, hi = float(v["full"]["ratio_lo"]), float(v["full"]["ratio_hi"])
+assert 1 < lo <= 1.5 <= hi < 2, (lo, hi)
+lo, hi = float(v["stream"]["ratio_lo"]), float(v["stream"]["ratio_hi"])
+assert lo <= 1 <= hi, (lo, hi)
 PYEOF
 
 # bad input

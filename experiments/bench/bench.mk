@@ -63,7 +63,9 @@ bench-compare: bench-check
 # calibration (40) affordable; give
 # AB_ARGS='--protocol layer' for the whole preset.
 BASE      ?= HEAD
-AB_ROUNDS ?= 8
+# AB_PAIRED=1: both builds at once, taking turns call by call (bench_ab.sh): AB_ROUNDS
+# paired runs (default 2) of AB_REPS repetitions (default 15), every repetition a sample.
+AB_ROUNDS ?= $(if $(filter 1,$(AB_PAIRED)),2,8)
 AB_ARGS   ?= --protocol layer -n 256,512,1024,2048,4096
 bench-ab: $(BUILD)/linbench
 	BUILD=$(BUILD) bash experiments/bench/bench_ab.sh $(BASE) $(AB_ROUNDS) -- $(AB_ARGS)

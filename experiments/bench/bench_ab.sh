@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interleaved A/B benchmark of two versions of linbench on this machine:
-#   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 8)
+#   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 8; paired 2)
 # BASE is the commit BASE_REV; NEW is the working tree as it is (uncommitted and untracked
 # files included), or the commit AB_NEW_REV. The two runs alternate ROUNDS times each (default
 # 8) and each run gives one sample per point, the median of its repetitions; `linbench
@@ -28,19 +28,28 @@
 # Before building anything it checks that ROUNDS samples a side can reach compare's alpha
 # at all (otherwise it stops with exit 4, saying how many rounds are needed).
 #
+# AB_PAIRED=1, the paired mode: each round runs the two builds at the same time, taking
+# turns (`linbench bench --turn` over two FIFOs), so every call of one side is followed by
+# the same call of the other, seconds apart at most and never overlapping; the side that
+# starts alternates between rounds (ROUNDS even, default 2). Every repetition is then a
+# sample (AB_REPS per run, default 15): the machine's slow spells, which made one run's
+# repetitions unlike another run's, now fall on both sides alike. No warm-up runs (both
+# sides share the session's first moments).
+#
 # Environment: BUILD_JOBS (make -j, default 2); AB_NEW_REV (NEW from a commit); AB_CACHE
 # (a folder that keeps builds by commit across calls, for the bisection); AB_NEW_ENV
 # (assignments for NEW's runs only, e.g. LB_BENCH_TEST_SLOWDOWN=linformer:1.15, test only);
 # AB_OUT (compare's verdicts as CSV); AB_KEEP (a folder to keep the pooled results in);
 # AB_COMPARE (extra compare options, e.g. --alpha 0.01); AB_REPS (repetitions per run whose
-# median is the run's sample, default 1; set them here, not with --reps among the bench options).
+# median is the run's sample, default 1; set them here, not with --reps among the bench options);
+# AB_PAIRED=1 (the paired mode above).
 # Exit status: that of `linbench compare` (0 nothing regressed, 1 regressed, 3 other
 # machine, 4 too few samples, 64/65/66 input).
 set -euo pipefail
 usage() { echo "usage: experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]" >&2; exit 64; }
 [ $# -ge 1 ] || usage
 rev=$1; shift
-rounds=8
+rounds=$([ "${AB_PAIRED:-0}" = 1 ] && echo 2 || echo 8)
 if [ $# -ge 1 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
 [ $# -ge 1 ] && { [ "$1" = "--" ] || usage; shift; }
 case $rounds in '' | *[!0-9]* | 0) echo "bench_ab.sh: ROUNDS must be a positive integer" >&2; exit 64 ;; esac
@@ -48,7 +57,8 @@ if [ $((rounds % 2)) -ne 0 ]; then
     echo "bench_ab.sh: ROUNDS must be even ($rounds given): the order base-new, new-base is only balanced over pairs of rounds" >&2
     exit 64
 fi
-reps=${AB_REPS:-1}
+paired=${AB_PAIRED:-0}
+reps=${AB_REPS:-$([ "$paired" = 1 ] && echo 15 || echo 1)}
 case $reps in '' | *[!0-9]* | 0) echo "bench_ab.sh: AB_REPS must be a positive integer" >&2; exit 64 ;; esac
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -70,17 +80,23 @@ cmp=$root/${BUILD:-build}/linbench
 [ -x "$cmp" ] || { echo "bench_ab.sh: $cmp missing: run make first" >&2; exit 66; }
 read -r -a cmp_opts <<<"${AB_COMPARE:-}"
 
-# Power: ROUNDS samples a side, completely separated; compare says whether that can reach
-# alpha (exit 4 and the samples needed if not).
+# Power: the samples a side (ROUNDS, or ROUNDS x AB_REPS paired), completely separated;
+# compare says whether that can reach alpha (exit 4 and the samples needed if not).
+samples=$rounds
+[ "$paired" = 1 ] && samples=$((rounds * reps))
 mkdir -p "$t/pa" "$t/pb"
-{ echo "p,rep,seconds"; for i in $(seq 1 "$rounds"); do echo "x,$i,$i"; done; } >"$t/pa/s.csv"
-{ echo "p,rep,seconds"; for i in $(seq 1 "$rounds"); do echo "x,$i,$((100000 + i))"; done; } >"$t/pb/s.csv"
+{ echo "p,rep,seconds"; for i in $(seq 1 "$samples"); do echo "x,$i,$i"; done; } >"$t/pa/s.csv"
+{ echo "p,rep,seconds"; for i in $(seq 1 "$samples"); do echo "x,$i,$((100000 + i))"; done; } >"$t/pb/s.csv"
 set +e
 "$cmp" compare -q "${cmp_opts[@]}" "$t/pa/s.csv" "$t/pb/s.csv" >/dev/null 2>"$t/power"
 prc=$?
 set -e
 if [ "$prc" -eq 4 ]; then
     need=$(grep -o 'at least [0-9]*' "$t/power" | grep -o '[0-9]*$')
+    if [ "$paired" = 1 ]; then
+        echo "bench_ab.sh: refused: $rounds paired rounds of $reps repetitions give $samples samples a side, which cannot reach compare's alpha; it needs $need: raise AB_REPS" >&2
+        exit 4
+    fi
     r=$(( need + need % 2 ))
     echo "bench_ab.sh: refused: $rounds rounds give $rounds samples a side (one per run), which cannot reach compare's alpha; it needs $need: use ROUNDS=$r (AB_ROUNDS=$r)" >&2
     exit 4
@@ -130,24 +146,53 @@ run() {
     if [ "$side" = new ]; then env "${new_env[@]}" "$new" bench "${args[@]}" "$@" --out "$out" >/dev/null
     else "$base" bench "${args[@]}" "$@" --out "$out" >/dev/null; fi 2> >(grep -v 'cannot flag changes reliably' >&2)
 }
-echo "warm-up (discarded)" >&2
-run base "$t/warm-base" --reps 1 --warmup 1
-run new "$t/warm-new" --reps 1 --warmup 1
-for r in $(seq 1 "$rounds"); do
-    if [ $((r % 2)) -eq 1 ]; then order="base new"; else order="new base"; fi
-    for side in $order; do
-        echo "round $r/$rounds: $side" >&2
-        run "$side" "$t/$side-$r"
+# paired_round R: both sides at once, taking turns; the first side alternates by round.
+# When one side fails the other is stopped (it would wait for a token that never comes).
+paired_round() {
+    local r=$1 fb=ba fn=ab first=base
+    rm -f "$t/ab" "$t/ba" && mkfifo "$t/ab" "$t/ba"
+    [ $((r % 2)) -eq 0 ] && first=new
+    echo "round $r/$rounds: paired, $first first" >&2
+    local tb tn
+    if [ "$first" = base ]; then tb="first:$t/ba:$t/ab"; tn="second:$t/ab:$t/ba"
+    else tn="first:$t/ab:$t/ba"; tb="second:$t/ba:$t/ab"; fi
+    run base "$t/base-$r" --turn "$tb" &
+    local pb=$!
+    run new "$t/new-$r" --turn "$tn" &
+    local pn=$! rc=0
+    wait -n "$pb" "$pn" || rc=$?
+    if [ "$rc" -ne 0 ]; then kill "$pb" "$pn" 2>/dev/null || true; wait "$pb" "$pn" 2>/dev/null || true
+        echo "bench_ab.sh: paired round $r failed (see above)" >&2; exit 70; fi
+    wait "$pb" && wait "$pn" || { echo "bench_ab.sh: paired round $r failed (see above)" >&2; exit 70; }
+}
+if [ "$paired" = 1 ]; then
+    for r in $(seq 1 "$rounds"); do paired_round "$r"; done
+else
+    echo "warm-up (discarded)" >&2
+    run base "$t/warm-base" --reps 1 --warmup 1
+    run new "$t/warm-new" --reps 1 --warmup 1
+    for r in $(seq 1 "$rounds"); do
+        if [ $((r % 2)) -eq 1 ]; then order="base new"; else order="new base"; fi
+        for side in $order; do
+            echo "round $r/$rounds: $side" >&2
+            run "$side" "$t/$side-$r"
+        done
     done
-done
+fi
 # Pool: the first round's metadata (bench.json: fingerprint), then one row per run and
-# point, the median of the run's repetitions (bench_ab_pool.sh).
+# point, the median of the run's repetitions (bench_ab_pool.sh); paired, every repetition
+# of every round, numbered on (the rows keep their points' order).
 for side in base new; do
     mkdir -p "$t/$side"
     cp "$t/$side-1/bench.json" "$t/$side/bench.json"
     files=()
     for r in $(seq 1 "$rounds"); do files+=("$t/$side-$r/bench.csv"); done
-    bash "$root/experiments/bench/bench_ab_pool.sh" "${files[@]}" >"$t/$side/bench.csv"
+    if [ "$paired" = 1 ]; then
+        awk -F, -v OFS=, 'FNR == 1 { f++ } /^#/ || /^protocol,/ { if (f == 1) print; next }
+            { $(NF - 1) = (f - 1) * 1000000 + $(NF - 1); print }' "${files[@]}" >"$t/$side/bench.csv"
+    else
+        bash "$root/experiments/bench/bench_ab_pool.sh" "${files[@]}" >"$t/$side/bench.csv"
+    fi
 done
 if [ -n "${AB_KEEP:-}" ]; then mkdir -p "$AB_KEEP"; cp -r "$t/base" "$t/new" "$AB_KEEP/"; fi
 out=()

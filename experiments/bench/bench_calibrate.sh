@@ -11,7 +11,8 @@
 # Defaults: 20 and 20, the A/B's default grid (the layer protocol of the default preset up
 # to n = 4096, as `make bench-ab`), AB_ROUNDS (8) rounds each. Environment: CAL_SLOW
 # (METHOD:FACTOR), CAL_OUT (folder for every comparison's verdicts and summary.txt; default
-# results/ab-calibration), AB_ROUNDS, and everything bench_ab.sh reads. Run it on a quiet
+# results/ab-calibration), AB_ROUNDS, and everything bench_ab.sh reads (AB_PAIRED=1
+# calibrates the paired mode; give it its own CAL_OUT). Run it on a quiet
 # machine. It resumes: a comparison whose verdicts are in CAL_OUT already is not run again,
 # so an interrupted calibration goes on where it stopped. A calibration describes one
 # machine: CAL_OUT/machine.txt records the processor (/proc/cpuinfo), core count and memory
@@ -29,7 +30,7 @@ for v in "$naa" "$ninj"; do case $v in '' | *[!0-9]*) usage ;; esac; done
 [ $# -ge 1 ] || set -- --protocol layer -n 256,512,1024,2048,4096
 slow=${CAL_SLOW:-linformer:1.15}
 smethod=${slow%%:*}
-rounds=${AB_ROUNDS:-8}
+rounds=${AB_ROUNDS:-$([ "${AB_PAIRED:-0}" = 1 ] && echo 2 || echo 8)}
 cd "$(dirname "$0")/../.."
 out=${CAL_OUT:-results/ab-calibration}
 mkdir -p "$out"
@@ -41,7 +42,14 @@ machine() {
     awk '/^MemTotal:/ { print "memory_kib: " $2 }' /proc/meminfo
 }
 # settings: what the comparisons measure; a folder holds one design's calibration
-settings() { printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-1}" "$slow" "$*"; }
+# (AB_PAIRED only when on, so that folders of the unpaired design written before it resume)
+settings() {
+    if [ "${AB_PAIRED:-0}" = 1 ]; then
+        printf 'AB_PAIRED: 1\nAB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-15}" "$slow" "$*"
+    else
+        printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-1}" "$slow" "$*"
+    fi
+}
 # same_as FILE CODE WHAT CMD...: record CMD's output in FILE on the folder's first call; on a
 # later one refuse (exit CODE, the differing lines listed) when it no longer matches
 same_as() {

@@ -158,8 +158,16 @@ double lb_bench_sgemm_rate(const float *q, const float *k, const float *v, int B
     return 4.0 * B * H * (double)n * n * d / med / 1e9;
 }
 
+/* The tag of a turn on point p: its configuration, so two sides on different grids differ. */
+static void turn_what(char *buf, size_t len, const char *phase, const lb_bench_point *p, int rep) {
+    snprintf(buf, len, "%s %d %d %d %d %d %d %d %d %d %d", phase, (int)p->proto, (int)p->method, (int)p->share,
+             p->n, p->k, p->d, p->H, p->B, p->layers, rep);
+}
+
 void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room, int warmup,
-                         int reps, lb_progress *prog, const lb_bench_ops *ops, void *ctx) {
+                         int reps, lb_progress *prog, const lb_bench_ops *ops, void *ctx,
+                         lb_bench_turn *turn) {
+    char what[160];
     int *live = malloc(sizeof *live * (size_t)(np > 0 ? np : 1));
     if (!live) {
         for (int i = 0; i < np; i++)
@@ -181,12 +189,19 @@ void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room,
         int nl = 0;
         for (int i = i0; i < i1; i++) {
             lb_bench_point *p = &pts[i];
-            if (p->status != LB_PT_OK || ops->start(ctx, i)) continue;
-            if (prog) lb_progress_add(prog, p->flops);
-            for (int w = 1; w < warmup; w++) {
-                sink += ops->run(ctx, i);
+            if (p->status != LB_PT_OK) continue;
+            turn_what(what, sizeof what, "start", p, 0);
+            lb_bench_turn_begin(turn, what);
+            int bad = ops->start(ctx, i);
+            if (!bad) {
                 if (prog) lb_progress_add(prog, p->flops);
+                for (int w = 1; w < warmup; w++) {
+                    sink += ops->run(ctx, i);
+                    if (prog) lb_progress_add(prog, p->flops);
+                }
             }
+            lb_bench_turn_end(turn);
+            if (bad) continue;
             p->samples = malloc(sizeof(double) * (size_t)reps);
             if (!p->samples) {
                 p->status = LB_PT_FAIL;
@@ -199,6 +214,8 @@ void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room,
         for (int r = 0; r < reps; r++)
             for (int j = 0; j < nl; j++) {
                 int i = live[(j + r) % nl];
+                turn_what(what, sizeof what, "run", &pts[i], r);
+                lb_bench_turn_begin(turn, what);
                 double t0 = lb_now();
                 float x = ops->run(ctx, i);
                 double dt = lb_now() - t0;
@@ -207,6 +224,7 @@ void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room,
                     while (lb_now() < until) {}
                     dt = lb_now() - t0;
                 }
+                lb_bench_turn_end(turn);
                 pts[i].samples[pts[i].nsamples++] = dt;
                 sink += x;
                 if (prog) lb_progress_add(prog, pts[i].flops);

@@ -160,6 +160,10 @@ static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *pr
                      p->analytic / 1073741824.0, o->budget / 1073741824.0);
         }
     }
+    /* the group's inputs (and the sgemm rate) are one turn of a paired run */
+    char what[96];
+    snprintf(what, sizeof what, "group %d %d %d %d %d", n, d, H, B, t);
+    lb_bench_turn_begin(o->turn, what);
     float *q = NULL, *k = NULL, *v = NULL, *out = NULL;
     int any = 0;
     for (int i = 0; i < np; i++) any |= sl[i].p->status == LB_PT_OK;
@@ -185,11 +189,12 @@ static void run_group(lb_bench_set *set, const lb_bench_opts *o, lb_progress *pr
                                         : NAN;
         for (int i = 0; i < np; i++) sl[i].p->sgemm_gflops = rate;
     }
+    lb_bench_turn_end(o->turn);
     if (any) {
         layer_ctx ctx = {sl, out, q, k, v, rng, io / 16};
         lb_bench_mark_slow(&set->pts[first], np, o);
         lb_bench_interleave(&set->pts[first], np, (double)io, o->budget, o->warmup, o->reps, prog,
-                            &layer_ops, &ctx);
+                            &layer_ops, &ctx, o->turn);
     }
     lb_free(q), lb_free(k), lb_free(v), lb_free(out);
     free(sl);

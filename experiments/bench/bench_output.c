@@ -238,6 +238,12 @@ static void json_params(FILE *f, const lb_bench_opts *o) {
     lb_json_str(f, o->t3_budget_note ? o->t3_budget_note : "--t3-budget");
     fprintf(f, ",\n    \"table3_time_tokens\": %ld,\n    \"table3_methods\": ", o->t3_tokens);
     json_methods(f, o->t3_methods);
+    /* paired: this run took turns with another (bench-ab's paired mode) */
+    if (o->turn)
+        fprintf(f, ",\n    \"paired\": {\"side\": \"%s\", \"turns\": %lld}", o->turn->first ? "first" : "second",
+                o->turn->count);
+    else
+        fprintf(f, ",\n    \"paired\": null");
     fprintf(f, ",\n    \"test_slowdown\": ");
     if (o->slow_method >= 0)
         fprintf(f, "{\"method\": \"%s\", \"factor\": %.9g}\n  },\n",

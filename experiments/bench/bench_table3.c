@@ -174,7 +174,7 @@ static void run_n(lb_bench_set *set, const lb_bench_opts *o, lb_progress *prog, 
     t3_ctx ctx = {sl, m, rng};
     lb_bench_mark_slow(&set->pts[first], np, o);
     lb_bench_interleave(&set->pts[first], np, 0, 0.7 * mem_available(), o->warmup, o->reps, prog,
-                        &t3_ops, &ctx);
+                        &t3_ops, &ctx, o->turn);
     free(sl);
 }
 

@@ -61,6 +61,9 @@ typedef struct {
     int slow_method;        /* -1 none */
     double slow_factor;
     int shard_i, shard_n;   /* --shard i/N: this part of the grid (shard_n 0 = all) */
+    const char *turn_spec;  /* --turn first|second:IN:OUT (bench-ab's paired mode); NULL = alone */
+    double turn_timeout;    /* --turn-timeout: seconds to wait for the other side's token */
+    struct lb_bench_turn *turn; /* the open turns of turn_spec, or NULL */
     int allow_shared_host;  /* --allow-shared-host: MPI ranks may time on one host */
 } lb_bench_opts;
 
@@ -127,8 +130,36 @@ typedef struct {
     float (*run)(void *ctx, int i);
     void (*release)(void *ctx, int i);
 } lb_bench_ops;
+/* turn: NULL, or the turns taken with another bench process (each point's start and
+ * warm-up is one turn, each timed call another). */
 void lb_bench_interleave(lb_bench_point *pts, int np, double used0, double room, int warmup,
-                         int reps, lb_progress *prog, const lb_bench_ops *ops, void *ctx);
+                         int reps, lb_progress *prog, const lb_bench_ops *ops, void *ctx,
+                         struct lb_bench_turn *turn);
+
+/* --- turns (bench_turn.c): bench-ab's paired mode ---
+ * Two bench processes (the base and the new build) on the same grid, started together,
+ * pass a token over two FIFOs and do every piece of timed or heavy work (FMA peak, a
+ * group's inputs, a point's start and warm-up, each timed call) only while holding it,
+ * so their calls alternate at most seconds apart and never overlap. A token carries the
+ * turn's number and a hash of what was done; a mismatch (the two sides' work diverged)
+ * or no token within timeout_s fails the turn, and every later turn: the run then
+ * writes nothing (lb_bench_turn.failed, .why). */
+typedef struct lb_bench_turn {
+    int rfd, wfd;        /* FIFO read from the other side / written to it */
+    int on, first, hold; /* hold: the first side before its first turn */
+    int failed;
+    long long count;     /* turns completed */
+    uint64_t last;       /* tag of this side's last turn */
+    double timeout_s;
+    char why[256];
+} lb_bench_turn;
+/* spec "first:IN:OUT" or "second:IN:OUT" (FIFO paths; the first side's OUT is the
+ * second's IN). 0, or -1 with msg. */
+int lb_bench_turn_open(lb_bench_turn *t, const char *spec, double timeout_s, char *msg, size_t msglen);
+void lb_bench_turn_close(lb_bench_turn *t);
+/* Wait for the token (t NULL or not open: no-op); what names the work, the same on both sides. */
+int lb_bench_turn_begin(lb_bench_turn *t, const char *what);
+int lb_bench_turn_end(lb_bench_turn *t);
 
 /* Run the protocols; points are appended to set (a point that does not fit is
  * recorded as such). Returns 0, or a sysexits code for failures that stop the run.

@@ -67,6 +67,9 @@ static void usage(FILE *f) {
         "                    folders with linbench merge. Under mpirun each rank is a shard\n"
         "                    writing OUT/rank-R; --allow-shared-host lets ranks share a host\n"
         "  -q, --quiet       no tables on stdout\n"
+        "  --turn first|second:IN:OUT  take turns with another bench process over two FIFOs\n"
+        "                    (bench-ab's paired mode: the two runs' calls alternate, never\n"
+        "                    overlap; both must run the same grid); --turn-timeout S (600)\n"
         "Before timing, the FP32 FMA peak (256-bit; 512-bit on AVX-512 CPUs) is measured at\n"
         "each thread count; every point's frac_peak is its GFLOP/s over that peak.\n"
         "LB_BENCH_TEST_SLOWDOWN=METHOD:FACTOR (test only) stretches every timed call of\n"
@@ -217,7 +220,8 @@ static long list_max(const lb_list *l) {
 enum {
     O_HEADS = 256, O_BATCH, O_THREADS, O_METHODS, O_SHARE, O_T3N, O_T3K, O_LAYERS, O_T3SHARE,
     O_T3THREADS, O_MAXB, O_BUDGET, O_T3BUDGET, O_REPS, O_WARMUP, O_SGEMM, O_SEED, O_OUT, O_PAPER,
-    O_NOPROG, O_PRESET, O_PROTO, O_T3METHODS, O_T3TOKENS, O_PLAN, O_PLANRATE, O_SHARD, O_SHARED
+    O_NOPROG, O_PRESET, O_PROTO, O_T3METHODS, O_T3TOKENS, O_PLAN, O_PLANRATE, O_SHARD, O_SHARED,
+    O_TURN, O_TURNTO
 };
 
 static const struct option longopts[] = {
@@ -237,6 +241,7 @@ static const struct option longopts[] = {
     {"t3-methods", required_argument, 0, O_T3METHODS}, {"t3-time-tokens", required_argument, 0, O_T3TOKENS},
     {"plan", no_argument, 0, O_PLAN}, {"plan-gflops", required_argument, 0, O_PLANRATE},
     {"shard", required_argument, 0, O_SHARD}, {"allow-shared-host", no_argument, 0, O_SHARED},
+    {"turn", required_argument, 0, O_TURN}, {"turn-timeout", required_argument, 0, O_TURNTO},
     {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
 
 static int parse_list(lb_list *l, const char *s, long lo, long hi, const char *what) {
@@ -296,6 +301,8 @@ static int parse_args(lb_bench_opts *o, int argc, char **argv, int *t3n_set, int
         case O_SGEMM: bad = lb_parse_long(optarg, &v, 0, 1000, "--sgemm-reps"), o->sgemm_reps = (int)v; break;
         case O_SEED: bad = lb_parse_long(optarg, &v, 0, 0x7fffffffffffffffL, "--seed"), o->seed = (uint64_t)v; break;
         case O_OUT: o->out_dir = optarg; break;
+        case O_TURN: o->turn_spec = optarg; break;
+        case O_TURNTO: bad = lb_parse_long(optarg, &v, 1, 86400, "--turn-timeout"), o->turn_timeout = (double)v; break;
         case O_PAPER: o->paper = optarg; break;
         case O_NOPROG: o->progress = 0; break;
         case O_SHARD: { /* part i of N of the grid (bench_merge.c); join with linbench merge */
@@ -425,6 +432,7 @@ static int parse(lb_bench_opts *o, int argc, char **argv) {
     o->seed = 1;
     o->progress = 1;
     o->out_dir = "results/latest";
+    o->turn_timeout = 600;
     o->paper = "results/paper/linformer_table3.csv";
     lb_list n0 = o->n, k0 = o->k;
     int t3n_set = 0, t3k_set = 0, t3b_set = 0, t3m_set = 0, m0 = o->methods;
@@ -465,9 +473,11 @@ static int run(lb_bench_set *set, const lb_bench_opts *o, lb_meta *meta, double 
     if (o->protocols & LB_PROTO_LAYER) work += lb_bench_layer_work(o);
     if (o->protocols & LB_PROTO_TABLE3) work += lb_bench_table3_work(o);
     lb_meta_collect(meta);
+    lb_bench_turn_begin(o->turn, "peaks");
     if (lb_bench_measure_peaks(meta, o))
         fprintf(stderr, "linbench: bench: warning: FMA peak measured for the first %d thread counts "
                         "only\n", LB_FP_MAXPEAK);
+    lb_bench_turn_end(o->turn);
     lb_progress_init(&pg, "bench", work, o->progress);
     *t0 = lb_now();
     int rc = EX_OK;
@@ -504,11 +514,21 @@ int lb_cmd_bench(int argc, char **argv) {
         return EX_OK;
     }
     if (prepare_run(&o)) return EX_USAGE;
+    lb_bench_turn turn;
+    char msg[1200];
+    if (o.turn_spec) {
+        if (lb_bench_turn_open(&turn, o.turn_spec, o.turn_timeout, msg, sizeof msg))
+            return lb_err("bench: %s", msg), EX_USAGE;
+        o.turn = &turn;
+    }
     lb_bench_set set = {0};
     lb_meta meta;
     double t0;
     rc = run(&set, &o, &meta, &t0);
+    if (!rc && o.turn && turn.failed) /* samples of unlike or overlapping calls: write nothing */
+        rc = (lb_err("bench: --turn: %s; no results written", turn.why), EX_SOFTWARE);
     if (!rc) rc = write_results(&set, &o, &meta, t0, argc, argv);
+    if (o.turn) lb_bench_turn_close(&turn);
     lb_bench_set_free(&set);
     return rc;
 }

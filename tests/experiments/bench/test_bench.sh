@@ -211,6 +211,35 @@ for p in pts:
             "scatterbrain": B * H * (8 * n * k * d + 4 * n * k + W * (4 * d + 2 * k))}[m]
     assert abs(p["flops"] - want) <= 1e-9 * want, (m, n, k, p["flops"], want)
 PYEOF
+# --turn: two runs on one grid take turns over two FIFOs (bench-ab's paired mode). Both
+# finish with results whose bench.json records the side and the same number of turns:
+# 1 (FMA peaks) + per group 1 (inputs) + 3 starts + 3 reps x 3 points = 1 + 2 x 13 = 27.
+# Grids that differ stop both at the first unlike turn (exit 70, no output: the diverging
+# side names the turn, and its stop token ends the other at once, not after its timeout);
+# a side alone waits --turn-timeout for a token that never comes, then fails the same way.
+PAIR=(bench --protocol layer -n 64,96 -k 16 --reps 3 --sgemm-reps 0 --no-progress -q)
+mkfifo "$T/ab" "$T/ba"
+"$LB" "${PAIR[@]}" --turn "first:$T/ba:$T/ab" --out "$T/p1" >"$T/p1.log" 2>&1 & pid=$!
+expect_rc 0 "paired run, second side" "$LB" "${PAIR[@]}" --turn "second:$T/ab:$T/ba" --out "$T/p2"
+wait "$pid" && ok || bad "paired run, first side failed: $(cat "$T/p1.log")"
+$PY - "$T/p1" "$T/p2" <<'PYEOF' && ok || bad "paired runs: sides or turn counts wrong"
+import json, sys
+a, b = (json.load(open(d + "/bench.json"))["params"]["paired"] for d in sys.argv[1:3])
+assert a == {"side": "first", "turns": 27} and b == {"side": "second", "turns": 27}, (a, b)
+PYEOF
+rm -f "$T/ab" "$T/ba"; mkfifo "$T/ab" "$T/ba"
+"$LB" "${PAIR[@]}" --turn "first:$T/ba:$T/ab" --turn-timeout 60 --out "$T/p3" >"$T/p3.log" 2>&1 & pid=$!
+expect_rc 70 "paired runs on different grids" "$LB" "${PAIR[@]/64,96/64,128}" --turn "second:$T/ab:$T/ba" \
+    --turn-timeout 60 --out "$T/p4"
+expect_msg "paired runs on different grids" "diverged"
+wait "$pid"; [ $? -eq 70 ] && grep -q "the other side failed" "$T/p3.log" && ok ||
+    bad "paired: the first side did not stop on the other's failure: $(cat "$T/p3.log")"
+[ ! -e "$T/p3" ] && [ ! -e "$T/p4" ] && ok || bad "a failed paired run left results"
+rm -f "$T/ab" "$T/ba"; mkfifo "$T/ab" "$T/ba"
+expect_rc 70 "paired run alone" "$LB" "${PAIR[@]}" --turn "first:$T/ba:$T/ab" --turn-timeout 1 --out "$T/p5"
+expect_msg "paired run alone" "no token within the timeout"
+expect_rc 64 "bad --turn" "$LB" "${PAIR[@]}" --turn "third:a:b" --out "$T/p6"
+expect_msg "bad --turn" "first|second"
 expect_rc 4 "quick (3 reps) compared with itself: refused, too few samples" "$LB" compare "$T/q" "$T/q"
 expect_rc 0 "quick compared with itself at alpha 0.2" "$LB" compare --alpha 0.2 "$T/q" "$T/q"
 expect_rc 0 "bench --help" "$LB" bench --help

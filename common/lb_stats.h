@@ -56,6 +56,30 @@ int lb_mannwhitney(lb_mwu_result *res, const double *x, size_t n1, const double 
 int lb_hl_ratio(double *est, double *lo, double *hi, const double *x, size_t n1, const double *y, size_t n2,
                 double level);
 
+/* Wilcoxon signed-rank test of paired differences d (n >= 1, finite), two-sided, as
+ * scipy.stats.wilcoxon(d, zero_method="wilcox", correction=False): zeros are dropped,
+ * ranks of |d| averaged over ties, T = min(W+, W−), p = 2·P(W <= T) clipped to 1; the
+ * exact null distribution (subsets of ranks 1..m) when there are no ties and
+ * m <= LB_MWU_EXACT_MAX (LB_MWU_AUTO), else the normal approximation with the tie
+ * correction. m = 0 (every difference 0) gives p = 1. Returns 0, or -1 (bad input, exact
+ * asked above 1000 pairs, out of memory). */
+typedef struct {
+    double w_plus; /* sum of the ranks of the positive differences */
+    double p;
+    int m;         /* differences that are not zero */
+    int exact, ties;
+} lb_wsr_result;
+int lb_signed_rank(lb_wsr_result *res, const double *d, size_t n, lb_mwu_method method);
+
+/* Hodges–Lehmann location of paired differences d (n >= 1, finite) and its
+ * distribution-free interval (Hollander, Wolfe & Chicken §3.2): *est is the median of the
+ * n(n+1)/2 Walsh averages (d_i + d_j)/2, i <= j, and the level interval is
+ * [A_(c), A_(M+1−c)] of the sorted averages, c the largest order with P(W <= c − 1) <=
+ * (1 − level)/2 under the signed-rank null (exact when n <= LB_MWU_EXACT_MAX, normal
+ * approximation above). c = 0 gives [−inf, +inf]. Returns 0, or -1 (bad input, more than
+ * 1e7 averages, level outside (0, 1), out of memory). */
+int lb_hl_paired(double *est, double *lo, double *hi, const double *d, size_t n, double level);
+
 /* ---- percentile bootstrap (Efron & Tibshirani 1993, ch. 13) ----
  * A resample draws len items uniformly with replacement; a statistic computed on
  * each of B resamples gives B replicates, and the level interval is their type-7

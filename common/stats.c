@@ -136,6 +136,17 @@ int lb_mannwhitney(lb_mwu_result *res, const double *x, size_t n1, const double 
     return 0;
 }
 
+/* The z with 0.5·erfc(z/√2) = tail (bisection: monotone in z). */
+static double upper_z(double tail) {
+    double zl = 0, zh = 40;
+    for (int it = 0; it < 200; it++) {
+        double z = 0.5 * (zl + zh);
+        if (0.5 * erfc(z / sqrt(2.0)) > tail) zl = z;
+        else zh = z;
+    }
+    return zh;
+}
+
 /* The largest order c with P(U <= c − 1) <= tail for sizes m <= n (0 when even c = 1 is
  * too likely). */
 static long hl_order(long m, long n, double tail) {
@@ -144,14 +155,7 @@ static long hl_order(long m, long n, double tail) {
         while (c < m * n && exact_cdf(c, m, n) <= tail) c++; /* exact_cdf(c) = P(U <= c) */
         return c;
     }
-    /* normal approximation: z solves 0.5·erfc(z/√2) = tail (bisection: monotone in z) */
-    double zl = 0, zh = 40;
-    for (int it = 0; it < 200; it++) {
-        double z = 0.5 * (zl + zh);
-        if (0.5 * erfc(z / sqrt(2.0)) > tail) zl = z;
-        else zh = z;
-    }
-    double mn = (double)m * (double)n, c = floor(mn / 2 - zh * sqrt(mn * (double)(m + n + 1) / 12));
+    double mn = (double)m * (double)n, c = floor(mn / 2 - upper_z(tail) * sqrt(mn * (double)(m + n + 1) / 12));
     return c < 0 ? 0 : (long)c;
 }
 
@@ -174,6 +178,100 @@ int lb_hl_ratio(double *est, double *lo, double *hi, const double *x, size_t n1,
     if (c < 1) *lo = 0, *hi = INFINITY;
     else *lo = r[c - 1], *hi = r[np - (size_t)c]; /* 1-based R_(c) and R_(np+1−c) */
     free(r);
+    return 0;
+}
+
+/* P(W <= t) for the signed-rank statistic of m differences without ties or zeros: the
+ * number of subsets of the ranks 1..m with sum <= t, over 2^m (a subset-sum count kept as
+ * doubles: exact below 2^53, so for m <= 52). */
+static double wsr_exact_cdf(long t, long m) {
+    if (t < 0) return 0;
+    long top = m * (m + 1) / 2;
+    if (t >= top) return 1;
+    double *c = calloc((size_t)top + 1, sizeof *c);
+    if (!c) return NAN;
+    c[0] = 1;
+    for (long r = 1; r <= m; r++)
+        for (long s = top; s >= r; s--) c[s] += c[s - r];
+    double sum = 0;
+    for (long s = 0; s <= t; s++) sum += c[s];
+    free(c);
+    return sum / ldexp(1.0, (int)m);
+}
+
+int lb_signed_rank(lb_wsr_result *res, const double *d, size_t n, lb_mwu_method method) {
+    if (!res || !d || n == 0 || n > 1000000) return -1;
+    tagged *t = malloc(n * sizeof *t);
+    if (!t) return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(d[i])) {
+            free(t);
+            return -1;
+        }
+        if (d[i] != 0) t[m++] = (tagged){fabs(d[i]), d[i] > 0};
+    }
+    memset(res, 0, sizeof *res);
+    res->m = (int)m;
+    if (m == 0) { /* no evidence either way */
+        free(t);
+        res->p = 1;
+        return 0;
+    }
+    qsort(t, m, sizeof *t, cmp_tagged);
+    double wp = 0, tie_term = 0;
+    for (size_t i = 0; i < m;) {
+        size_t j = i;
+        while (j + 1 < m && t[j + 1].v == t[i].v) j++;
+        double run = (double)(j - i + 1), avg = 0.5 * (double)(i + j) + 1.0;
+        for (size_t q = i; q <= j; q++)
+            if (t[q].from_x) wp += avg;
+        tie_term += run * run * run - run;
+        i = j + 1;
+    }
+    free(t);
+    double dm = (double)m, total = dm * (dm + 1) / 2, T = wp < total - wp ? wp : total - wp;
+    int ties = tie_term > 0;
+    int exact = method == LB_MWU_EXACT || (method == LB_MWU_AUTO && !ties && m <= LB_MWU_EXACT_MAX);
+    double p;
+    if (exact) {
+        if (m > 52) return -1; /* the subset counts would leave double's exact integers */
+        p = 2 * wsr_exact_cdf((long)floor(T), (long)m);
+        if (isnan(p)) return -1;
+    } else {
+        double mean = total / 2, var = dm * (dm + 1) * (2 * dm + 1) / 24 - tie_term / 48;
+        p = var > 0 ? erfc((mean - T) / sqrt(var) / sqrt(2.0)) : 1; /* 2·Φ((T − mean)/sd) */
+    }
+    res->w_plus = wp;
+    res->p = p > 1 ? 1 : p < 0 ? 0 : p;
+    res->exact = exact;
+    res->ties = ties;
+    return 0;
+}
+
+int lb_hl_paired(double *est, double *lo, double *hi, const double *d, size_t n, double level) {
+    if (!d || n == 0 || !(level > 0 && level < 1) || (double)n * (double)(n + 1) / 2 > 1e7) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(d[i])) return -1;
+    size_t na = n * (n + 1) / 2, k = 0;
+    double *a = malloc(na * sizeof *a);
+    if (!a) return -1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) a[k++] = 0.5 * (d[i] + d[j]);
+    qsort(a, na, sizeof *a, cmp_double);
+    *est = sorted_quantile(a, na, 0.5);
+    double tail = (1 - level) / 2;
+    long c = 0;
+    if (n <= LB_MWU_EXACT_MAX) {
+        while (c < (long)na && wsr_exact_cdf(c, (long)n) <= tail) c++; /* cdf(c) = P(W <= c) */
+    } else {
+        double dn = (double)n, mean = dn * (dn + 1) / 4, sd = sqrt(dn * (dn + 1) * (2 * dn + 1) / 24);
+        double cc = floor(mean - upper_z(tail) * sd);
+        c = cc < 0 ? 0 : (long)cc;
+    }
+    if (c < 1) *lo = -INFINITY, *hi = INFINITY;
+    else *lo = a[c - 1], *hi = a[na - (size_t)c];
+    free(a);
     return 0;
 }
 

@@ -32,9 +32,10 @@
 # turns (`linbench bench --turn` over two FIFOs), so every call of one side is followed by
 # the same call of the other, seconds apart at most and never overlapping; the side that
 # starts alternates between rounds (ROUNDS even, default 2). Every repetition is then a
-# sample (AB_REPS per run, default 15): the machine's slow spells, which made one run's
-# repetitions unlike another run's, now fall on both sides alike. No warm-up runs (both
-# sides share the session's first moments).
+# pair (AB_REPS per run, default 15) and `compare --paired` judges the log ratios of the
+# pairs (signed-rank test): the machine's slow spells, which made one run's repetitions
+# unlike another run's, fall on both members of a pair alike. No warm-up runs (both sides
+# share the session's first moments).
 #
 # Environment: BUILD_JOBS (make -j, default 2); AB_NEW_REV (NEW from a commit); AB_CACHE
 # (a folder that keeps builds by commit across calls, for the bisection); AB_NEW_ENV
@@ -79,6 +80,8 @@ trap cleanup EXIT
 cmp=$root/${BUILD:-build}/linbench
 [ -x "$cmp" ] || { echo "bench_ab.sh: $cmp missing: run make first" >&2; exit 66; }
 read -r -a cmp_opts <<<"${AB_COMPARE:-}"
+# paired: sample i of a point on one side was timed right next to sample i on the other
+[ "$paired" = 1 ] && cmp_opts+=(--paired)
 
 # Power: the samples a side (ROUNDS, or ROUNDS x AB_REPS paired), completely separated;
 # compare says whether that can reach alpha (exit 4 and the samples needed if not).

@@ -174,6 +174,34 @@ int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, c
     return 0;
 }
 
+int lb_bench_judge_paired(lb_judgement *j, const double *base, int nb, double bscale, const double *cand,
+                          int nn, double nscale, double factor, double alpha) {
+    if (nb != nn || nb < 1) return -1;
+    double *d = malloc(sizeof *d * (size_t)nb * 3);
+    if (!d) return -1;
+    double *b = d + nb, *c = b + nb;
+    for (int i = 0; i < nb; i++) {
+        b[i] = base[i] * bscale, c[i] = cand[i] * nscale;
+        if (!(b[i] > 0) || !(c[i] > 0)) {
+            free(d);
+            return -1;
+        }
+        d[i] = log(c[i] / b[i]);
+    }
+    j->base_med = lb_median(b, (size_t)nb), j->new_med = lb_median(c, (size_t)nn);
+    double est, lo, hi;
+    lb_wsr_result w;
+    int bad = lb_hl_paired(&est, &lo, &hi, d, (size_t)nb, LB_JUDGE_LEVEL) ||
+              lb_signed_rank(&w, d, (size_t)nb, LB_MWU_AUTO);
+    free(d);
+    if (bad) return -1;
+    j->ratio = exp(est), j->ratio_lo = exp(lo), j->ratio_hi = exp(hi), j->p = w.p;
+    j->verdict = LB_SAME;
+    if (j->p < alpha && j->ratio > factor) j->verdict = LB_REGRESSION;
+    else if (j->p < alpha && j->ratio < 1 / factor) j->verdict = LB_IMPROVED;
+    return 0;
+}
+
 double lb_bench_min_p(int n1, int n2) {
     if (n1 < 1 || n2 < 1) return 1;
     double *x = malloc(sizeof *x * (size_t)(n1 + n2));

@@ -290,6 +290,14 @@ typedef struct {
 #define LB_JUDGE_LEVEL 0.95
 int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, const double *cand,
                    int nn, double nscale, double factor, double alpha);
+/* The paired verdict (compare --paired, bench-ab's paired mode): sample i of the base is
+ * paired with sample i of the new side (the same call, timed back to back), nb == nn.
+ * ratio = exp of the Hodges–Lehmann location of the log ratios log(new_i/base_i), its 95%
+ * interval from the Walsh averages, p from the two-sided Wilcoxon signed-rank test on
+ * them; the same flag rule. base_med and new_med stay the sides' medians. Returns 0, or -1
+ * (unequal counts, a sample <= 0, out of memory). */
+int lb_bench_judge_paired(lb_judgement *j, const double *base, int nb, double bscale, const double *cand,
+                          int nn, double nscale, double factor, double alpha);
 /* The smallest p-value the U test can return for samples of n1 and n2 (completely
  * separated samples without ties): a comparison with min_p >= alpha cannot flag. */
 double lb_bench_min_p(int n1, int n2);

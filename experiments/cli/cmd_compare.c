@@ -21,6 +21,7 @@
 typedef struct {
     double factor, alpha;
     int quiet, allow_other;
+    int paired;          /* --paired: sample i of BASE with sample i of NEW (signed-rank) */
     const char *out;     /* CSV of the verdicts, or NULL */
     const char *base, *cand;
 } cmp_opts;
@@ -37,6 +38,9 @@ static void usage(FILE *f) {
         "test cannot reach ALPHA (the message says how many samples a side are needed).\n\n"
         "  --factor F   ratio threshold (default 1.10)\n"
         "  --alpha A    significance level (default 0.002)\n"
+        "  --paired     the i-th sample of a point in BASE and in NEW were timed back to back\n"
+        "               (bench-ab's paired mode): ratio = the Hodges–Lehmann ratio of the\n"
+        "               pairs, p from the Wilcoxon signed-rank test on log(new/base)\n"
         "  --allow-other-machine  judge results from different fingerprints anyway, each\n"
         "               point as a fraction of its own run's FMA peak (time × peak)\n"
         "  --out FILE   also write the verdicts as CSV (key columns, base_median,\n"
@@ -52,6 +56,7 @@ static int parse_args(cmp_opts *o, int argc, char **argv) {
     static const struct option opts[] = {{"factor", required_argument, 0, 'f'},
                                          {"alpha", required_argument, 0, 'a'},
                                          {"allow-other-machine", no_argument, 0, 'm'},
+                                         {"paired", no_argument, 0, 'p'},
                                          {"out", required_argument, 0, 'o'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
@@ -68,6 +73,7 @@ static int parse_args(cmp_opts *o, int argc, char **argv) {
             if (lb_parse_double(optarg, &o->alpha, 1e-300, 1.0, "--alpha")) return EX_USAGE;
             break;
         case 'm': o->allow_other = 1; break;
+        case 'p': o->paired = 1; break;
         case 'o': o->out = optarg; break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return -1;
@@ -128,10 +134,28 @@ static int check_power(const cmp_opts *o, const lb_results *b, const lb_results 
     for (int i = 0; i < b->len; i++) {
         const lb_point_samples *g = &b->g[i], *h = lb_results_find(n, g->key);
         if (!h) continue;
+        if (o->paired) {
+            if (g->len != h->len) {
+                lb_err("compare: --paired: point %s has %d samples in BASE and %d in NEW; pairs "
+                       "need the same count (the runs of one paired A/B)", g->key, g->len, h->len);
+                return EX_DATAERR;
+            }
+            /* the signed-rank test's smallest p with m pairs is 2 / 2^m */
+            if (ldexp(2.0, -g->len) >= o->alpha && !weak++) n1 = g->len;
+            continue;
+        }
         few += g->len < 9 || h->len < 9;
         if (lb_bench_min_p(g->len, h->len) >= o->alpha) {
             if (!weak++) n1 = g->len, n2 = h->len;
         }
+    }
+    if (weak && o->paired) {
+        int need = 1;
+        while (ldexp(2.0, -need) >= o->alpha) need++;
+        lb_err("compare: refused: %d points have too few pairs to reach alpha = %g (e.g. %d: the "
+               "signed-rank test's smallest p is %.3g); each needs at least %d pairs", weak, o->alpha,
+               n1, ldexp(2.0, -n1), need);
+        return EXIT_UNDERPOWERED;
     }
     if (weak) {
         lb_err("compare: refused: %d points have too few samples to reach alpha = %g (e.g. %d and "
@@ -170,7 +194,9 @@ static int judge_all(const cmp_opts *o, const lb_results *b, const lb_results *n
         double sb = relative ? lb_fingerprint_peak(&b->fp, g->threads) : 1;
         double sn = relative ? lb_fingerprint_peak(&n->fp, h->threads) : 1;
         lb_judgement j;
-        if (lb_bench_judge(&j, g->s, g->len, sb, h->s, h->len, sn, o->factor, o->alpha)) return -1;
+        if (o->paired ? lb_bench_judge_paired(&j, g->s, g->len, sb, h->s, h->len, sn, o->factor, o->alpha)
+                      : lb_bench_judge(&j, g->s, g->len, sb, h->s, h->len, sn, o->factor, o->alpha))
+            return -1;
         counts[j.verdict == LB_REGRESSION ? 0 : j.verdict == LB_IMPROVED ? 1 : 2]++;
         /* "same" that cannot exclude a change past the factor: the samples are too few or
          * too noisy to call it unchanged, only not flagged (an interval that is NaN counts) */
@@ -206,15 +232,16 @@ static int run(const cmp_opts *o, const lb_results *b, const lb_results *n) {
     FILE *csv = NULL;
     if (o->out) {
         if (!(csv = lb_atomic_open(&a, o->out))) return EX_CANTCREAT;
-        fprintf(csv, "# linbench compare, factor %g, alpha %g%s; ratio = new/base median%s\n%s,"
+        fprintf(csv, "# linbench compare, factor %g, alpha %g%s; ratio = %s%s\n%s,"
                      "base_median,new_median,ratio,ratio_lo,ratio_hi,p,verdict\n",
                 o->factor, o->alpha, relative ? ", machine-relative" : "",
-                relative ? " of seconds x FMA peak" : " seconds", b->header);
+                o->paired ? "Hodges-Lehmann ratio of the paired samples (signed-rank p)" : "new/base median",
+                relative ? " of seconds x FMA peak" : o->paired ? "" : " seconds", b->header);
     }
     int counts[6] = {0}; /* regressed, improved, same, only base, only new, same but wide */
     if (judge_all(o, b, n, relative, csv, counts)) {
         if (csv) lb_atomic_abort(&a);
-        lb_err("compare: out of memory");
+        lb_err("compare: a point could not be judged (out of memory, or --paired with a 0 s sample)");
         return EX_OSERR;
     }
     if (csv && lb_atomic_commit(&a)) return EX_IOERR;

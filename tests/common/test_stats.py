@@ -6,7 +6,10 @@ import os
 import subprocess
 
 import numpy as np
-from scipy.stats import bootstrap, mannwhitneyu, norm
+import warnings
+from scipy.stats import bootstrap, mannwhitneyu, norm, wilcoxon
+
+warnings.filterwarnings("ignore", "Sample size too small")  # scipy on the tiny tied cases
 
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../lib"))
@@ -119,6 +122,45 @@ for t in range(COV_N):
     jobs.append(f"hl 0.95 8 8 {fmt(x)} {fmt(y)}")
     want.append(("hlcov", t))
 
+
+# Signed-rank test of paired differences against scipy.stats.wilcoxon (zero_method
+# "wilcox", no continuity correction): exact without ties, sizes 1..30, and the normal
+# approximation with ties and zeros; plus the paired Hodges–Lehmann interval against the
+# Walsh averages and an order read from the enumerated null of W+ (sizes <= 14).
+def w_null_cdf(m):
+    counts = np.zeros(m * (m + 1) // 2 + 1)
+    counts[0] = 1
+    for r in range(1, m + 1):
+        counts[r:] = counts[r:] + counts[:-r].copy()
+    return np.cumsum(counts) / 2.0 ** m
+
+for m in list(range(1, 31)) + [45, 60]:
+    for tied in (False, True):
+        d = rng.normal(0.3, 1.0, m)
+        if tied:
+            d = np.round(d * 2) / 2  # ties and zeros
+        meth = "asymp" if tied or m > 50 else "exact"
+        if np.all(d == 0):
+            continue
+        r = wilcoxon(d, zero_method="wilcox", correction=False, method="approx" if meth == "asymp" else "exact")
+        jobs.append(f"wsr {meth} {m} {fmt(d)}")
+        want.append(("wsr", meth, m, tied, float(r.statistic), float(r.pvalue)))
+for n, level in ((1, 0.95), (5, 0.95), (8, 0.95), (12, 0.9), (14, 0.99), (30, 0.95), (70, 0.95)):
+    d = rng.normal(0.14, 0.06, n)
+    walsh = np.sort([(d[i] + d[j]) / 2 for i in range(n) for j in range(i, n)])
+    tail = (1 - level) / 2
+    if n <= 50:
+        cdf = w_null_cdf(n) if n <= 30 else None
+        c = 0
+        while c < len(walsh) and cdf[c] <= tail:
+            c += 1
+    else:
+        mean, sd = n * (n + 1) / 4, sqrt(n * (n + 1) * (2 * n + 1) / 24)
+        c = max(0, floor(mean - norm.ppf(1 - tail) * sd))
+    lo, hi = (-np.inf, np.inf) if c < 1 else (walsh[c - 1], walsh[len(walsh) - c])
+    jobs.append(f"hlp {level} {n} {fmt(d)}")
+    want.append(("hlp", n, level, (np.median(walsh), lo, hi, c)))
+
 p = subprocess.run([TOOL], input="\n".join(jobs) + "\n", capture_output=True, text=True)
 check(p.returncode == 0, f"tool_stats exit {p.returncode}: {p.stderr}")
 lines = p.stdout.splitlines()
@@ -166,6 +208,20 @@ for w, line in zip(want, lines):
         # is a mean of two ratios, a few ulp apart between numpy and the C
         check_close(f"HL estimate {tag}", vals[0], est, 0, 1e-14)
         check(vals[1] == lo and vals[2] == hi, f"HL interval {tag}: {vals[1:]} vs {[lo, hi]}")
+    elif w[0] == "wsr":
+        _, meth, m, tied, T, pv = w
+        tag = f"{meth} m={m} ties={tied}"
+        # T = min(W+, W-) from the tool's W+ and the count of non-zero differences
+        nz = vals[2]
+        check_close(f"signed-rank T {tag}", min(vals[0], nz * (nz + 1) / 2 - vals[0]), T, 0, 0)
+        # exact: integer subset counts over 2^m; normal: erfc vs scipy's norm.sf
+        check_close(f"signed-rank p {tag}", vals[1], pv, 1e-15, 1e-9)
+        check(vals[3] == (1 if meth == "exact" else 0), f"signed-rank method flag {tag}")
+    elif w[0] == "hlp":
+        _, n, level, (est, lo, hi, c) = w
+        tag = f"paired HL n={n} level={level} (order {c})"
+        check_close(f"{tag} estimate", vals[0], est, 0, 1e-14)
+        check(vals[1] == lo and vals[2] == hi, f"{tag} interval: {vals[1:]} vs {[lo, hi]}")
     elif w[0] == "hlcov":
         cov_hits += vals[1] <= COV_R <= vals[2]
     else:

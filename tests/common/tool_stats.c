@@ -4,6 +4,8 @@
  *   "quart n x1..xn"                    ->  "q1 median q3 iqr"
  *   "boot B seed level n x1..xn"        ->  "lo hi" (percentile bootstrap of the mean)
  *   "hl level n1 n2 x1..xn1 y1..yn2"    ->  "est lo hi" (Hodges–Lehmann ratio y/x)
+ *   "wsr METHOD n d1..dn"               ->  "w_plus p m exact ties" (signed-rank test)
+ *   "hlp level n d1..dn"                ->  "est lo hi" (Hodges–Lehmann of paired differences)
  * A malformed job prints "error" (the test then fails on it). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,24 @@ int main(void) {
             if (!x || read_vals(x, n1 + n2)) return 1;
             if (lb_hl_ratio(&est, &lo, &hi, x, (size_t)n1, x + n1, (size_t)n2, level)) printf("error\n");
             else printf("%.17g %.17g %.17g\n", est, lo, hi);
+            free(x);
+        } else if (!strcmp(kind, "wsr") || !strcmp(kind, "hlp")) {
+            int n;
+            double level = 0;
+            int ok = !strcmp(kind, "wsr") ? scanf("%15s %d", meth, &n) == 2 : scanf("%lf %d", &level, &n) == 2;
+            if (!ok || n < 1 || n > 100000) return 1;
+            double *x = malloc(sizeof(double) * (size_t)n), est, lo, hi;
+            if (!x || read_vals(x, n)) return 1;
+            if (!strcmp(kind, "wsr")) {
+                lb_mwu_method m = !strcmp(meth, "exact") ? LB_MWU_EXACT : !strcmp(meth, "asymp") ? LB_MWU_ASYMP : LB_MWU_AUTO;
+                lb_wsr_result r;
+                if (lb_signed_rank(&r, x, (size_t)n, m)) printf("error\n");
+                else printf("%.17g %.17g %d %d %d\n", r.w_plus, r.p, r.m, r.exact, r.ties);
+            } else if (lb_hl_paired(&est, &lo, &hi, x, (size_t)n, level)) {
+                printf("error\n");
+            } else {
+                printf("%.17g %.17g %.17g\n", est, lo, hi);
+            }
             free(x);
         } else {
             return 1;

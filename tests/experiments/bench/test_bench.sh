@@ -40,6 +40,36 @@ expect_rc 0 "noisy large ratio with overlap" "$LB" compare "$T/noisyA.csv" "$T/n
 # ... and says that "same" here only means "not flagged": the interval reaches past 1.1
 grep -q "1 of the 1 unchanged cannot rule out a change past the factor" "$T/out" && ok ||
     bad "noisy 'same' without the caveat that its interval is wide"
+# --paired: 15 pairs whose members share a slow spell (the spell factor runs 0.6-1.6, so
+# the two sides' samples overlap and the unpaired test cannot separate them), the new
+# member 1.15x the base one within 1%: paired, every log ratio is ~0.14, so the
+# Hodges-Lehmann ratio is 1.15 and the signed-rank p is 2/2^15: flagged. The same pairs
+# without the slowdown (the 1% jitter only) are "same".
+spells="1.0 1.6 0.7 1.3 0.6 1.1 1.5 0.8 1.2 0.9 1.4 0.65 1.05 1.35 0.75"
+csv "$T/pb.csv" 1 $spells
+set -- $spells; jit=(1.004 0.997 1.009 0.992 1.001 1.006 0.995 1.008 0.993 1.002 0.999 1.007 0.994 1.003 0.996)
+sl=(); aa=(); i=0
+for s in "$@"; do sl+=("$(awk -v s="$s" -v j="${jit[$i]}" 'BEGIN{printf "%.6f", s * 1.15 * j}')")
+    aa+=("$(awk -v s="$s" -v j="${jit[$i]}" 'BEGIN{printf "%.6f", s * j}')"); i=$((i + 1)); done
+csv "$T/pslow.csv" 1 "${sl[@]}"
+csv "$T/paa.csv" 1 "${aa[@]}"
+expect_rc 0 "shared spells, 15% slower: unpaired test cannot see it" "$LB" compare "$T/pb.csv" "$T/pslow.csv"
+expect_rc 1 "shared spells, 15% slower: paired test flags it" "$LB" compare --paired --out "$T/pv.csv" "$T/pb.csv" "$T/pslow.csv"
+$PY - "$T/pv.csv" <<'PYEOF' && ok || bad "--paired verdict CSV: wrong ratio, interval or p"
+import csv, sys
+v = {r["method"]: r for r in csv.DictReader(l for l in open(sys.argv[1]) if not l.startswith("#"))}
+f = v["full"]
+assert f["verdict"] == "regression" and abs(float(f["ratio"]) - 1.15) < 0.01, f
+assert 1.13 < float(f["ratio_lo"]) <= 1.15 <= float(f["ratio_hi"]) < 1.17, f
+assert abs(float(f["p"]) - 2 / 2 ** 15) < 1e-12, f  # every log ratio positive: exact p
+assert v["stream"]["verdict"] == "regression", v["stream"]  # csv() gives it the same samples
+PYEOF
+expect_rc 0 "shared spells, A/A with 1% jitter: paired says same" "$LB" compare --paired "$T/pb.csv" "$T/paa.csv"
+csv "$T/p9.csv" 1 1 2 3 4 5 6 7 8 9
+expect_rc 4 "9 pairs cannot reach alpha 0.002" "$LB" compare --paired "$T/p9.csv" "$T/p9.csv"
+expect_msg "9 pairs cannot reach alpha 0.002" "at least 10 pairs"
+expect_rc 65 "--paired with unequal counts" "$LB" compare --paired "$T/pb.csv" "$T/p9.csv"
+expect_msg "--paired with unequal counts" "same count"
 # few samples: a comparison that cannot reach alpha refuses (exit 4) and says how many
 csv "$T/few.csv" 1 1.0 1.001 1.002
 csv "$T/fewslow.csv" 2 1.0 1.001 1.002

@@ -58,6 +58,24 @@ static int cmp_tagged(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Sorts t (len) by value and returns the sum of the 1-based ranks of the flagged items,
+ * ties given their average rank; *tie_term = sum over runs of equal values of t^3 − t. */
+static double rank_sum(tagged *t, size_t len, double *tie_term) {
+    qsort(t, len, sizeof *t, cmp_tagged);
+    double r = 0;
+    *tie_term = 0;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j + 1 < len && t[j + 1].v == t[i].v) j++;
+        double run = (double)(j - i + 1), avg = 0.5 * (double)(i + j) + 1.0;
+        for (size_t q = i; q <= j; q++)
+            if (t[q].from_x) r += avg;
+        *tie_term += run * run * run - run;
+        i = j + 1;
+    }
+    return r;
+}
+
 /* P(U <= kc) under the null for sizes m, n without ties. The number of orderings
  * with U = j is the coefficient of q^j in the Gaussian binomial
  * [m+n choose m]_q = prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i); only the coefficients
@@ -96,18 +114,7 @@ int lb_mannwhitney(lb_mwu_result *res, const double *x, size_t n1, const double 
             free(t);
             return -1;
         }
-    qsort(t, N, sizeof *t, cmp_tagged);
-    /* average ranks (1-based) over runs of equal values; tie term sum(t^3 - t) */
-    double r1 = 0, tie_term = 0;
-    for (size_t i = 0; i < N;) {
-        size_t j = i;
-        while (j + 1 < N && t[j + 1].v == t[i].v) j++;
-        double run = (double)(j - i + 1), avg = 0.5 * (double)(i + j) + 1.0;
-        for (size_t q = i; q <= j; q++)
-            if (t[q].from_x) r1 += avg;
-        tie_term += run * run * run - run;
-        i = j + 1;
-    }
+    double tie_term, r1 = rank_sum(t, N, &tie_term);
     free(t);
     double dn1 = (double)n1, dn2 = (double)n2, dN = (double)N;
     double u1 = r1 - dn1 * (dn1 + 1) / 2, u2 = dn1 * dn2 - u1, umax = u1 > u2 ? u1 : u2;
@@ -218,17 +225,7 @@ int lb_signed_rank(lb_wsr_result *res, const double *d, size_t n, lb_mwu_method 
         res->p = 1;
         return 0;
     }
-    qsort(t, m, sizeof *t, cmp_tagged);
-    double wp = 0, tie_term = 0;
-    for (size_t i = 0; i < m;) {
-        size_t j = i;
-        while (j + 1 < m && t[j + 1].v == t[i].v) j++;
-        double run = (double)(j - i + 1), avg = 0.5 * (double)(i + j) + 1.0;
-        for (size_t q = i; q <= j; q++)
-            if (t[q].from_x) wp += avg;
-        tie_term += run * run * run - run;
-        i = j + 1;
-    }
+    double tie_term, wp = rank_sum(t, m, &tie_term);
     free(t);
     double dm = (double)m, total = dm * (dm + 1) / 2, T = wp < total - wp ? wp : total - wp;
     int ties = tie_term > 0;

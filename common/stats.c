@@ -76,29 +76,39 @@ static double rank_sum(tagged *t, size_t len, double *tie_term) {
     return r;
 }
 
-/* P(U <= kc) under the null for sizes m, n without ties. The number of orderings
- * with U = j is the coefficient of q^j in the Gaussian binomial
- * [m+n choose m]_q = prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i); only the coefficients
- * up to kc are needed, and each of them depends on lower ones only, so the
- * polynomial is kept truncated at degree kc. Multiplying by (1 - q^a) runs from the
- * top down, dividing by (1 - q^i) is a running sum from the bottom up. */
-static double exact_cdf(long kc, long m, long n) {
-    if (kc < 0) return 0;
-    if (kc >= m * n) return 1;
+/* The numbers of orderings with U = 0..kc under the null for sizes m, n without ties
+ * (kc + 1 doubles, the caller frees; NULL when out of memory). The number with U = j is
+ * the coefficient of q^j in the Gaussian binomial [m+n choose m]_q = prod_{i=1..m}
+ * (1 - q^(n+i)) / (1 - q^i); each coefficient depends on lower ones only, so the
+ * polynomial is kept truncated at degree kc. Multiplying by (1 - q^a) runs from the top
+ * down, dividing by (1 - q^i) is a running sum from the bottom up. */
+static double *u_null_counts(long kc, long m, long n) {
     double *c = calloc((size_t)kc + 1, sizeof *c);
-    if (!c) return NAN;
+    if (!c) return NULL;
     c[0] = 1;
     for (long i = 1; i <= m; i++) {
         long a = n + i;
         for (long j = kc; j >= a; j--) c[j] -= c[j - a];
         for (long j = i; j <= kc; j++) c[j] += c[j - i];
     }
+    return c;
+}
+
+/* log C(m+n, m), the number of orderings: through lgamma it stays finite for large sizes. */
+static double u_log_total(long m, long n) {
+    return lgamma((double)(m + n + 1)) - lgamma((double)(m + 1)) - lgamma((double)(n + 1));
+}
+
+/* P(U <= kc) under the null for sizes m, n without ties. */
+static double exact_cdf(long kc, long m, long n) {
+    if (kc < 0) return 0;
+    if (kc >= m * n) return 1;
+    double *c = u_null_counts(kc, m, n);
+    if (!c) return NAN;
     double sum = 0;
     for (long j = 0; j <= kc; j++) sum += c[j];
     free(c);
-    /* log C(m+n, m) through lgamma keeps the denominator finite for large sizes */
-    double logden = lgamma((double)(m + n + 1)) - lgamma((double)(m + 1)) - lgamma((double)(n + 1));
-    return exp(log(sum) - logden);
+    return exp(log(sum) - u_log_total(m, n));
 }
 
 int lb_mannwhitney(lb_mwu_result *res, const double *x, size_t n1, const double *y, size_t n2,
@@ -154,16 +164,29 @@ static double upper_z(double tail) {
     return zh;
 }
 
-/* The largest order c with P(U <= c − 1) <= tail for sizes m <= n (0 when even c = 1 is
- * too likely). */
-static long hl_order(long m, long n, double tail) {
-    if (m + n <= LB_MWU_EXACT_MAX) {
-        long c = 0;
-        while (c < m * n && exact_cdf(c, m, n) <= tail) c++; /* exact_cdf(c) = P(U <= c) */
-        return c;
-    }
-    double mn = (double)m * (double)n, c = floor(mn / 2 - upper_z(tail) * sqrt(mn * (double)(m + n + 1) / 12));
+/* The interval order c of a statistic whose null is close to normal (mean, sd). */
+static long normal_order(double mean, double sd, double tail) {
+    double c = floor(mean - upper_z(tail) * sd);
     return c < 0 ? 0 : (long)c;
+}
+
+/* The largest order c with P(U <= c − 1) <= tail for sizes m <= n (0 when even c = 1 is
+ * too likely, or out of memory: no finite interval). The exact null is counted once and
+ * its cumulative sum scanned: the first c with P(U <= c) > tail. */
+static long hl_order(long m, long n, double tail) {
+    if (m + n > LB_MWU_EXACT_MAX) {
+        double mn = (double)m * (double)n;
+        return normal_order(mn / 2, sqrt(mn * (double)(m + n + 1) / 12), tail);
+    }
+    double *cnt = u_null_counts(m * n, m, n), lt = u_log_total(m, n), sum = 0;
+    if (!cnt) return 0;
+    long c = 0;
+    for (; c < m * n; c++) {
+        sum += cnt[c];
+        if (exp(log(sum) - lt) > tail) break;
+    }
+    free(cnt);
+    return c;
 }
 
 int lb_hl_ratio(double *est, double *lo, double *hi, const double *x, size_t n1, const double *y, size_t n2,
@@ -188,22 +211,48 @@ int lb_hl_ratio(double *est, double *lo, double *hi, const double *x, size_t n1,
     return 0;
 }
 
-/* P(W <= t) for the signed-rank statistic of m differences without ties or zeros: the
- * number of subsets of the ranks 1..m with sum <= t, over 2^m (a subset-sum count kept as
- * doubles: exact below 2^53, so for m <= 52). */
-static double wsr_exact_cdf(long t, long m) {
-    if (t < 0) return 0;
+/* The numbers of subsets of the ranks 1..m with each sum 0..m(m+1)/2: the signed-rank
+ * statistic's null counts without ties or zeros (the caller frees; NULL when out of
+ * memory). Kept as doubles: exact below 2^53, so for m <= 52. */
+static double *wsr_null_counts(long m) {
     long top = m * (m + 1) / 2;
-    if (t >= top) return 1;
     double *c = calloc((size_t)top + 1, sizeof *c);
-    if (!c) return NAN;
+    if (!c) return NULL;
     c[0] = 1;
     for (long r = 1; r <= m; r++)
         for (long s = top; s >= r; s--) c[s] += c[s - r];
+    return c;
+}
+
+/* P(W <= t) for m differences without ties or zeros. */
+static double wsr_exact_cdf(long t, long m) {
+    if (t < 0) return 0;
+    if (t >= m * (m + 1) / 2) return 1;
+    double *c = wsr_null_counts(m);
+    if (!c) return NAN;
     double sum = 0;
     for (long s = 0; s <= t; s++) sum += c[s];
     free(c);
     return sum / ldexp(1.0, (int)m);
+}
+
+/* The largest order c with P(W <= c − 1) <= tail for n differences (0 when even c = 1 is
+ * too likely, or out of memory), as hl_order for U. */
+static long wsr_order(long n, double tail) {
+    long top = n * (n + 1) / 2;
+    if (n > LB_MWU_EXACT_MAX) {
+        double dn = (double)n;
+        return normal_order(dn * (dn + 1) / 4, sqrt(dn * (dn + 1) * (2 * dn + 1) / 24), tail);
+    }
+    double *cnt = wsr_null_counts(n), total = ldexp(1.0, (int)n), sum = 0;
+    if (!cnt) return 0;
+    long c = 0;
+    for (; c < top; c++) {
+        sum += cnt[c];
+        if (sum / total > tail) break;
+    }
+    free(cnt);
+    return c;
 }
 
 int lb_signed_rank(lb_wsr_result *res, const double *d, size_t n, lb_mwu_method method) {
@@ -257,15 +306,7 @@ int lb_hl_paired(double *est, double *lo, double *hi, const double *d, size_t n,
         for (size_t j = i; j < n; j++) a[k++] = 0.5 * (d[i] + d[j]);
     qsort(a, na, sizeof *a, cmp_double);
     *est = sorted_quantile(a, na, 0.5);
-    double tail = (1 - level) / 2;
-    long c = 0;
-    if (n <= LB_MWU_EXACT_MAX) {
-        while (c < (long)na && wsr_exact_cdf(c, (long)n) <= tail) c++; /* cdf(c) = P(W <= c) */
-    } else {
-        double dn = (double)n, mean = dn * (dn + 1) / 4, sd = sqrt(dn * (dn + 1) * (2 * dn + 1) / 24);
-        double cc = floor(mean - upper_z(tail) * sd);
-        c = cc < 0 ? 0 : (long)cc;
-    }
+    long c = wsr_order((long)n, (1 - level) / 2);
     if (c < 1) *lo = -INFINITY, *hi = INFINITY;
     else *lo = a[c - 1], *hi = a[na - (size_t)c];
     free(a);

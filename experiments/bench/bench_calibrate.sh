@@ -42,13 +42,12 @@ machine() {
     awk '/^MemTotal:/ { print "memory_kib: " $2 }' /proc/meminfo
 }
 # settings: what the comparisons measure; a folder holds one design's calibration
-# (AB_PAIRED only when on, so that folders of the unpaired design written before it resume)
+# (AB_PAIRED only when on, so that folders of the unpaired design written before it resume;
+# AB_REPS defaults as bench_ab.sh's: 15 paired, else 1)
 settings() {
-    if [ "${AB_PAIRED:-0}" = 1 ]; then
-        printf 'AB_PAIRED: 1\nAB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-15}" "$slow" "$*"
-    else
-        printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-1}" "$slow" "$*"
-    fi
+    local reps=1
+    if [ "${AB_PAIRED:-0}" = 1 ]; then echo "AB_PAIRED: 1"; reps=15; fi
+    printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-$reps}" "$slow" "$*"
 }
 # same_as FILE CODE WHAT CMD...: record CMD's output in FILE on the folder's first call; on a
 # later one refuse (exit CODE, the differing lines listed) when it no longer matches

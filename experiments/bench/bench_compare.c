@@ -153,6 +153,14 @@ int lb_results_read(lb_results *r, const char *arg, char *msg, size_t msglen) {
     return rc;
 }
 
+/* compare's rule, paired or not: flagged only when the ratio passes the factor and the
+ * test rejects at alpha. */
+static lb_verdict flag_rule(double ratio, double p, double factor, double alpha) {
+    if (p < alpha && ratio > factor) return LB_REGRESSION;
+    if (p < alpha && ratio < 1 / factor) return LB_IMPROVED;
+    return LB_SAME;
+}
+
 int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, const double *cand,
                    int nn, double nscale, double factor, double alpha) {
     double *b = malloc(sizeof *b * (size_t)(nb + nn));
@@ -168,9 +176,7 @@ int lb_bench_judge(lb_judgement *j, const double *base, int nb, double bscale, c
     if (lb_hl_ratio(&est, &j->ratio_lo, &j->ratio_hi, b, (size_t)nb, c, (size_t)nn, LB_JUDGE_LEVEL))
         j->ratio_lo = j->ratio_hi = NAN;
     free(b);
-    j->verdict = LB_SAME;
-    if (j->p < alpha && j->ratio > factor) j->verdict = LB_REGRESSION;
-    else if (j->p < alpha && j->ratio < 1 / factor) j->verdict = LB_IMPROVED;
+    j->verdict = flag_rule(j->ratio, j->p, factor, alpha);
     return 0;
 }
 
@@ -196,9 +202,7 @@ int lb_bench_judge_paired(lb_judgement *j, const double *base, int nb, double bs
     free(d);
     if (bad) return -1;
     j->ratio = exp(est), j->ratio_lo = exp(lo), j->ratio_hi = exp(hi), j->p = w.p;
-    j->verdict = LB_SAME;
-    if (j->p < alpha && j->ratio > factor) j->verdict = LB_REGRESSION;
-    else if (j->p < alpha && j->ratio < 1 / factor) j->verdict = LB_IMPROVED;
+    j->verdict = flag_rule(j->ratio, j->p, factor, alpha);
     return 0;
 }
 

@@ -17,7 +17,7 @@
 #endif
 
 /* The fused streaming tile (attn_stream_fused.c): LB_FUSED_BR queries per tile. */
-#define LB_FUSED_BR 64
+#define LB_FUSED_BR 96
 /* Which fused variant this CPU runs: 0 none (sgemm path), 1 AVX2+FMA, 2 AVX-512F. */
 int lb_stream_fused_isa(void);
 /* Tests only: make every later call use variant isa (0 = the sgemm path) when this

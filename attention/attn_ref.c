@@ -36,7 +36,9 @@ void lb_attn_full_ref(float *out, float *probs, const float *q, const float *k, 
                 }
                 for (int c = 0; c < d; c++) acc[c] = 0;
                 for (int j = 0; j < n; j++) {
-                    p[j] = sum > 0 ? p[j] / sum : 0.0; /* sum 0: no real key */
+                    /* sum 0: no real key; a NaN score among the real keys makes sum NaN
+                     * and the row NaN, as it should */
+                    p[j] = sum == 0 ? 0.0 : p[j] / sum;
                     for (int c = 0; c < d; c++) acc[c] += p[j] * vh[(size_t)j * d + c];
                     if (probs) probs[(t * n + i) * n + j] = (float)p[j];
                 }
@@ -58,6 +60,7 @@ void lb_attn_stream_ref(float *out, const float *q, const float *k, const float 
             const float *mb = mask ? mask + (size_t)b * n : NULL;
             for (int i = 0; i < n; i++) {
                 double m = -INFINITY, l = 0;
+                int nan = 0; /* a NaN score among the real keys: the row is NaN */
                 for (int c = 0; c < d; c++) acc[c] = 0;
                 for (int j0 = 0; j0 < n; j0 += tile) {
                     int j1 = j0 + tile < n ? j0 + tile : n;
@@ -66,8 +69,9 @@ void lb_attn_stream_ref(float *out, const float *q, const float *k, const float 
                         if (is_real(mb, j)) {
                             double s = dot(qh + (size_t)i * d, kh + (size_t)j * d, d) * scale;
                             if (s > mt) mt = s;
+                            nan |= s != s;
                         }
-                    if (mt == -INFINITY) continue; /* tile of padding only */
+                    if (mt == -INFINITY) continue; /* tile of padding (or NaN) only */
                     double mnew = mt > m ? mt : m;
                     double alpha = exp(m - mnew); /* m = -inf gives 0 */
                     l *= alpha;
@@ -82,7 +86,7 @@ void lb_attn_stream_ref(float *out, const float *q, const float *k, const float 
                     m = mnew;
                 }
                 for (int c = 0; c < d; c++)
-                    out[(t * n + i) * d + c] = l > 0 ? (float)(acc[c] / l) : 0.0f;
+                    out[(t * n + i) * d + c] = nan ? NAN : l > 0 ? (float)(acc[c] / l) : 0.0f;
             }
         }
     free(acc);

@@ -140,6 +140,10 @@ const char *lb_attn_method_name(lb_attn_method m);
 int lb_attn_method_parse(const char *s, lb_attn_method *out);
 const char *lb_share_name(lb_share s);
 int lb_share_parse(const char *s, lb_share *out);
+/* Which inner kernel streaming attention runs on this CPU for a d that is a multiple
+ * of 16 (LB_ATTN_FUSED, see attn_stream_fused.c): "fused-avx2", "fused-avx512" or
+ * "sgemm" (other d always take "sgemm"). Results record it beside their timings. */
+const char *lb_attn_stream_kernel(void);
 /* The methods cfg.k sizes (Linformer's k; the approximations' w or m), as a bit mask
  * (bit m set for method m): not full, stream or materialise, which have no k, so a
  * benchmark grid over k runs them once. */

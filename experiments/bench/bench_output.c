@@ -238,6 +238,7 @@ static void json_params(FILE *f, const lb_bench_opts *o) {
     lb_json_str(f, o->t3_budget_note ? o->t3_budget_note : "--t3-budget");
     fprintf(f, ",\n    \"table3_time_tokens\": %ld,\n    \"table3_methods\": ", o->t3_tokens);
     json_methods(f, o->t3_methods);
+    fprintf(f, ",\n    \"stream_kernel\": \"%s\"", lb_attn_stream_kernel());
     /* paired: this run took turns with another (bench-ab's paired mode) */
     if (o->turn)
         fprintf(f, ",\n    \"paired\": {\"side\": \"%s\", \"turns\": %lld}", o->turn->first ? "first" : "second",

@@ -1,9 +1,10 @@
 /* The fused streaming tile (attention/attn_stream_fused.c) in each variant this CPU
  * has — the sgemm path (0), AVX2+FMA (1), AVX-512F (2) — against the scalar reference
  * lb_attn_full_ref, over shapes that hit every edge of its blocking: n = 1, odd n, n
- * not a multiple of the 64-query tile nor of the 128-key block, d = 16 (one vector
+ * equal to, one past and not a multiple of the 96-query tile and of the 64-key block
+ * (and of the AVX-512 tile's 128-key block), d = 16 (one vector
  * pair), 48 (AVX-512's odd half), 64, 128, padding masks (a batch row with one real
- * key, one with none), and large logits. Uses the internal attn_int.h on purpose: the
+ * key, one with none), large logits, and NaN rows. Uses the internal attn_int.h on purpose: the
  * variant switch is not public.
  * Tolerance: |x − ref| <= 2e-5 + 2e-4·|ref|: float accumulation over d and n terms
  * against a double reference (the sgemm path meets the same bound in test_attention). */
@@ -51,9 +52,38 @@ out:
     free(q), free(k), free(v), free(out), free(ref), free(mask);
 }
 
+/* A NaN in one query row makes that row's output NaN and leaves the others; a NaN in
+ * one key makes every output NaN (every row's scores include it) — as the reference. */
+static void nan_rows(int isa, int n, int d, int where) {
+    size_t sz = (size_t)n * d;
+    float *q = malloc(sz * sizeof *q), *k = malloc(sz * sizeof *k), *v = malloc(sz * sizeof *v);
+    float *out = malloc(sz * sizeof *out), *ref = malloc(sz * sizeof *ref);
+    unsigned seed = 99;
+    for (size_t i = 0; i < sz; i++) q[i] = frand(&seed), k[i] = frand(&seed), v[i] = frand(&seed);
+    (where == 0 ? q : k)[(size_t)(n / 2) * d + 3] = NAN;
+    lb_attn_cfg c = {.method = LB_ATTN_STREAM, .B = 1, .H = 1, .n = n, .d = d, .threads = 1};
+    lb_attn *a = NULL;
+    char msg[256];
+    if (lb_attn_init(&a, &c, msg, sizeof msg)) {
+        LB_CHECK(0, "init: %s", msg);
+    } else {
+        lb_attn_forward(a, out, NULL, q, k, v, NULL, NULL, NULL);
+        lb_attn_full_ref(ref, NULL, q, k, v, NULL, 1, 1, n, d);
+        size_t bad = 0, nans = 0;
+        for (size_t i = 0; i < sz; i++) {
+            nans += isnan(ref[i]) != 0;
+            bad += isnan(ref[i]) ? !isnan(out[i]) : !lb_close(out[i], ref[i], 2e-5, 2e-4);
+        }
+        LB_CHECK(!bad && nans == (where == 0 ? (size_t)d : sz), "isa %d n %d NaN in %s: %zu of %zu off, %zu NaN in ref",
+                 isa, n, where == 0 ? "a query" : "a key", bad, sz, nans);
+    }
+    lb_attn_free(a);
+    free(q), free(k), free(v), free(out), free(ref);
+}
+
 int main(void) {
-    const int shapes[][2] = {{1, 16}, {7, 16}, {63, 64}, {64, 64}, {65, 48}, {129, 64},
-                             {200, 128}, {257, 32}, {300, 64}};
+    const int shapes[][2] = {{1, 16}, {7, 16}, {63, 64}, {64, 64}, {65, 48}, {96, 64}, {97, 32},
+                             {129, 64}, {193, 64}, {200, 128}, {257, 32}, {300, 64}};
     int ran = 0;
     for (int isa = 0; isa <= 2; isa++) {
         if (lb_stream_fused_force(isa)) {
@@ -66,6 +96,9 @@ int main(void) {
             one(isa, 3, 1, shapes[s][0], shapes[s][1], 1.0f, 1);
         }
         one(isa, 1, 1, 130, 64, 30.0f, 0); /* logits of ~±30·√64/8: the online max must rescale */
+        one(isa, 1, 1, 130, 64, 300.0f, 0); /* logits past ±125 in log2 units: exp2's clamp */
+        nan_rows(isa, 150, 64, 0);
+        nan_rows(isa, 150, 64, 1);
     }
     LB_CHECK(ran >= 1, "at least the sgemm path ran");
     return lb_test_summary("test_stream_fused");

@@ -180,6 +180,7 @@ assert len(pts) == 12, len(pts)
 p = j["params"]
 assert p["table3_budget_bytes"] == 256 * 2**20 and p["table3_budget_note"], p
 assert p["table3_methods"] == ["full", "stream", "linformer", "materialise"], p
+assert p["stream_kernel"] in ("sgemm", "fused-avx2", "fused-avx512"), p
 t3p = [x for x in pts if x["protocol"] == "table3"]
 assert all(x["batch_fit"] >= x["batch"] >= 1 for x in t3p), t3p
 assert all(p["status"] == "ok" and len(p["samples_s"]) == 3 for p in pts), pts

@@ -25,10 +25,12 @@ int lb_stream_fused_isa(void);
 int lb_stream_fused_force(int isa);
 /* Per-thread floats the fused tile needs for head size d. */
 size_t lb_stream_fused_floats(int d);
-/* One tile of br <= LB_FUSED_BR query rows, see attn_stream.c; 0, or -1 when the fused
- * path does not apply (no variant, d not a multiple of 16). */
-int lb_stream_fused_tile(float *o, float *ws, const float *q, const float *k, const float *v,
-                         const float *mb, int br, int d, int ext);
+/* One tile: o (br,d) = attention of q (br,d), br <= LB_FUSED_BR, over ext keys k and
+ * values v whose rows are ldk and ldv floats apart, mb the key mask or NULL; ws holds
+ * lb_stream_fused_floats(d). 0, or -1 when the fused path does not apply (no variant,
+ * d not a multiple of 16): the caller then takes its sgemm path. */
+int lb_stream_fused_tile(float *o, float *ws, const float *q, const float *k, int ldk, const float *v,
+                         int ldv, const float *mb, int br, int d, int ext);
 
 /* Linformer projects the keys in row chunks of this many rows, so that its packed
  * copy of K|V is O(chunk), not O(n). */

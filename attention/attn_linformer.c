@@ -7,14 +7,18 @@
  * chunks of LB_LIN_CHUNK so the copy stays small) and projected by one wide GEMM per
  * thread, each thread owning a slice of the columns; with E == F keys and values go
  * through the same GEMM. Padding rows are zeroed while packing, which is the
- * diag(mask); keys past the last real one are left out of the products. */
+ * diag(mask); keys past the last real one are left out of the products. Phase 2 runs
+ * the fused streaming tile where streaming attention would (lin_fused), sgemm
+ * otherwise and whenever the probabilities are asked for. */
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
 #include "attn_int.h"
+#include "lb_util.h"
 
 static int real(const float *mb, int i) { return !mb || mb[i] != 0; }
 
@@ -98,6 +102,44 @@ static void project_head(float *kvb, float *P, const float *kh, const float *vh,
     }
 }
 
+/* Phase 2 by the fused streaming tile (attn_stream_fused.c), 96 queries at a time over
+ * the k projected keys read in place from KV̄ (rows 2Hd apart), when this CPU runs a
+ * fused variant, d suits it and the per-thread slot holds its workspace. Returns 0
+ * (nothing done: the caller's sgemm path runs) or 1. */
+static int lin_fused(lb_attn *a, float *out, const float *q, const float *mask, const float *kv,
+                     float *slots, size_t per_thread) {
+    const int B = a->cfg.B, H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, kp = a->cfg.k;
+    if (!lb_stream_fused_isa() || d % 16 || per_thread < lb_stream_fused_floats(d)) return 0;
+    const int T = a->run_threads, hd = H * d, W = 2 * hd;
+    const size_t nd = (size_t)n * d, kw = (size_t)kp * W;
+    const long tiles = (n + LB_FUSED_BR - 1) / LB_FUSED_BR, items = (long)B * H * tiles;
+    const int tp = items < T ? (int)items : T;
+#pragma omp parallel num_threads(tp)
+    {
+        lb_attn_region_threads(tp, T);
+        float *ws = slots + (size_t)omp_get_thread_num() * per_thread;
+#pragma omp for schedule(dynamic, 1)
+        for (long it = 0; it < items; it++) {
+            long t = it / tiles;
+            int b = (int)(t / H), h = (int)(t % H), i0 = (int)(it % tiles) * LB_FUSED_BR;
+            int br = n - i0 < LB_FUSED_BR ? n - i0 : LB_FUSED_BR;
+            float *o = out + (size_t)t * nd + (size_t)i0 * d;
+            const float *kvb = kv + (size_t)b * kw;
+            if (lb_attn_key_extent(mask ? mask + (size_t)b * n : NULL, n) == 0) {
+                memset(o, 0, (size_t)br * d * sizeof *o); /* no real key */
+                continue;
+            }
+            if (lb_stream_fused_tile(o, ws, q + (size_t)t * nd + (size_t)i0 * d, kvb + (size_t)h * d, W,
+                                     kvb + hd + (size_t)h * d, W, NULL, br, d, kp)) {
+                /* its conditions were checked above: a refusal here is a bug */
+                lb_err("linformer: the fused tile refused d = %d, br = %d", d, br);
+                abort();
+            }
+        }
+    }
+    return 1;
+}
+
 void lb_attn_linformer_run(lb_attn *a, float *out, float *probs, const float *q, const float *k,
                            const float *v, const float *mask, const float *E, const float *F) {
     const int B = a->cfg.B, H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, kp = a->cfg.k;
@@ -137,6 +179,7 @@ void lb_attn_linformer_run(lb_attn *a, float *out, float *probs, const float *q,
     }
 
     /* Phase 2: attention over the k projected keys. */
+    if (!probs && lin_fused(a, out, q, mask, kv, slots, per_thread)) return;
     const float scale = 1.0f / sqrtf((float)d);
     const size_t nk = (size_t)n * kp;
     const int tp2 = bh < T ? (int)bh : T;

@@ -69,8 +69,8 @@ void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, 
                 memset(out + off, 0, (size_t)br * d * sizeof *out);
                 continue;
             }
-            if (fused && !lb_stream_fused_tile(out + off, S, q + off, k + (size_t)t * nd,
-                                               v + (size_t)t * nd, mb, br, d, ext))
+            if (fused && !lb_stream_fused_tile(out + off, S, q + off, k + (size_t)t * nd, d,
+                                               v + (size_t)t * nd, d, mb, br, d, ext))
                 continue;
             tile(out + off, S, m, l, q + off, k + (size_t)t * nd, v + (size_t)t * nd, mb, br,
                  d, ext);

@@ -42,16 +42,16 @@ size_t lb_stream_fused_floats(int d) {
     return f512 > f2 ? f512 : f2;
 }
 
-/* Kt panels: keys j0..j0+bc of k (n,d) as ceil(bc/16) panels of (d,16), zero-padded
- * past bc, so that the microkernel reads 16 consecutive floats per step. */
-static void pack_k(float *kt, const float *k, int bc, int d) {
+/* Kt panels: keys j0..j0+bc of k (rows ldk apart) as ceil(bc/16) panels of (d,16),
+ * zero-padded past bc, so that the microkernel reads 16 consecutive floats per step. */
+static void pack_k(float *kt, const float *k, int ldk, int bc, int d) {
     int panels = (bc + 15) / 16;
     for (int p = 0; p < panels; p++) {
         float *dst = kt + (size_t)p * d * 16;
         for (int c = 0; c < 16; c++) {
             int j = p * 16 + c;
             if (j < bc) {
-                const float *src = k + (size_t)j * d;
+                const float *src = k + (size_t)j * ldk;
                 for (int t = 0; t < d; t++) dst[(size_t)t * 16 + c] = src[t];
             } else {
                 for (int t = 0; t < d; t++) dst[(size_t)t * 16 + c] = 0.0f;
@@ -95,17 +95,18 @@ __attribute__((target("avx2,fma"))) static inline __m256 exp2_nonpos8(__m256 x) 
     return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
 }
 
-/* St rows j .. j+keys of one 16-query panel: st[r·FB_BR + c] = Σ_t k[r·d + t]·qt[t·16 + c].
+/* St rows j .. j+keys of one 16-query panel: st[r·FB_BR + c] = Σ_t k[r·ldk + t]·qt[t·16 + c].
  * 6 keys × 16 queries: 12 accumulators, two loads and six broadcasts per 12 FMAs. A
  * group of fewer than 6 keys repeats its first key and stores only its own rows.
  * When cmax is not NULL (a block without padding keys) the epilogue also folds the
  * group into the panel's column max cmax[0..16) and sets cnan[c] where a score is NaN,
  * so the softmax needs no pass of its own for them. */
 __attribute__((target("avx2,fma"))) static void qk6x16(float *st, float *cmax, float *cnan, const float *k,
-                                                      const float *qt, int keys, int d) {
-    const float *k0 = k, *k1 = k + (size_t)(keys > 1 ? 1 : 0) * d, *k2 = k + (size_t)(keys > 2 ? 2 : 0) * d;
-    const float *k3 = k + (size_t)(keys > 3 ? 3 : 0) * d, *k4 = k + (size_t)(keys > 4 ? 4 : 0) * d;
-    const float *k5 = k + (size_t)(keys > 5 ? 5 : 0) * d;
+                                                      int ldk, const float *qt, int keys, int d) {
+    const size_t ld = (size_t)ldk;
+    const float *k0 = k, *k1 = k + (keys > 1 ? 1 : 0) * ld, *k2 = k + (keys > 2 ? 2 : 0) * ld;
+    const float *k3 = k + (keys > 3 ? 3 : 0) * ld, *k4 = k + (keys > 4 ? 4 : 0) * ld;
+    const float *k5 = k + (keys > 5 ? 5 : 0) * ld;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int t = 0; t < d; t++) {
@@ -140,10 +141,10 @@ __attribute__((target("avx2,fma"))) static void qk6x16(float *st, float *cmax, f
 }
 
 /* O rows i .. i+6, columns c .. c+16 += Σ_j St[j][i + r]·V[j][c ..]: o, pt and v point
- * at row i / column i / column c; 12 accumulators, two V loads and six broadcasts of P
- * per 12 FMAs. */
-__attribute__((target("avx2,fma"))) static void pv6x16(float *o, const float *pt, const float *v, int bc,
-                                                      int d) {
+ * at row i / column i / column c (V's rows ldv apart); 12 accumulators, two V loads
+ * and six broadcasts of P per 12 FMAs. */
+__attribute__((target("avx2,fma"))) static void pv6x16(float *o, const float *pt, const float *v, int ldv,
+                                                      int bc, int d) {
     __m256 c00 = _mm256_loadu_ps(o), c01 = _mm256_loadu_ps(o + 8);
     __m256 c10 = _mm256_loadu_ps(o + d), c11 = _mm256_loadu_ps(o + d + 8);
     __m256 c20 = _mm256_loadu_ps(o + 2 * d), c21 = _mm256_loadu_ps(o + 2 * d + 8);
@@ -151,7 +152,7 @@ __attribute__((target("avx2,fma"))) static void pv6x16(float *o, const float *pt
     __m256 c40 = _mm256_loadu_ps(o + 4 * d), c41 = _mm256_loadu_ps(o + 4 * d + 8);
     __m256 c50 = _mm256_loadu_ps(o + 5 * d), c51 = _mm256_loadu_ps(o + 5 * d + 8);
     for (int j = 0; j < bc; j++) {
-        const float *vj = v + (size_t)j * d, *pj = pt + (size_t)j * FB_BR;
+        const float *vj = v + (size_t)j * ldv, *pj = pt + (size_t)j * FB_BR;
         __m256 b0 = _mm256_loadu_ps(vj), b1 = _mm256_loadu_ps(vj + 8);
         __m256 x = _mm256_broadcast_ss(pj);
         c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
@@ -228,8 +229,8 @@ __attribute__((target("avx2,fma"))) static void softmax_block8(float *st, float 
 
 /* One tile on AVX2: rows i0 .. i0+br (br <= FB_BR) of one (b,h), as lb_stream_fused_tile. */
 __attribute__((target("avx2,fma"))) static void tile_avx2(float *o, float *ws, const float *q, const float *k,
-                                                         const float *v, const float *mb, int br, int d,
-                                                         int ext) {
+                                                         int ldk, const float *v, int ldv, const float *mb,
+                                                         int br, int d, int ext) {
     /* 6-query groups for P·V, 16-query panels for QKᵀ covering them (FB_BR = 48 is a
      * multiple of both) */
     const int groups = (br + 5) / 6, panels = (groups * 6 + 15) / 16, cols = panels * 16;
@@ -253,11 +254,11 @@ __attribute__((target("avx2,fma"))) static void tile_avx2(float *o, float *ws, c
         for (int j = 0; j < bc; j += 6) /* a key group stays in L1 while the Qᵀ panels pass */
             for (int p = 0; p < panels; p++)
                 qk6x16(st + (size_t)j * FB_BR + p * 16, pad ? NULL : bmax + p * 16, nan + p * 16,
-                       k + (size_t)(j0 + j) * d, qt + (size_t)p * d * 16, bc - j < 6 ? bc - j : 6, d);
+                       k + (size_t)(j0 + j) * ldk, ldk, qt + (size_t)p * d * 16, bc - j < 6 ? bc - j : 6, d);
         softmax_block8(st, op, m, l, nan, pad ? NULL : bmax, pad ? mb + j0 : NULL, bc, cols, d);
         for (int c = 0; c < d; c += 16) /* a 16-column strip of V stays in L1 across the groups */
             for (int g = 0; g < groups; g++)
-                pv6x16(op + (size_t)g * 6 * d + c, st + g * 6, v + (size_t)j0 * d + c, bc, d);
+                pv6x16(op + (size_t)g * 6 * d + c, st + g * 6, v + (size_t)j0 * ldv + c, ldv, bc, d);
     }
     for (int i = 0; i < br; i++) {
         /* ext >= 1 real key, and each column's max key contributes 1: l >= 1 */
@@ -296,7 +297,7 @@ __attribute__((target("avx512f"))) static void qk_avx512(float *S, const float *
         }
 }
 
-__attribute__((target("avx512f"))) static void pv_avx512(float *o, const float *S, const float *v,
+__attribute__((target("avx512f"))) static void pv_avx512(float *o, const float *S, const float *v, int ldv,
                                                         int rows, int bc, int d) {
     for (int i0 = 0; i0 < rows; i0 += MR5)
         for (int cc = 0; cc < d; cc += 32) {
@@ -308,7 +309,7 @@ __attribute__((target("avx512f"))) static void pv_avx512(float *o, const float *
                 c[r][1] = two ? _mm512_loadu_ps(oi + 16) : _mm512_setzero_ps();
             }
             for (int j = 0; j < bc; j++) {
-                const float *vj = v + (size_t)j * d + cc;
+                const float *vj = v + (size_t)j * ldv + cc;
                 __m512 b0 = _mm512_loadu_ps(vj), b1 = two ? _mm512_loadu_ps(vj + 16) : _mm512_setzero_ps();
                 for (int r = 0; r < MR5; r++) {
                     __m512 x = _mm512_set1_ps(S[(size_t)(i0 + r) * FB_BC + j]);
@@ -369,15 +370,17 @@ int lb_stream_fused_force(int isa) {
     return 0;
 }
 
-/* Rows i0 .. i0+br of one (b,h): o (br,d) out; q, k, v as attn_stream.c's tile. ws
+/* Rows i0 .. i0+br of one (b,h): o (br,d) out, q (br,d); keys k and values v (ext of
+ * each, rows ldk and ldv floats apart: d for a (b,h) slice, wider for Linformer's
+ * packed projections); mb the key mask or NULL. ws
  * holds lb_stream_fused_floats(d) floats. Returns 0, or -1 when the fused path does
  * not apply (the caller then takes the sgemm path). */
-int lb_stream_fused_tile(float *o, float *ws, const float *q, const float *k, const float *v,
-                         const float *mb, int br, int d, int ext) {
+int lb_stream_fused_tile(float *o, float *ws, const float *q, const float *k, int ldk, const float *v,
+                         int ldv, const float *mb, int br, int d, int ext) {
     int isa = lb_stream_fused_isa();
     if (isa == FUSED_NONE || d % 16 || br > FB_BR) return -1;
     if (isa == FUSED_AVX2) {
-        tile_avx2(o, ws, q, k, v, mb, br, d, ext);
+        tile_avx2(o, ws, q, k, ldk, v, ldv, mb, br, d, ext);
         return 0;
     }
     const int rows = (br + MR5 - 1) / MR5 * MR5;
@@ -390,7 +393,7 @@ int lb_stream_fused_tile(float *o, float *ws, const float *q, const float *k, co
     for (int i = 0; i < rows; i++) m[i] = -INFINITY, l[i] = 0;
     for (int j0 = 0; j0 < ext; j0 += FB_BC) {
         int bc = ext - j0 < FB_BC ? ext - j0 : FB_BC, panels = (bc + 15) / 16;
-        pack_k(kt, k + (size_t)j0 * d, bc, d);
+        pack_k(kt, k + (size_t)j0 * ldk, ldk, bc, d);
         /* AVX-512 reads panels in pairs: an odd count gets a zero panel after it */
         if (panels % 2) memset(kt + (size_t)panels * d * 16, 0, (size_t)d * 16 * sizeof *kt);
         qk_avx512(S, qs, kt, rows, panels, d);
@@ -400,7 +403,7 @@ int lb_stream_fused_tile(float *o, float *ws, const float *q, const float *k, co
                 for (int t = 0; t < d; t++) op[(size_t)i * d + t] *= alpha;
         }
         for (int i = br; i < rows; i++) memset(S + (size_t)i * FB_BC, 0, (size_t)bc * sizeof *S);
-        pv_avx512(op, S, v + (size_t)j0 * d, rows, bc, d);
+        pv_avx512(op, S, v + (size_t)j0 * ldv, ldv, rows, bc, d);
     }
     for (int i = 0; i < br; i++) {
         float inv = 1.0f / l[i]; /* ext >= 1 real key: the row max contributes 1 */

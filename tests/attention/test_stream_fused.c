@@ -1,10 +1,11 @@
 /* The fused streaming tile (attention/attn_stream_fused.c) in each variant this CPU
  * has — the sgemm path (0), AVX2+FMA (1), AVX-512F (2) — against the scalar reference
  * lb_attn_full_ref, over shapes that hit every edge of its blocking: n = 1, odd n, n
- * equal to, one past and not a multiple of the 96-query tile and of the 64-key block
- * (and of the AVX-512 tile's 128-key block), d = 16 (one vector
+ * equal to, one past and not a multiple of the 96-query tile and of the 64-key block,
+ * d = 16 (one vector
  * pair), 48 (AVX-512's odd half), 64, 128, padding masks (a batch row with one real
- * key, one with none), large logits, and NaN rows. Uses the internal attn_int.h on purpose: the
+ * key, one with none), large logits, NaN rows, and Linformer's attention over its
+ * projected keys (same tile, keys read with a row stride). Uses the internal attn_int.h on purpose: the
  * variant switch is not public.
  * Tolerance: |x − ref| <= 2e-5 + 2e-4·|ref|: float accumulation over d and n terms
  * against a double reference (the sgemm path meets the same bound in test_attention). */
@@ -81,6 +82,42 @@ static void nan_rows(int isa, int n, int d, int where) {
     free(q), free(k), free(v), free(out), free(ref);
 }
 
+/* Linformer's attention over its k projected keys runs the same tile, its keys and
+ * values read in place from the packed projections (rows 2Hd apart): against
+ * lb_attn_linformer_ref, per-head E and F (share none) and E = F (kv), k = 1, odd, a
+ * block and one past, k = n, with a padding mask. */
+static void lin(int isa, int B, int H, int n, int d, int kp, lb_share share, int masked) {
+    size_t sz = (size_t)B * H * n * d, ne = (size_t)(share == LB_SHARE_NONE ? H : 1) * kp * n;
+    float *q = malloc(sz * sizeof *q), *k = malloc(sz * sizeof *k), *v = malloc(sz * sizeof *v);
+    float *out = malloc(sz * sizeof *out), *ref = malloc(sz * sizeof *ref);
+    float *E = malloc(ne * sizeof *E), *F = malloc(ne * sizeof *F);
+    float *mask = masked ? malloc((size_t)B * n * sizeof *mask) : NULL;
+    unsigned seed = (unsigned)(n * 17 + kp);
+    for (size_t i = 0; i < sz; i++) q[i] = frand(&seed), k[i] = frand(&seed), v[i] = frand(&seed);
+    for (size_t i = 0; i < ne; i++) E[i] = frand(&seed) / sqrtf((float)n), F[i] = frand(&seed) / sqrtf((float)n);
+    if (mask)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < n; j++) mask[(size_t)b * n + j] = b == 0 ? j < (2 * n + 2) / 3 : b == 1 ? j == n / 2 : 0.0f;
+    const float *Fu = share == LB_SHARE_KV ? E : F;
+    lb_attn_cfg c = {.method = LB_ATTN_LINFORMER, .B = B, .H = H, .n = n, .d = d, .k = kp, .share = share, .threads = 2};
+    lb_attn *a = NULL;
+    char msg[256];
+    if (lb_attn_init(&a, &c, msg, sizeof msg)) {
+        LB_CHECK(0, "linformer init: %s", msg);
+    } else {
+        lb_attn_forward(a, out, NULL, q, k, v, mask, E, Fu);
+        lb_attn_linformer_ref(ref, NULL, q, k, v, mask, E, Fu, B, H, n, d, kp, share);
+        size_t bad = 0, first = 0;
+        for (size_t i = 0; i < sz; i++)
+            if (!lb_close(out[i], ref[i], 2e-5, 2e-4)) bad += !bad ? (first = i, 1) : 1;
+        LB_CHECK(!bad, "linformer isa %d B %d H %d n %d d %d k %d share %s mask %d: %zu of %zu off (first [%zu] %g vs %g)",
+                 isa, B, H, n, d, kp, lb_share_name(share), masked, bad, sz, first, bad ? out[first] : 0,
+                 bad ? ref[first] : 0);
+    }
+    lb_attn_free(a);
+    free(q), free(k), free(v), free(out), free(ref), free(E), free(F), free(mask);
+}
+
 int main(void) {
     const int shapes[][2] = {{1, 16}, {7, 16}, {63, 64}, {64, 64}, {65, 48}, {96, 64}, {97, 32},
                              {129, 64}, {193, 64}, {200, 128}, {257, 32}, {300, 64}};
@@ -99,6 +136,11 @@ int main(void) {
         one(isa, 1, 1, 130, 64, 300.0f, 0); /* logits past ±125 in log2 units: exp2's clamp */
         nan_rows(isa, 150, 64, 0);
         nan_rows(isa, 150, 64, 1);
+        const int lk[][3] = {{100, 1, 64}, {100, 7, 64}, {200, 64, 64}, {200, 65, 32}, {97, 97, 16}, {300, 128, 64}};
+        for (size_t s = 0; s < sizeof lk / sizeof lk[0]; s++) {
+            lin(isa, 1, 3, lk[s][0], lk[s][2], lk[s][1], LB_SHARE_NONE, 0);
+            lin(isa, 3, 2, lk[s][0], lk[s][2], lk[s][1], LB_SHARE_KV, 1);
+        }
     }
     LB_CHECK(ran >= 1, "at least the sgemm path ran");
     return lb_test_summary("test_stream_fused");

@@ -25,6 +25,9 @@ int lb_stream_fused_isa(void);
 int lb_stream_fused_force(int isa);
 /* Per-thread floats the fused tile needs for head size d. */
 size_t lb_stream_fused_floats(int d);
+/* 1 when lb_stream_fused_tile runs (does not refuse) for head size d given ws_floats of
+ * per-thread workspace: a fused variant on this CPU, d a multiple of 16, room enough. */
+int lb_stream_fused_fits(int d, size_t ws_floats);
 /* One tile: o (br,d) = attention of q (br,d), br <= LB_FUSED_BR, over ext keys k and
  * values v whose rows are ldk and ldv floats apart, mb the key mask or NULL; ws holds
  * lb_stream_fused_floats(d). 0, or -1 when the fused path does not apply (no variant,

@@ -109,7 +109,7 @@ static void project_head(float *kvb, float *P, const float *kh, const float *vh,
 static int lin_fused(lb_attn *a, float *out, const float *q, const float *mask, const float *kv,
                      float *slots, size_t per_thread) {
     const int B = a->cfg.B, H = a->cfg.H, n = a->cfg.n, d = a->cfg.d, kp = a->cfg.k;
-    if (!lb_stream_fused_isa() || d % 16 || per_thread < lb_stream_fused_floats(d)) return 0;
+    if (!lb_stream_fused_fits(d, per_thread)) return 0;
     const int T = a->run_threads, hd = H * d, W = 2 * hd;
     const size_t nd = (size_t)n * d, kw = (size_t)kp * W;
     const long tiles = (n + LB_FUSED_BR - 1) / LB_FUSED_BR, items = (long)B * H * tiles;

@@ -47,7 +47,7 @@ void lb_attn_stream_run(lb_attn *a, float *out, const float *q, const float *k, 
     const int H = a->cfg.H, n = a->cfg.n, d = a->cfg.d;
     const size_t nd = (size_t)n * d;
     /* the fused microkernels where this CPU and d allow, otherwise sgemm on tiles */
-    const int fused = lb_stream_fused_isa() && d % 16 == 0 && a->ws_thread >= lb_stream_fused_floats(d);
+    const int fused = lb_stream_fused_fits(d, a->ws_thread);
     const int BR = fused ? LB_FUSED_BR : LB_STREAM_BR;
     const long tiles = (n + BR - 1) / BR;
     const long items = (long)a->cfg.B * H * tiles;

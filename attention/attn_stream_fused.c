@@ -14,7 +14,7 @@
  *                        for x <= 0 that costs 5 FMAs per 8 scores (exp2_nonpos8);
  *   O (96,d) += P V      microkernel 6 queries × 16 columns of d (12 accumulators),
  *                        P broadcast from a row of St.
- * AVX-512F (the older design, rows × keys): K packed per 128-key block into 16-column
+ * AVX-512F (the older design, rows × keys): K packed per 64-key block into 16-column
  * panels, S = Qs Ktᵀ by 8 rows × 32 columns, the row softmax of the sgemm path
  * (lb_softmax_online_row), O += P V by 8 rows × 32 columns.
  *
@@ -231,7 +231,7 @@ __attribute__((target("avx2,fma"))) static void softmax_block8(float *st, float 
 __attribute__((target("avx2,fma"))) static void tile_avx2(float *o, float *ws, const float *q, const float *k,
                                                          int ldk, const float *v, int ldv, const float *mb,
                                                          int br, int d, int ext) {
-    /* 6-query groups for P·V, 16-query panels for QKᵀ covering them (FB_BR = 48 is a
+    /* 6-query groups for P·V, 16-query panels for QKᵀ covering them (FB_BR = 96 is a
      * multiple of both) */
     const int groups = (br + 5) / 6, panels = (groups * 6 + 15) / 16, cols = panels * 16;
     float *qt = ws, *op = qt + (size_t)FB_BR * d, *st = op + (size_t)FB_BR * d;
@@ -362,6 +362,10 @@ int lb_stream_fused_isa(void) {
 const char *lb_attn_stream_kernel(void) {
     static const char *names[] = {"sgemm", "fused-avx2", "fused-avx512"};
     return names[lb_stream_fused_isa()];
+}
+
+int lb_stream_fused_fits(int d, size_t ws_floats) {
+    return lb_stream_fused_isa() != FUSED_NONE && d % 16 == 0 && ws_floats >= lb_stream_fused_floats(d);
 }
 
 int lb_stream_fused_force(int isa) {

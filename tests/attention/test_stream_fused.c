@@ -23,33 +23,51 @@ static float frand(unsigned *s) {
     return (float)((*s >> 8) & 0xFFFF) / 32768.0f - 1.0f;
 }
 
+/* Padding masks of B rows: row 0 keys past 2n/3 padded, row 1 one real key, row 2 none. */
+static void padding_mask(float *mask, int B, int n) {
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < n; j++) mask[(size_t)b * n + j] = b == 0 ? j < (2 * n + 2) / 3 : b == 1 ? j == n / 2 : 0.0f;
+}
+
+/* out = the forward pass of a handle made from c; 0, or -1 (a failed check) when init refuses. */
+static int forward(const lb_attn_cfg *c, float *out, const float *q, const float *k, const float *v,
+                   const float *mask, const float *E, const float *F) {
+    lb_attn *a = NULL;
+    char msg[256];
+    if (lb_attn_init(&a, c, msg, sizeof msg)) {
+        LB_CHECK(0, "%s init: %s", lb_attn_method_name(c->method), msg);
+        return -1;
+    }
+    lb_attn_forward(a, out, NULL, q, k, v, mask, E, F);
+    lb_attn_free(a);
+    return 0;
+}
+
+/* How many of out[0..sz) miss ref (|x − ref| <= 2e-5 + 2e-4·|ref|), the first at *first. */
+static size_t count_off(const float *out, const float *ref, size_t sz, size_t *first) {
+    size_t bad = 0;
+    *first = 0;
+    for (size_t i = 0; i < sz; i++)
+        if (!lb_close(out[i], ref[i], 2e-5, 2e-4)) bad += !bad ? (*first = i, 1) : 1;
+    return bad;
+}
+
 static void one(int isa, int B, int H, int n, int d, float amp, int masked) {
     size_t sz = (size_t)B * H * n * d;
-    float *q = malloc(sz * sizeof *q), *k = malloc(sz * sizeof *k), *v = malloc(sz * sizeof *v);
+    /* calloc: GCC cannot see that the loop below fills them and warns at forward() */
+    float *q = calloc(sz, sizeof *q), *k = calloc(sz, sizeof *k), *v = calloc(sz, sizeof *v);
     float *out = malloc(sz * sizeof *out), *ref = malloc(sz * sizeof *ref);
     float *mask = masked ? malloc((size_t)B * n * sizeof *mask) : NULL;
     unsigned seed = (unsigned)(n * 131 + d * 7 + B);
     for (size_t i = 0; i < sz; i++) q[i] = amp * frand(&seed), k[i] = frand(&seed), v[i] = frand(&seed);
-    if (mask)
-        for (int b = 0; b < B; b++)
-            for (int j = 0; j < n; j++) /* row 0: keys past 2n/3 padded; row 1: one real key; row 2: none */
-                mask[(size_t)b * n + j] = b == 0 ? j < (2 * n + 2) / 3 : b == 1 ? j == n / 2 : 0.0f;
+    if (mask) padding_mask(mask, B, n);
     lb_attn_cfg c = {.method = LB_ATTN_STREAM, .B = B, .H = H, .n = n, .d = d, .threads = 2};
-    lb_attn *a = NULL;
-    char msg[256];
-    if (lb_attn_init(&a, &c, msg, sizeof msg)) {
-        LB_CHECK(0, "init: %s", msg);
-        goto out;
+    if (!forward(&c, out, q, k, v, mask, NULL, NULL)) {
+        lb_attn_full_ref(ref, NULL, q, k, v, mask, B, H, n, d);
+        size_t first, bad = count_off(out, ref, sz, &first);
+        LB_CHECK(!bad, "isa %d B %d H %d n %d d %d amp %g mask %d: %zu of %zu off (first [%zu] %g vs %g)", isa,
+                 B, H, n, d, amp, masked, bad, sz, first, bad ? out[first] : 0, bad ? ref[first] : 0);
     }
-    lb_attn_forward(a, out, NULL, q, k, v, mask, NULL, NULL);
-    lb_attn_full_ref(ref, NULL, q, k, v, mask, B, H, n, d);
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < sz; i++)
-        if (!lb_close(out[i], ref[i], 2e-5, 2e-4)) bad += !bad ? (first = i, 1) : 1;
-    LB_CHECK(!bad, "isa %d B %d H %d n %d d %d amp %g mask %d: %zu of %zu off (first [%zu] %g vs %g)", isa, B,
-             H, n, d, amp, masked, bad, sz, first, bad ? out[first] : 0, bad ? ref[first] : 0);
-out:
-    lb_attn_free(a);
     free(q), free(k), free(v), free(out), free(ref), free(mask);
 }
 
@@ -63,12 +81,7 @@ static void nan_rows(int isa, int n, int d, int where) {
     for (size_t i = 0; i < sz; i++) q[i] = frand(&seed), k[i] = frand(&seed), v[i] = frand(&seed);
     (where == 0 ? q : k)[(size_t)(n / 2) * d + 3] = NAN;
     lb_attn_cfg c = {.method = LB_ATTN_STREAM, .B = 1, .H = 1, .n = n, .d = d, .threads = 1};
-    lb_attn *a = NULL;
-    char msg[256];
-    if (lb_attn_init(&a, &c, msg, sizeof msg)) {
-        LB_CHECK(0, "init: %s", msg);
-    } else {
-        lb_attn_forward(a, out, NULL, q, k, v, NULL, NULL, NULL);
+    if (!forward(&c, out, q, k, v, NULL, NULL, NULL)) {
         lb_attn_full_ref(ref, NULL, q, k, v, NULL, 1, 1, n, d);
         size_t bad = 0, nans = 0;
         for (size_t i = 0; i < sz; i++) {
@@ -78,7 +91,6 @@ static void nan_rows(int isa, int n, int d, int where) {
         LB_CHECK(!bad && nans == (where == 0 ? (size_t)d : sz), "isa %d n %d NaN in %s: %zu of %zu off, %zu NaN in ref",
                  isa, n, where == 0 ? "a query" : "a key", bad, sz, nans);
     }
-    lb_attn_free(a);
     free(q), free(k), free(v), free(out), free(ref);
 }
 
@@ -95,26 +107,16 @@ static void lin(int isa, int B, int H, int n, int d, int kp, lb_share share, int
     unsigned seed = (unsigned)(n * 17 + kp);
     for (size_t i = 0; i < sz; i++) q[i] = frand(&seed), k[i] = frand(&seed), v[i] = frand(&seed);
     for (size_t i = 0; i < ne; i++) E[i] = frand(&seed) / sqrtf((float)n), F[i] = frand(&seed) / sqrtf((float)n);
-    if (mask)
-        for (int b = 0; b < B; b++)
-            for (int j = 0; j < n; j++) mask[(size_t)b * n + j] = b == 0 ? j < (2 * n + 2) / 3 : b == 1 ? j == n / 2 : 0.0f;
+    if (mask) padding_mask(mask, B, n);
     const float *Fu = share == LB_SHARE_KV ? E : F;
     lb_attn_cfg c = {.method = LB_ATTN_LINFORMER, .B = B, .H = H, .n = n, .d = d, .k = kp, .share = share, .threads = 2};
-    lb_attn *a = NULL;
-    char msg[256];
-    if (lb_attn_init(&a, &c, msg, sizeof msg)) {
-        LB_CHECK(0, "linformer init: %s", msg);
-    } else {
-        lb_attn_forward(a, out, NULL, q, k, v, mask, E, Fu);
+    if (!forward(&c, out, q, k, v, mask, E, Fu)) {
         lb_attn_linformer_ref(ref, NULL, q, k, v, mask, E, Fu, B, H, n, d, kp, share);
-        size_t bad = 0, first = 0;
-        for (size_t i = 0; i < sz; i++)
-            if (!lb_close(out[i], ref[i], 2e-5, 2e-4)) bad += !bad ? (first = i, 1) : 1;
+        size_t first, bad = count_off(out, ref, sz, &first);
         LB_CHECK(!bad, "linformer isa %d B %d H %d n %d d %d k %d share %s mask %d: %zu of %zu off (first [%zu] %g vs %g)",
                  isa, B, H, n, d, kp, lb_share_name(share), masked, bad, sz, first, bad ? out[first] : 0,
                  bad ? ref[first] : 0);
     }
-    lb_attn_free(a);
     free(q), free(k), free(v), free(out), free(ref), free(E), free(F), free(mask);
 }
 

@@ -40,6 +40,7 @@ typedef struct {
     lb_table pe, ctl;
     int p[P_NCOL], c_n, c_ctl, c_stat[LB_SPEC_NSTATS];
     cJSON *json;
+    cJSON *eval;        /* PREFIX_eval.json: `linbench eval` on the same text; NULL: none */
     rb_data d, di;      /* the model; the random-init control (di.nn = 0: none) */
     rb_result res, ri;
     int trained_n, recorded, have_trained;
@@ -48,15 +49,15 @@ typedef struct {
 
 static void free_files(spec_files *s) {
     lb_table_free(&s->pe), lb_table_free(&s->ctl);
-    cJSON_Delete(s->json);
+    cJSON_Delete(s->json), cJSON_Delete(s->eval);
     rb_free(&s->d), rb_free(&s->di);
     rb_result_free(&s->res), rb_result_free(&s->ri);
 }
 
-static int read_json(cJSON **out, const char *path) {
+static int read_json(cJSON **out, const char *path, const char *what) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        lb_err("%s: cannot open (spectrum result)", path);
+        lb_err("%s: cannot open (%s)", path, what);
         return EX_NOINPUT;
     }
     char *b = NULL;
@@ -73,7 +74,7 @@ static int read_json(cJSON **out, const char *path) {
     *out = cJSON_Parse(b);
     free(b);
     if (!cJSON_IsObject(*out)) {
-        lb_err("%s: not valid JSON (expected the spectrum result object)", path);
+        lb_err("%s: not valid JSON (expected the %s object)", path, what);
         return EX_DATAERR;
     }
     return 0;
@@ -82,6 +83,11 @@ static int read_json(cJSON **out, const char *path) {
 static const char *jstr(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(v) ? v->valuestring : "?";
+}
+
+static int jint(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valueint : 0;
 }
 
 /* params.trained: the guard's record (absent in results of an older linbench). */
@@ -98,14 +104,74 @@ static void read_trained(spec_files *s) {
     s->vloss = cJSON_GetObjectItemCaseSensitive(t, "valid_loss");
 }
 
+/* entry e of PREFIX_eval.json's "lengths" as n and loss {mean, lo, hi}; 0 if malformed */
+static int eval_entry(const cJSON *e, int *n, double v[3]) {
+    const cJSON *jn = cJSON_GetObjectItemCaseSensitive(e, "n"), *l = cJSON_GetObjectItemCaseSensitive(e, "loss");
+    static const char *const k[3] = {"mean", "lo", "hi"};
+    if (!cJSON_IsNumber(jn)) return 0;
+    *n = jn->valueint;
+    for (int i = 0; i < 3; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(l, k[i]);
+        if (!cJSON_IsNumber(x)) return 0;
+        v[i] = x->valuedouble;
+    }
+    return 1;
+}
+
+/* PREFIX_eval.json, optional (make reproduce writes it): the model's masked-token loss on
+ * the analysed text at each n, so the report can show how well the model does on the very
+ * text the spectra come from. It must name the spectrum's model and text: an eval of
+ * another model or text beside this result would put a wrong number next to Figure 1. */
+static int read_eval(spec_files *s, const char *prefix) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s_eval.json", prefix);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    int rc = read_json(&s->eval, path, "`linbench eval` result");
+    if (rc) return rc;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(s->json, "params"), *e;
+    static const char *const ek[2] = {"model", "text"}, *const sk[2] = {"model", "input"};
+    for (int i = 0; i < 2; i++)
+        if (strcmp(jstr(s->eval, ek[i]), jstr(p, sk[i]))) {
+            lb_err("%s: field \"%s\" is '%s', expected the spectrum result's '%s' (an eval of the same "
+                   "model on the same text)", path, ek[i], jstr(s->eval, ek[i]), jstr(p, sk[i]));
+            return EX_DATAERR;
+        }
+    const cJSON *lens = cJSON_GetObjectItemCaseSensitive(s->eval, "lengths");
+    if (!cJSON_IsArray(lens)) {
+        lb_err("%s: field \"lengths\": expected an array (one entry per n)", path);
+        return EX_DATAERR;
+    }
+    cJSON_ArrayForEach(e, lens) {
+        int n;
+        double v[3];
+        if (!eval_entry(e, &n, v)) {
+            lb_err("%s: field \"lengths\": each entry needs \"n\" and \"loss\" {mean, lo, hi} as numbers", path);
+            return EX_DATAERR;
+        }
+    }
+    return 0;
+}
+
+/* The eval's loss at n into v (mean, lo, hi); 0 when not measured at n. */
+static int eval_loss(const spec_files *s, int n, double v[3]) {
+    const cJSON *e;
+    int en;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s->eval, "lengths"))
+        if (eval_entry(e, &en, v) && en == n) return 1;
+    return 0;
+}
+
 static int read_files(spec_files *s, const char *prefix, const char *init, int boot) {
     char path[4096];
     const char *cn[2 + LB_SPEC_NSTATS] = {"n", "control"};
     int rc, cc[2 + LB_SPEC_NSTATS];
     memset(s, 0, sizeof *s);
     snprintf(path, sizeof path, "%s.json", prefix);
-    if ((rc = read_json(&s->json, path))) return rc;
+    if ((rc = read_json(&s->json, path, "spectrum result"))) return rc;
     read_trained(s);
+    if ((rc = read_eval(s, prefix))) return rc;
     if ((rc = rb_read(&s->d, prefix))) return rc;
     snprintf(path, sizeof path, "%s_projerr_all.csv", prefix);
     if ((rc = lb_table_read_ex(&s->pe, path)) || (rc = lb_table_cols_ex(&s->pe, s->p, PE_COLS, P_NCOL))) return rc;
@@ -180,16 +246,28 @@ static void trained_text(lb_report *r, const spec_files *s) {
         }
         fprintf(o, ". A verdict at a longer n is marked \"outside the model's trained length\".\n");
     }
-    fprintf(o, "\n| n | windows | validation loss at n (last logged in training) | within the trained length |\n"
-               "|---|---|---|---|\n");
+    fprintf(o, "\n| n | windows | masked-token loss on this text (`linbench eval`, 95%% interval) | "
+               "validation loss at n in training (last logged) | within the trained length |\n"
+               "|---|---|---|---|---|\n");
     for (int ni = 0; ni < s->d.nn; ni++) {
         int n = s->d.len[ni].n;
-        double v = valid_loss(s, n);
+        double v = valid_loss(s, n), e[3];
         fprintf(o, "| %d | %d | ", n, s->d.len[ni].W);
+        if (eval_loss(s, n, e)) fprintf(o, "%.4f [%.4f, %.4f] | ", e[0], e[1], e[2]);
+        else fprintf(o, "— (not measured) | ");
         if (isnan(v)) fprintf(o, "— (not a training length) | ");
         else fprintf(o, "%.4f | ", v);
         fprintf(o, "%s |\n", n <= s->trained_n ? "yes" : "**no**");
     }
+    if (!s->eval)
+        fprintf(o, "\nNo `linbench eval` of the model on this text next to the result (PREFIX_eval.json; "
+                   "`make reproduce` writes it): the loss column is empty.\n");
+    else
+        fprintf(o, "\nThe eval column: `linbench eval` on the first %d tokens of the same text (whole "
+                   "documents packed into windows of n, %d masking draw%s; interval over windows). The "
+                   "training column: the last validation loss logged at that n during training, on the "
+                   "training run's validation split, by the model as it was then.\n",
+                jint(s->eval, "tokens"), jint(s->eval, "passes"), jint(s->eval, "passes") == 1 ? "" : "s");
     fprintf(o, "\nEvery x [lo, hi] below is the mean over windows with its 95%% percentile bootstrap interval "
                "(%d resamples of the windows, each n on its own, seed %d). A verdict holds only when its "
                "whole interval passes the rule, and is undecided when the interval straddles a threshold. "
@@ -295,10 +373,12 @@ static int figure1(lb_report *r, const spec_files *s, const char *prefix, const 
     FILE *o = r->md;
     int n = s->d.len[ni].n, outside = n > s->trained_n;
     char path[4096];
-    double v = valid_loss(s, n);
+    double v = valid_loss(s, n), e[3];
     fprintf(o, "\n### Figure 1 — %s, n = %d%s\n\n", name, n, outside ? " — outside the model's trained length" : "");
-    if (isnan(v)) fprintf(o, "Validation loss at n = %d: not measured (not a training length).\n", n);
-    else fprintf(o, "Validation loss at n = %d: %.4f (last logged in training).\n", n, v);
+    if (eval_loss(s, n, e)) fprintf(o, "Masked-token loss at n = %d on this text: %.4f [%.4f, %.4f] (`linbench eval`); ", n, e[0], e[1], e[2]);
+    else fprintf(o, "Masked-token loss at n = %d on this text: not measured; ", n);
+    if (isnan(v)) fprintf(o, "in training: not a training length.\n");
+    else fprintf(o, "in training: %.4f (last logged at this n).\n", v);
     if (outside)
         fprintf(o, "\n> **Outside the model's trained length:** it trained at n ≤ %d; the positions past that are "
                    "what initialisation left, so the verdicts at n = %d describe the training gap, not attention.\n",

@@ -5,13 +5,15 @@
 #   make reproduce-paper the same with the paper's bench grid and up to 1000 sequences per n
 #                        (hours) -> results/REPORT-paper.md; the valid splits hold fewer windows
 #                        than that at n = 512: REPRO_SPLIT=train takes the (larger) train splits
-#   make reproduce-user MODEL=DIR TEXT=FILE [NAME=x] [USER_N=128,256,512] [USER_SEQ=100]
+#   make reproduce-user MODEL=DIR TEXT=FILE [NAME=x] [USER_N=128,256,512] [USER_SEQ=100] [USER_EVAL=]
 #                        spectrum of a HuggingFace checkpoint folder (config.json,
 #                        model.safetensors, vocab.json + merges.txt) on a text file
 #                        -> results/user/NAME/REPORT.md (with the bench of results/latest if run)
 #   make reproduce-report  rewrite the report from the result files already there
-# Beside each corpus's spectrum: the same architecture at random init (--random-init, a
-# control; $(REPRO_SPEC)/init/CORPUS*), fewer windows, no projection error. The report's
+# Beside each corpus's spectrum: the model's masked-token loss on the same text at each n
+# (PREFIX_eval.json; USER_EVAL= for a checkpoint without its masked-LM head), and the same
+# architecture at random init (--random-init, a control; $(REPRO_SPEC)/init/CORPUS*), fewer
+# windows, no projection error. The report's
 # intervals are a seeded bootstrap over windows (REPRO_BOOT resamples).
 # Every step makes a file (the result itself, or a stamp written last), so a rerun skips what
 # is done; results are written atomically by the commands, figures through a temp folder.
@@ -24,6 +26,11 @@ REPRO_SPEC_N       ?= 128,256,512
 REPRO_SPEC_SEQ     ?= 200
 REPRO_SPEC_ARGS    ?=
 REPRO_INIT_SEQ     ?= 30
+# The model's masked-token loss on each analysed text at each n (`linbench eval`, one masking
+# draw, the first REPRO_EVAL_TOKENS tokens: about the 200 windows of 512 the spectra read),
+# shown beside Figure 1; REPRO_EVAL= skips it (a checkpoint without its masked-LM head).
+REPRO_EVAL         ?= 1
+REPRO_EVAL_TOKENS  ?= 102400
 REPRO_INIT_SEED    ?= 1
 REPRO_BOOT         ?= 1000
 REPRO_PRESET       ?= default
@@ -52,6 +59,7 @@ REPRO_INITS    = $(addprefix $(REPRO_SPEC)/init/,$(REPRO_CORPUS_NAMES))
 REPRO_LOGS_OK  = $(foreach l,$(REPRO_TRAIN_LOGS),$(if $(wildcard $(lastword $(subst =, ,$(l)))),$(l)))
 REPRO_LOG_FILES = $(foreach l,$(REPRO_LOGS_OK),$(lastword $(subst =, ,$(l))))
 REPRO_INPUTS   = $(addsuffix _windows.csv,$(REPRO_PREFIXES)) $(addsuffix .json,$(REPRO_INITS)) \
+                 $(if $(REPRO_EVAL),$(addsuffix _eval.json,$(REPRO_PREFIXES))) \
                  $(addsuffix .figures,$(REPRO_PREFIXES)) \
                  $(if $(REPRO_WITH_BENCH),$(REPRO_BENCH)/bench.json $(REPRO_FIG)/.bench-figures) \
                  $(if $(REPRO_LOG_FILES),$(REPRO_FIG)/.fig3-figures)
@@ -66,6 +74,7 @@ REPRO_STEP_LINES = $(call repro_step,1,build,$(REPRO_LB)) \
     $(if $(REPRO_TEXT),,$(call repro_step,2,corpora,$(CORPORA)/MANIFEST)) \
     $(foreach c,$(REPRO_CORPUS_NAMES),$(call repro_step,1,spectrum of $(c),$(REPRO_SPEC)/$(c)_windows.csv) \
       $(call repro_step,1,random-init control of $(c),$(REPRO_SPEC)/init/$(c).json) \
+      $(if $(REPRO_EVAL),$(call repro_step,1,masked-LM loss on $(c),$(REPRO_SPEC)/$(c)_eval.json)) \
       $(call repro_step,1,figures of $(c),$(REPRO_SPEC)/$(c).figures)) \
     $(if $(REPRO_WITH_BENCH),$(call repro_step,$(if $(filter paper,$(REPRO_PRESET)),300,10),bench $(REPRO_PRESET),$(REPRO_BENCH)/bench.json) \
       $(call repro_step,1,bench figures,$(REPRO_FIG)/.bench-figures)) \
@@ -115,6 +124,11 @@ $(REPRO_SPEC)/init/%.json: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST)
 	$(REPRO_LB) spectrum --model $(REPRO_MODEL) --random-init $(REPRO_INIT_SEED) \
 	  --text $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt) --n $(REPRO_SPEC_N) \
 	  --sequences $(REPRO_INIT_SEQ) --proj-sequences 0 --quiet --out $(REPRO_SPEC)/init/$* $(REPRO_SPEC_ARGS)
+
+$(REPRO_SPEC)/%_eval.json: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(REPRO_MODEL)/model.safetensors | $(REPRO_LB)
+	@mkdir -p $(@D)
+	$(REPRO_LB) eval --model $(REPRO_MODEL) --text $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt) \
+	  --n $(REPRO_SPEC_N) --max-tokens $(REPRO_EVAL_TOKENS) --passes 1 --out $@
 
 # plots/spectrum.sh draws next to its prefix: draw on a copy in a temp folder, then move
 # the finished images over, so an interrupted run leaves no half-written image.
@@ -166,6 +180,7 @@ reproduce-paper:
 
 USER_N   ?= 128,256,512
 USER_SEQ ?= 100
+USER_EVAL ?= 1
 reproduce-user:
 	@[ -n "$(MODEL)" ] && [ -n "$(TEXT)" ] || { \
 	  echo "usage: make reproduce-user MODEL=DIR TEXT=FILE [NAME=x] [USER_N=$(USER_N)] [USER_SEQ=$(USER_SEQ)]" >&2; exit 64; }
@@ -175,5 +190,5 @@ reproduce-user:
 	$(MAKE) --no-print-directory reproduce-steps REPRO_MODEL=$(MODEL) REPRO_TEXT=$(TEXT) \
 	  REPRO_CORPUS_NAMES=$(or $(NAME),$(notdir $(abspath $(MODEL)))) \
 	  REPRO_SPEC=results/user/$(or $(NAME),$(notdir $(abspath $(MODEL)))) \
-	  REPRO_SPEC_N=$(USER_N) REPRO_SPEC_SEQ=$(USER_SEQ) REPRO_WITH_BENCH= REPRO_TRAIN_LOGS= \
+	  REPRO_SPEC_N=$(USER_N) REPRO_SPEC_SEQ=$(USER_SEQ) REPRO_EVAL=$(USER_EVAL) REPRO_WITH_BENCH= REPRO_TRAIN_LOGS= \
 	  REPRO_REPORT=results/user/$(or $(NAME),$(notdir $(abspath $(MODEL))))/REPORT.md

@@ -104,7 +104,10 @@ interrupt() { # name, signal, delay, folder, saved sums, command...
         cp "$T/err" "$T/err_int" # the message of a run that was interrupted
         intact "$name" "$dir" "$saved"
     elif [ "$rc" -eq 0 ]; then
+        # finished before the signal: whole new files in place (two checks, as in the other
+        # outcomes, so the suite's count does not depend on where the signal lands)
         no_litter "$name (finished first)" "$dir"
+        [ "$(inodes "$dir")" != "$ino0" ] && ok || bad "$name: finished, but no result was replaced"
         saved=$(sums "$dir") # the new result is the previous one for the next case
     else
         bad "$name: exit $rc, want $want or 0"; tail -n 3 "$T/err"

@@ -7,6 +7,7 @@ CASE up      layers skew upwards (all three readings), pooled σ at n/4 ≈ 0.93
      wide    pooled σ at n/4 around 0.90 with noise wide enough to straddle 0.90
      short   as up, but the model trained only at n <= 128 (recorded): every verdict at
              n = 512 is outside the model's trained length
+Only up gets PREFIX_eval.json (masked-token loss 4.0 at n = 128, 3.75 at 512, +-0.1).
 Every window gets the stated value plus seeded normal noise (sd 0.005, 0.08 for wide)."""
 import json
 import sys
@@ -29,6 +30,10 @@ json.dump({"meta": {"date": "2026-01-01T00:00:00Z", "git_commit": "abc", "cpu_mo
                                   "curriculum": [[128, 200]] + ([[512, 100]] if trained == 512 else []),
                                   "valid_loss": [[128, 4.25]] + ([[512, 4.125]] if trained == 512 else [])}},
            "runs": [{"n": n, "index": n // 4, "sequences": W} for n in NS]}, open(pre + ".json", "w"))
+if case == "up":  # `linbench eval` of the same model ("m") on the same text ("i")
+    json.dump({"model": "m", "text": "i", "tokens": 20480, "passes": 1, "seed": 1,
+               "lengths": [{"n": n, "windows": 20480 // n, "loss": {"mean": m, "lo": m - 0.1, "hi": m + 0.1}}
+                           for n, m in ((128, 4.0), (512, 3.75))]}, open(pre + "_eval.json", "w"))
 with open(pre + "_windows.csv", "w") as f:
     f.write("# synthetic\nn,layer,head,window," + ",".join(STATS) + "\n")
     for n in NS:

@@ -2,8 +2,9 @@
 # The trained-length guard end to end: a tiny model trained by `linbench train` at
 # n = 16 then 32 records that in config.json ("linbench_trained"); `linbench spectrum`
 # and `dump` warn at n = 48 (past it) and not at 32; the report marks every verdict
-# at n = 48 "outside the model's trained length" and none at 32; a checkpoint without
-# the record is taken at its position table, and the report says so.
+# at n = 48 "outside the model's trained length" and none at 32, with the eval and training
+# losses per n beside them; a checkpoint without the record is taken at its position
+# table, and the report says so.
 source "$(dirname "$0")/../../lib/lib.sh"
 TOK=results/models/linbench-small
 head -c 20000 experiments/corpora/informal/train.txt >"$T/train.txt" 2>/dev/null ||
@@ -34,6 +35,9 @@ expect_rc 0 "dump past" "$LB" dump --model "$T/m" --text "$T/text.txt" --n 48 --
 grep -q "dump: warning: n = 48 is outside" "$T/err" && ok || bad "dump warns at 48"
 expect_rc 0 "dump within" "$LB" dump --model "$T/m" --text "$T/text.txt" --n 32 --sequences 1 --quiet --out "$T/d2.npy"
 [ ! -s "$T/err" ] && ok || bad "dump at 32 warns: $(cat "$T/err")"
+# the model's masked-token loss on the same text, beside each Figure 1 (make reproduce's step)
+expect_rc 0 "eval on the spectrum's text" "$LB" eval --model "$T/m" --text "$T/text.txt" --n 32,48 --passes 1 \
+    --out "$T/s_eval.json"
 expect_rc 0 "report" "$LB" report --spectrum "$T/s" --corpus-names tiny --bootstrap 200 --out "$T/R.md"
 R=$T/R.md
 for c in "P is low rank: most of its spectrum lies in the first n/4 singular values" \
@@ -45,7 +49,9 @@ grep -qF "| PV is well approximated through a k-dimensional projection (Theorem 
     ok || bad "projection error at 48 marked"
 grep -qF "**Trained length:** n ≤ 32. Updates per length (config.json \`linbench_trained\`): n = 16: 3, n = 32: 3." "$R" &&
     ok || bad "trained length paragraph"
-grep -q '^| 32 | 6 | [0-9.]* | yes |$' "$R" && ok || bad "validation loss at 32 shown"
+grep -q '^| 32 | 6 | [0-9.]* \[[0-9.]*, [0-9.]*\] | [0-9.]* | yes |$' "$R" && ok || bad "eval and training loss at 32 shown"
+grep -q '^| 48 | 6 | [0-9.]* \[[0-9.]*, [0-9.]*\] | — (not a training length) | \*\*no\*\* |$' "$R" && ok ||
+    bad "eval loss at 48 shown, no training loss"
 # a user's checkpoint without the record: the position table, said so
 "$PY" -c "import sys; sys.path.insert(0, 'tests/lib'); import hf_tiny
 hf_tiny.write_checkpoint('$T/hf', kind='roberta', seed=3, vocab=300, max_pos=40, layers=2)" || bad "hf_tiny"

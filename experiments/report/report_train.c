@@ -124,18 +124,30 @@ static void ratio(const arm *x, const arm *r, double *rat, double *lo, double *h
     *rat = exp(d), *lo = exp(d - h), *hi = exp(d + h);
 }
 
+/* "95% interval [lo, hi]", or why there is none (a side with one seed has no spread). */
+static const char *iv_text(char *b, size_t len, double lo, double hi) {
+    if (isnan(lo)) snprintf(b, len, "no interval (fewer than 2 seeds a side)");
+    else snprintf(b, len, "95%% interval [%.3f, %.3f]", lo, hi);
+    return b;
+}
+
 /* The rule: ctl = {ratio, lo, hi} of the control (NULL
  * when none). Returns LB_HOLDS or LB_UNDECIDED with the reason in why. */
 static int fig3_rule(const double *ctl, double rat, double lo, double hi, char *why, size_t len) {
     if (!ctl) return snprintf(why, len, "no negative control to show the set-up can tell arms apart"), LB_UNDECIDED;
+    if (isnan(ctl[1]))
+        return snprintf(why, len, "the control's separation from standard is unknown (its ratio %.3f "
+                        "has no interval: fewer than 2 seeds a side)", ctl[0]), LB_UNDECIDED;
     if (!(ctl[1] > 1))
         return snprintf(why, len, "the control is not separated from standard (its ratio %.3f, "
                         "interval [%.3f, %.3f] reaches 1)", ctl[0], ctl[1], ctl[2]), LB_UNDECIDED;
+    if (isnan(lo))
+        return snprintf(why, len, "the ratio %.3f has no interval (fewer than 2 seeds a side)", rat),
+               LB_UNDECIDED;
     if (!(lo >= 1 - PAR_BAND && hi <= 1 + PAR_BAND))
         return snprintf(why, len, "the interval [%.3f, %.3f] of the ratio %.3f is not inside "
                         "[%.2f, %.2f]%s", lo, hi, rat, 1 - PAR_BAND, 1 + PAR_BAND,
-                        lo > 1 + PAR_BAND ? ": wholly worse than standard" : isnan(lo) ?
-                        ": fewer than 2 seeds, no interval" : ""), LB_UNDECIDED;
+                        lo > 1 + PAR_BAND ? ": wholly worse than standard" : ""), LB_UNDECIDED;
     return snprintf(why, len, "interval inside ±%.0f%% and the control separated", 100 * PAR_BAND), LB_HOLDS;
 }
 
@@ -196,11 +208,11 @@ static int verdicts(lb_report *r, const arm *a, int na, const double (*rr)[3]) {
     int ci = -1, rc = 0;
     for (int j = 1; j < na; j++)
         if (!strncmp(a[j].name, "control", 7) && isfinite(rr[j][0])) ctl = rr[j], ci = j;
-    char claim[512], num[512], why[256];
+    char claim[512], num[512], why[256], iv[64];
     if (ci > 0) {
         snprintf(claim, sizeof claim, "the negative control %s trains clearly worse than %s", a[ci].name, a[0].name);
-        snprintf(num, sizeof num, "ratio %.3f, 95%% interval [%.3f, %.3f], %d and %d seeds", ctl[0], ctl[1],
-                 ctl[2], a[ci].ns, a[0].ns);
+        snprintf(num, sizeof num, "ratio %.3f, %s, %d and %d seeds", ctl[0],
+                 iv_text(iv, sizeof iv, ctl[1], ctl[2]), a[ci].ns, a[0].ns);
         rc = lb_report_verdict(r, claim, ctl[1] > 1 ? LB_HOLDS : LB_UNDECIDED,
                                "the control's interval of the ratio wholly above 1 → holds; otherwise "
                                "undecided (the set-up cannot tell a broken model from a good one)",
@@ -210,8 +222,8 @@ static int verdicts(lb_report *r, const arm *a, int na, const double (*rr)[3]) {
         if (j == ci || !isfinite(rr[j][0])) continue;
         lb_verdict_kind k = fig3_rule(ctl, rr[j][0], rr[j][1], rr[j][2], why, sizeof why);
         snprintf(claim, sizeof claim, "%s trains on par with %s (Figure 3)", a[j].name, a[0].name);
-        snprintf(num, sizeof num, "ratio %.3f, 95%% interval [%.3f, %.3f], %d and %d seeds; %s", rr[j][0],
-                 rr[j][1], rr[j][2], a[j].ns, a[0].ns, why);
+        snprintf(num, sizeof num, "ratio %.3f, %s, %d and %d seeds; %s", rr[j][0],
+                 iv_text(iv, sizeof iv, rr[j][1], rr[j][2]), a[j].ns, a[0].ns, why);
         rc = lb_report_verdict(r, claim, k, RULE, "Figure 3 arms table", num);
     }
     return rc;

@@ -49,6 +49,11 @@ arm standard 128 100 101 99
 arm near 128 101 100.5 101.5
 arm control-k1 128 100 130 80
 LOVER=$L
+L="" SET=one  # one seed a side: no interval, so nothing is decided, and the report says why
+arm standard 128 100
+arm near 128 101
+arm control-k1 128 150
+LONE=$L
 R=$T/res/REPORT.md
 expect_rc 0 "full report" "$LB" report --bench "$T/bench" --spectrum "$T/spec/tiny" --corpus-names tinycorpus \
     --train-log "$LSEP" --figures "$T/fig" --out "$R"
@@ -77,6 +82,12 @@ expect_rc 0 "report, overlapping control" "$LB" report --train-log "$LOVER" --ou
 has "$T/over/R.md" "overlap" "| near trains on par with standard (Figure 3) | undecided"
 has "$T/over/R.md" "overlap" "the control is not separated from standard"
 lacks "$T/over/R.md" "overlap" "| holds |"
+expect_rc 0 "report, one seed a side" "$LB" report --train-log "$LONE" --out "$T/one/R.md"
+has "$T/one/R.md" "one seed" "| near trains on par with standard (Figure 3) | undecided"
+has "$T/one/R.md" "one seed" "| the negative control control-k1 trains clearly worse than standard | undecided"
+has "$T/one/R.md" "one seed" "ratio 1.500, no interval (fewer than 2 seeds a side), 1 and 1 seeds"
+has "$T/one/R.md" "one seed" "the control's separation from standard is unknown"
+lacks "$T/one/R.md" "one seed" "nan"
 has "$R" "figures absent" "not drawn yet, expected"
 # Table 3: the paper's baseline (materialise) in its own table, the modern ones beside
 has "$R" "Table 3" "largest batch materialise / Linformer"

@@ -19,9 +19,9 @@
 # n = 128 with k = 16, 32, 64 keeps the paper's k/n ratios (64, 128, 256 of 512).
 #
 # Size and time: 1000 x 16 x 64 + 500 x 16 x 128 = 2.05 M tokens a run at n = 128; the 10
-# arms x 3 seeds are 63 M tokens. Measured here (make fig3-speed, 2 cores, next to another
-# training run: load 7): 2500-3400 tokens/s, so ~6 h beside that run; about 3.5 h on a quiet
-# machine if it reaches ~5000 tokens/s (make fig3-speed tells).
+# arms x 3 seeds are 63 M tokens. Measured on a 2-core Zen 3 with nothing else running
+# (session 11): 3.5-4 min a run at n = 128 (n = 64 2.6 min, n = 256 5.5 min), about 2 h
+# for the set; two to three times that beside other jobs.
 FIG3_DIR          ?= results/fig3
 FIG3_DATA         ?= $(CORPORA)/all
 FIG3_TOK          ?= results/models/linbench-small

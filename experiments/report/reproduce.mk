@@ -13,8 +13,8 @@
 # Beside each corpus's spectrum: the model's masked-token loss on the same text at each n
 # (PREFIX_eval.json; USER_EVAL= for a checkpoint without its masked-LM head), and the same
 # architecture at random init (--random-init, a control; $(REPRO_SPEC)/init/CORPUS*), fewer
-# windows, no projection error. The report's
-# intervals are a seeded bootstrap over windows (REPRO_BOOT resamples).
+# windows, no projection error. The report's intervals are a seeded bootstrap over windows
+# (REPRO_BOOT resamples).
 # Every step makes a file (the result itself, or a stamp written last), so a rerun skips what
 # is done; results are written atomically by the commands, figures through a temp folder.
 REPRO_MODEL        ?= results/models/linbench-small
@@ -26,12 +26,12 @@ REPRO_SPEC_N       ?= 128,256,512
 REPRO_SPEC_SEQ     ?= 200
 REPRO_SPEC_ARGS    ?=
 REPRO_INIT_SEQ     ?= 30
+REPRO_INIT_SEED    ?= 1
 # The model's masked-token loss on each analysed text at each n (`linbench eval`, one masking
 # draw, the first REPRO_EVAL_TOKENS tokens: about the 200 windows of 512 the spectra read),
 # shown beside Figure 1; REPRO_EVAL= skips it (a checkpoint without its masked-LM head).
 REPRO_EVAL         ?= 1
 REPRO_EVAL_TOKENS  ?= 102400
-REPRO_INIT_SEED    ?= 1
 REPRO_BOOT         ?= 1000
 REPRO_PRESET       ?= default
 REPRO_BENCH        ?= $(BENCH_OUT)
@@ -49,6 +49,10 @@ repro_fig3_std      = $(filter standard standard-s%,$(repro_fig3_labels))
 REPRO_TRAIN_LOGS   ?= $(if $(REPRO_FIG3_DIR),$(foreach l,$(repro_fig3_std) $(filter-out $(repro_fig3_std),$(repro_fig3_labels)),$(l)=$(REPRO_FIG3_DIR)/fig3-$(l)/log.csv),standard=$(TRAIN_OUT)/log.csv)
 
 REPRO_LB       = $(BUILD)/linbench
+# The text corpus $* is analysed on, and what a result made from it depends on: the spectrum,
+# its control and the eval must read the same file (the report checks the eval's "text").
+repro_text     = $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt)
+REPRO_TEXT_DEPS = $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(REPRO_MODEL)/model.safetensors
 REPRO_GP       = $(shell command -v gnuplot || command -v gnuplot-nox)
 repro_comma   := ,
 repro_empty   :=
@@ -113,21 +117,21 @@ reproduce-steps:
 
 # The target is the per-window file (the newest kind of output), so that results written
 # before it existed are made again; the run writes PREFIX.json and the rest with it.
-$(REPRO_SPEC)/%_windows.csv: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(REPRO_MODEL)/model.safetensors | $(REPRO_LB)
+$(REPRO_SPEC)/%_windows.csv: $(REPRO_TEXT_DEPS) | $(REPRO_LB)
 	@mkdir -p $(@D)
-	$(REPRO_LB) spectrum --model $(REPRO_MODEL) --text $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt) \
+	$(REPRO_LB) spectrum --model $(REPRO_MODEL) --text $(repro_text) \
 	  --n $(REPRO_SPEC_N) --sequences $(REPRO_SPEC_SEQ) --out $(REPRO_SPEC)/$* $(REPRO_SPEC_ARGS)
 
 # The control: the model's architecture with random weights, on the same text and lengths.
-$(REPRO_SPEC)/init/%.json: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(REPRO_MODEL)/model.safetensors | $(REPRO_LB)
+$(REPRO_SPEC)/init/%.json: $(REPRO_TEXT_DEPS) | $(REPRO_LB)
 	@mkdir -p $(@D)
 	$(REPRO_LB) spectrum --model $(REPRO_MODEL) --random-init $(REPRO_INIT_SEED) \
-	  --text $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt) --n $(REPRO_SPEC_N) \
+	  --text $(repro_text) --n $(REPRO_SPEC_N) \
 	  --sequences $(REPRO_INIT_SEQ) --proj-sequences 0 --quiet --out $(REPRO_SPEC)/init/$* $(REPRO_SPEC_ARGS)
 
-$(REPRO_SPEC)/%_eval.json: $(if $(REPRO_TEXT),$(REPRO_TEXT),$(CORPORA)/MANIFEST) $(REPRO_MODEL)/model.safetensors | $(REPRO_LB)
+$(REPRO_SPEC)/%_eval.json: $(REPRO_TEXT_DEPS) | $(REPRO_LB)
 	@mkdir -p $(@D)
-	$(REPRO_LB) eval --model $(REPRO_MODEL) --text $(or $(REPRO_TEXT),$(CORPORA)/$*/$(REPRO_SPLIT).txt) \
+	$(REPRO_LB) eval --model $(REPRO_MODEL) --text $(repro_text) \
 	  --n $(REPRO_SPEC_N) --max-tokens $(REPRO_EVAL_TOKENS) --passes 1 --out $@
 
 # plots/spectrum.sh draws next to its prefix: draw on a copy in a temp folder, then move

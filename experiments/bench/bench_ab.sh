@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Interleaved A/B benchmark of two versions of linbench on this machine:
-#   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 8; paired 2)
+#   experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]   (default ROUNDS 8; paired 12)
 # BASE is the commit BASE_REV; NEW is the working tree as it is (uncommitted and untracked
 # files included), or the commit AB_NEW_REV. The two runs alternate ROUNDS times each (default
 # 8) and each run gives one sample per point, the median of its repetitions; `linbench
-# compare` judges the ROUNDS samples a side.
+# compare` judges the ROUNDS samples a side. (The paired mode below runs them side by side.)
 #
 # Why a run, not a repetition, is the sample: on a shared machine the noise comes in spells
 # longer than a point's repetitions. Calibrated on a quiet Zen 3 with every repetition a
@@ -30,13 +30,20 @@
 #
 # AB_PAIRED=1, the paired mode: each round runs the two builds at the same time, taking
 # turns (`linbench bench --turn` over two FIFOs), so every call of one side is followed by
-# the same call of the other, seconds apart at most and never overlapping; the side that
-# starts alternates between rounds (ROUNDS even, default 2). Every repetition is then a
-# pair (AB_REPS per run, default 15) and `compare --paired` judges the log ratios of the
-# pairs (signed-rank test): the machine's slow spells, which made one run's repetitions
-# unlike another run's, fall on both members of a pair alike. No warm-up runs (both sides
-# share the session's first moments).
-#
+# the same call of the other, seconds apart at most and never overlapping, and a slow spell
+# of the machine lands on both; the side that starts alternates between rounds (ROUNDS even,
+# default 12). The sample is again the run: each side's median over its AB_REPS repetitions
+# (default 1), and the two sides of one round are a pair, judged by `compare --paired`
+# (signed-rank test on the rounds' log ratios; 10 pairs are the fewest that reach alpha
+# 0.002). Why not every repetition a pair: a first version (2 rounds of 10 repetitions, 20
+# pairs) flagged 3 of 150 A/A points (2.0%; results/ab-calibration-paired/), because what
+# one process does to a point (where its buffers landed, say) is shared by all of that
+# round's pairs, and the test took them as independent. Both sides run with
+# OMP_WAIT_POLICY=passive: with the default policy a side's OpenMP threads keep spinning
+# for a while after its call, on the cores the other side's next call needs, so each side
+# slowed the other, and a side made slower (the test-only knob's spin) slowed the other
+# less: the knob came out at 1.22x instead of 1.15x. No warm-up runs (both sides share the
+# session's first moments).
 # Environment: BUILD_JOBS (make -j, default 2); AB_NEW_REV (NEW from a commit); AB_CACHE
 # (a folder that keeps builds by commit across calls, for the bisection); AB_NEW_ENV
 # (assignments for NEW's runs only, e.g. LB_BENCH_TEST_SLOWDOWN=linformer:1.15, test only);
@@ -50,7 +57,7 @@ set -euo pipefail
 usage() { echo "usage: experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]" >&2; exit 64; }
 [ $# -ge 1 ] || usage
 rev=$1; shift
-rounds=$([ "${AB_PAIRED:-0}" = 1 ] && echo 2 || echo 8)
+rounds=$([ "${AB_PAIRED:-0}" = 1 ] && echo 12 || echo 8)
 if [ $# -ge 1 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
 [ $# -ge 1 ] && { [ "$1" = "--" ] || usage; shift; }
 case $rounds in '' | *[!0-9]* | 0) echo "bench_ab.sh: ROUNDS must be a positive integer" >&2; exit 64 ;; esac
@@ -59,7 +66,7 @@ if [ $((rounds % 2)) -ne 0 ]; then
     exit 64
 fi
 paired=${AB_PAIRED:-0}
-reps=${AB_REPS:-$([ "$paired" = 1 ] && echo 15 || echo 1)}
+reps=${AB_REPS:-1}
 case $reps in '' | *[!0-9]* | 0) echo "bench_ab.sh: AB_REPS must be a positive integer" >&2; exit 64 ;; esac
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -83,25 +90,19 @@ read -r -a cmp_opts <<<"${AB_COMPARE:-}"
 # paired: sample i of a point on one side was timed right next to sample i on the other
 [ "$paired" = 1 ] && cmp_opts+=(--paired)
 
-# Power: the samples a side (ROUNDS, or ROUNDS x AB_REPS paired), completely separated;
+# Power: ROUNDS samples a side (one per run; paired, ROUNDS pairs), completely separated;
 # compare says whether that can reach alpha (exit 4 and the samples needed if not).
-samples=$rounds
-[ "$paired" = 1 ] && samples=$((rounds * reps))
 mkdir -p "$t/pa" "$t/pb"
-{ echo "p,rep,seconds"; for i in $(seq 1 "$samples"); do echo "x,$i,$i"; done; } >"$t/pa/s.csv"
-{ echo "p,rep,seconds"; for i in $(seq 1 "$samples"); do echo "x,$i,$((100000 + i))"; done; } >"$t/pb/s.csv"
+{ echo "p,rep,seconds"; for i in $(seq 1 "$rounds"); do echo "x,$i,$i"; done; } >"$t/pa/s.csv"
+{ echo "p,rep,seconds"; for i in $(seq 1 "$rounds"); do echo "x,$i,$((100000 + i))"; done; } >"$t/pb/s.csv"
 set +e
 "$cmp" compare -q "${cmp_opts[@]}" "$t/pa/s.csv" "$t/pb/s.csv" >/dev/null 2>"$t/power"
 prc=$?
 set -e
 if [ "$prc" -eq 4 ]; then
     need=$(grep -o 'at least [0-9]*' "$t/power" | grep -o '[0-9]*$')
-    if [ "$paired" = 1 ]; then
-        echo "bench_ab.sh: refused: $rounds paired rounds of $reps repetitions give $samples samples a side, which cannot reach compare's alpha; it needs $need: raise AB_REPS" >&2
-        exit 4
-    fi
     r=$(( need + need % 2 ))
-    echo "bench_ab.sh: refused: $rounds rounds give $rounds samples a side (one per run), which cannot reach compare's alpha; it needs $need: use ROUNDS=$r (AB_ROUNDS=$r)" >&2
+    echo "bench_ab.sh: refused: $rounds$([ "$paired" = 1 ] && echo " paired") rounds give $rounds samples a side (one per run), which cannot reach compare's alpha; it needs $need: use ROUNDS=$r (AB_ROUNDS=$r)" >&2
     exit 4
 fi
 
@@ -159,9 +160,9 @@ paired_round() {
     local tb tn
     if [ "$first" = base ]; then tb="first:$t/ba:$t/ab"; tn="second:$t/ab:$t/ba"
     else tn="first:$t/ab:$t/ba"; tb="second:$t/ba:$t/ab"; fi
-    run base "$t/base-$r" --turn "$tb" &
+    OMP_WAIT_POLICY=passive run base "$t/base-$r" --turn "$tb" &
     local pb=$!
-    run new "$t/new-$r" --turn "$tn" &
+    OMP_WAIT_POLICY=passive run new "$t/new-$r" --turn "$tn" &
     local pn=$! rc=0
     wait -n "$pb" "$pn" || rc=$?
     if [ "$rc" -ne 0 ]; then kill "$pb" "$pn" 2>/dev/null || true; wait "$pb" "$pn" 2>/dev/null || true
@@ -183,19 +184,14 @@ else
     done
 fi
 # Pool: the first round's metadata (bench.json: fingerprint), then one row per run and
-# point, the median of the run's repetitions (bench_ab_pool.sh); paired, every repetition
-# of every round, numbered on (the rows keep their points' order).
+# point, the median of the run's repetitions (bench_ab_pool.sh); paired, row R of a side was
+# timed beside row R of the other.
 for side in base new; do
     mkdir -p "$t/$side"
     cp "$t/$side-1/bench.json" "$t/$side/bench.json"
     files=()
     for r in $(seq 1 "$rounds"); do files+=("$t/$side-$r/bench.csv"); done
-    if [ "$paired" = 1 ]; then
-        awk -F, -v OFS=, 'FNR == 1 { f++ } /^#/ || /^protocol,/ { if (f == 1) print; next }
-            { $(NF - 1) = (f - 1) * 1000000 + $(NF - 1); print }' "${files[@]}" >"$t/$side/bench.csv"
-    else
-        bash "$root/experiments/bench/bench_ab_pool.sh" "${files[@]}" >"$t/$side/bench.csv"
-    fi
+    bash "$root/experiments/bench/bench_ab_pool.sh" "${files[@]}" >"$t/$side/bench.csv"
 done
 if [ -n "${AB_KEEP:-}" ]; then mkdir -p "$AB_KEEP"; cp -r "$t/base" "$t/new" "$AB_KEEP/"; fi
 out=()

@@ -30,7 +30,7 @@ for v in "$naa" "$ninj"; do case $v in '' | *[!0-9]*) usage ;; esac; done
 [ $# -ge 1 ] || set -- --protocol layer -n 256,512,1024,2048,4096
 slow=${CAL_SLOW:-linformer:1.15}
 smethod=${slow%%:*}
-rounds=${AB_ROUNDS:-$([ "${AB_PAIRED:-0}" = 1 ] && echo 2 || echo 8)}
+rounds=${AB_ROUNDS:-$([ "${AB_PAIRED:-0}" = 1 ] && echo 12 || echo 8)}
 cd "$(dirname "$0")/../.."
 out=${CAL_OUT:-results/ab-calibration}
 mkdir -p "$out"
@@ -43,11 +43,11 @@ machine() {
 }
 # settings: what the comparisons measure; a folder holds one design's calibration
 # (AB_PAIRED only when on, so that folders of the unpaired design written before it resume;
-# AB_REPS defaults as bench_ab.sh's: 15 paired, else 1)
+# "paired sample: run" marks the paired design whose pairs are rounds, not repetitions, so
+# that the first paired design's folder is not pooled with it; AB_REPS defaults to 1)
 settings() {
-    local reps=1
-    if [ "${AB_PAIRED:-0}" = 1 ]; then echo "AB_PAIRED: 1"; reps=15; fi
-    printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-$reps}" "$slow" "$*"
+    [ "${AB_PAIRED:-0}" = 1 ] && printf 'AB_PAIRED: 1\npaired sample: run\n'
+    printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-1}" "$slow" "$*"
 }
 # same_as FILE CODE WHAT CMD...: record CMD's output in FILE on the folder's first call; on a
 # later one refuse (exit CODE, the differing lines listed) when it no longer matches
@@ -94,4 +94,12 @@ inj_files=("$out"/inj-*.csv)
         END { allc = 0; for (r = 1; r <= runs; r++) if (!(r in miss)) allc++
               printf "injected %s: %d slowed points, %d flagged: detection %.1f%%; all slowed points caught in %d of %d runs (%.1f%%, target >= 95%%); other points flagged: %d of %d\n",
                      "'"$slow"'", s, d, s ? 100 * d / s : 0, allc, runs, runs ? 100 * allc / runs : 0, of, o }'
+    # the knob's stretch as the A/B saw it: the ratio column (13th) of the slowed points and
+    # of the others, median and 10th-90th percentile
+    for who in slowed other; do
+        for f in "${inj_files[@]}"; do cat "$f"; done | awk -F, -v m="$smethod" -v who="$who" \
+            '!/^#/ && !/^protocol,/ && $NF != "only_base" && $NF != "only_new" && ($2 == m) == (who == "slowed") { print $13 }' |
+            sort -g | awk -v who="$who" '{ v[++n] = $1 } END { if (n) printf "injected: ratio new/base of the %s points: median %.3f (10th-90th percentile %.3f-%.3f, %d points)\n",
+                who, v[int((n + 1) / 2)], v[int(0.1 * (n - 1)) + 1], v[int(0.9 * (n - 1)) + 1], n }'
+    done
 } | tee "$out/summary.txt"

@@ -64,7 +64,7 @@ bench-compare: bench-check
 # AB_ARGS='--protocol layer' for the whole preset.
 BASE      ?= HEAD
 # AB_PAIRED=1: both builds at once, taking turns call by call (bench_ab.sh): AB_ROUNDS
-# paired runs (default 12), each run's median over AB_REPS repetitions (default 1) a pair.
+# paired runs (default 12), each run's median over AB_REPS repetitions (default 3) a pair.
 AB_ROUNDS ?= $(if $(filter 1,$(AB_PAIRED)),12,8)
 AB_ARGS   ?= --protocol layer -n 256,512,1024,2048,4096
 bench-ab: $(BUILD)/linbench

@@ -33,7 +33,9 @@
 # the same call of the other, seconds apart at most and never overlapping, and a slow spell
 # of the machine lands on both; the side that starts alternates between rounds (ROUNDS even,
 # default 12). The sample is again the run: each side's median over its AB_REPS repetitions
-# (default 1), and the two sides of one round are a pair, judged by `compare --paired`
+# (paired default 3: one call in a round can take twice its time, and a single repetition
+# lets that call decide the round; 12 rounds of 1 repetition caught 7 and 11 of 15 slowed
+# points), and the two sides of one round are a pair, judged by `compare --paired`
 # (signed-rank test on the rounds' log ratios; 10 pairs are the fewest that reach alpha
 # 0.002). Why not every repetition a pair: a first version (2 rounds of 10 repetitions, 20
 # pairs) flagged 3 of 150 A/A points (2.0%; results/ab-calibration-paired/), because what
@@ -66,7 +68,7 @@ if [ $((rounds % 2)) -ne 0 ]; then
     exit 64
 fi
 paired=${AB_PAIRED:-0}
-reps=${AB_REPS:-1}
+reps=${AB_REPS:-$([ "$paired" = 1 ] && echo 3 || echo 1)}
 case $reps in '' | *[!0-9]* | 0) echo "bench_ab.sh: AB_REPS must be a positive integer" >&2; exit 64 ;; esac
 cd "$(dirname "$0")/../.."
 root=$PWD

@@ -19,6 +19,8 @@
 # of its first run, and a run on another machine is refused (exit 3) instead of pooled;
 # CAL_OUT/settings.txt the rounds, repetitions, slowdown and grid, and other settings are
 # refused (exit 64).
+# Each comparison leaves its verdicts (NAME.csv), its log (NAME.txt) and the samples it
+# judged (NAME.d/{base,new}: one row per run and point), so that its spread can be studied.
 # Exit 0 when it ran (the verdict is in the summary), 3 other machine, 64 bad arguments.
 set -euo pipefail
 usage() { echo "usage: experiments/bench/bench_calibrate.sh [N_AA] [N_INJ] [-- bench options]" >&2; exit 64; }
@@ -44,10 +46,12 @@ machine() {
 # settings: what the comparisons measure; a folder holds one design's calibration
 # (AB_PAIRED only when on, so that folders of the unpaired design written before it resume;
 # "paired sample: run" marks the paired design whose pairs are rounds, not repetitions, so
-# that the first paired design's folder is not pooled with it; AB_REPS defaults to 1)
+# that the first paired design's folder is not pooled with it; AB_REPS defaults as
+# bench_ab.sh's: 3 paired, else 1)
 settings() {
-    [ "${AB_PAIRED:-0}" = 1 ] && printf 'AB_PAIRED: 1\npaired sample: run\n'
-    printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-1}" "$slow" "$*"
+    local reps=1
+    if [ "${AB_PAIRED:-0}" = 1 ]; then printf 'AB_PAIRED: 1\npaired sample: run\n'; reps=3; fi
+    printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-$reps}" "$slow" "$*"
 }
 # same_as FILE CODE WHAT CMD...: record CMD's output in FILE on the folder's first call; on a
 # later one refuse (exit CODE, the differing lines listed) when it no longer matches
@@ -71,12 +75,12 @@ t0=$SECONDS
 for i in $(seq 1 "$naa"); do
     [ -f "$out/aa-$i.csv" ] && continue
     echo "A/A $i/$naa ($((SECONDS - t0)) s)" >&2
-    AB_OUT=$out/aa-$i.csv ab "$@" >"$out/aa-$i.txt" 2>&1 || true
+    AB_OUT=$out/aa-$i.csv AB_KEEP=$out/aa-$i.d ab "$@" >"$out/aa-$i.txt" 2>&1 || true
 done
 for i in $(seq 1 "$ninj"); do
     [ -f "$out/inj-$i.csv" ] && continue
     echo "injected $slow $i/$ninj ($((SECONDS - t0)) s)" >&2
-    AB_NEW_ENV="LB_BENCH_TEST_SLOWDOWN=$slow" AB_OUT=$out/inj-$i.csv ab "$@" >"$out/inj-$i.txt" 2>&1 || true
+    AB_NEW_ENV="LB_BENCH_TEST_SLOWDOWN=$slow" AB_OUT=$out/inj-$i.csv AB_KEEP=$out/inj-$i.d ab "$@" >"$out/inj-$i.txt" 2>&1 || true
 done
 # verdict columns: method is the 2nd key column, verdict the last; either list may be empty
 shopt -s nullglob

@@ -64,8 +64,9 @@ bench-compare: bench-check
 # AB_ARGS='--protocol layer' for the whole preset.
 BASE      ?= HEAD
 # AB_PAIRED=1: both builds at once, taking turns call by call (bench_ab.sh): AB_ROUNDS
-# paired runs (default 12), each run's median over AB_REPS repetitions (default 3) a pair.
-AB_ROUNDS ?= $(if $(filter 1,$(AB_PAIRED)),12,8)
+# paired runs, each run's median over AB_REPS repetitions a pair. Empty AB_ROUNDS: the
+# scripts' default (bench_ab_defaults.sh: 8 runs a side, paired 12 of 3 repetitions).
+AB_ROUNDS ?=
 AB_ARGS   ?= --protocol layer -n 256,512,1024,2048,4096
 bench-ab: $(BUILD)/linbench
 	BUILD=$(BUILD) bash experiments/bench/bench_ab.sh $(BASE) $(AB_ROUNDS) -- $(AB_ARGS)

@@ -59,7 +59,8 @@ set -euo pipefail
 usage() { echo "usage: experiments/bench/bench_ab.sh BASE_REV [ROUNDS] [-- bench options]" >&2; exit 64; }
 [ $# -ge 1 ] || usage
 rev=$1; shift
-rounds=$([ "${AB_PAIRED:-0}" = 1 ] && echo 12 || echo 8)
+source "$(dirname "$0")/bench_ab_defaults.sh"
+rounds=$ab_default_rounds
 if [ $# -ge 1 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
 [ $# -ge 1 ] && { [ "$1" = "--" ] || usage; shift; }
 case $rounds in '' | *[!0-9]* | 0) echo "bench_ab.sh: ROUNDS must be a positive integer" >&2; exit 64 ;; esac
@@ -68,7 +69,7 @@ if [ $((rounds % 2)) -ne 0 ]; then
     exit 64
 fi
 paired=${AB_PAIRED:-0}
-reps=${AB_REPS:-$([ "$paired" = 1 ] && echo 3 || echo 1)}
+reps=${AB_REPS:-$ab_default_reps}
 case $reps in '' | *[!0-9]* | 0) echo "bench_ab.sh: AB_REPS must be a positive integer" >&2; exit 64 ;; esac
 cd "$(dirname "$0")/../.."
 root=$PWD

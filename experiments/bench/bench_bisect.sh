@@ -7,7 +7,7 @@
 # as regressed when compare flags a point whose key contains BISECT_POINT (any point when
 # empty). BAD must show the regression; GOOD is taken not to. ceil(log2(commits)) + 1 A/B
 # runs in all.
-# Environment: BISECT_POINT; AB_ROUNDS (8); BISECT_REPO (the repository, default this one);
+# Environment: BISECT_POINT; AB_ROUNDS (bench_ab.sh's default); BISECT_REPO (the repository, default this one);
 # BISECT_AB (the A/B step as a command `CMD GOOD_SHA CANDIDATE_SHA VERDICTS_CSV` exiting as
 # compare does and writing compare's --out CSV: for tests, or another harness).
 # Exit: 0 found (the last line: "first bad commit: SHA"); 1 BAD shows no regression of the
@@ -22,7 +22,8 @@ good_rev=$1 bad_rev=$2; shift 2
 here=$(cd "$(dirname "$0")/../.." && pwd)
 repo=${BISECT_REPO:-$here}
 point=${BISECT_POINT:-}
-rounds=${AB_ROUNDS:-8}
+source "$(dirname "$0")/bench_ab_defaults.sh"
+rounds=${AB_ROUNDS:-$ab_default_rounds}
 g() { git -C "$repo" "$@"; }
 good=$(g rev-parse --verify -q "$good_rev^{commit}") || { echo "bench_bisect.sh: GOOD '$good_rev' is not a commit" >&2; exit 64; }
 bad=$(g rev-parse --verify -q "$bad_rev^{commit}") || { echo "bench_bisect.sh: BAD '$bad_rev' is not a commit" >&2; exit 64; }

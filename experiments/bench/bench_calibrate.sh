@@ -32,7 +32,8 @@ for v in "$naa" "$ninj"; do case $v in '' | *[!0-9]*) usage ;; esac; done
 [ $# -ge 1 ] || set -- --protocol layer -n 256,512,1024,2048,4096
 slow=${CAL_SLOW:-linformer:1.15}
 smethod=${slow%%:*}
-rounds=${AB_ROUNDS:-$([ "${AB_PAIRED:-0}" = 1 ] && echo 12 || echo 8)}
+source "$(dirname "$0")/bench_ab_defaults.sh"
+rounds=${AB_ROUNDS:-$ab_default_rounds}
 cd "$(dirname "$0")/../.."
 out=${CAL_OUT:-results/ab-calibration}
 mkdir -p "$out"
@@ -47,11 +48,10 @@ machine() {
 # (AB_PAIRED only when on, so that folders of the unpaired design written before it resume;
 # "paired sample: run" marks the paired design whose pairs are rounds, not repetitions, so
 # that the first paired design's folder is not pooled with it; AB_REPS defaults as
-# bench_ab.sh's: 3 paired, else 1)
+# bench_ab.sh's)
 settings() {
-    local reps=1
-    if [ "${AB_PAIRED:-0}" = 1 ]; then printf 'AB_PAIRED: 1\npaired sample: run\n'; reps=3; fi
-    printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-$reps}" "$slow" "$*"
+    [ "${AB_PAIRED:-0}" != 1 ] || printf 'AB_PAIRED: 1\npaired sample: run\n'
+    printf 'AB_ROUNDS: %s\nAB_REPS: %s\nCAL_SLOW: %s\nbench options: %s\n' "$rounds" "${AB_REPS:-$ab_default_reps}" "$slow" "$*"
 }
 # same_as FILE CODE WHAT CMD...: record CMD's output in FILE on the folder's first call; on a
 # later one refuse (exit CODE, the differing lines listed) when it no longer matches

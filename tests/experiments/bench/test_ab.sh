@@ -105,7 +105,7 @@ sed -i 's/^cpus: .*/cpus: 4096/' "$out/machine.txt"
 CAL_OUT=$out expect_rc 3 "calibration folder of another machine" bash "$CAL" 2 2
 expect_msg "differing field" "cpus: 4096"
 # the first paired design's folder (pairs were repetitions) is not pooled with the current one
-printf 'AB_PAIRED: 1\nAB_ROUNDS: 12\nAB_REPS: 1\nCAL_SLOW: linformer:1.15\nbench options: --protocol layer -n 256,512,1024,2048,4096\n' >"$T/cal2/settings.txt"
+printf 'AB_PAIRED: 1\nAB_ROUNDS: 12\nAB_REPS: 3\nCAL_SLOW: linformer:1.15\nbench options: --protocol layer -n 256,512,1024,2048,4096\n' >"$T/cal2/settings.txt"
 CAL_OUT=$T/cal2 AB_PAIRED=1 expect_rc 64 "paired calibration folder of the first design" bash "$CAL" 0 2
 expect_msg "first paired design" "paired sample: run"
 expect_rc 64 "calibration: bad count" bash "$CAL" x

@@ -18,20 +18,36 @@ PLOTS_OUT  ?= plots/out
 
 T3P_OUT ?= results/paper-table3
 T3P_N   ?= 512 1024 2048 4096 8192 16384 32768 65536
-T3P_PARTS = $(foreach n,$(T3P_N),$(T3P_OUT)/parts/n$(n)/bench.json)
+# Lengths run as two parts, the baselines (n<N>-base) and Linformer (n<N>-linformer):
+# at n = 65536 streaming attention alone takes ~1.7 h here, the whole n ~2.6 h, longer
+# than is safe to hold a machine quiet in one go. linbench merge rebuilds Table 3 from
+# the points of both (the ratios then pair timings of two runs on one machine, not one
+# interleaved run; merge refuses parts from another machine).
+T3P_SPLIT ?= 65536
+t3p_comma := ,
+T3P_PARTS = $(foreach n,$(T3P_N),$(if $(filter $(n),$(T3P_SPLIT)),$(T3P_OUT)/parts/n$(n)-base/bench.json \
+              $(T3P_OUT)/parts/n$(n)-linformer/bench.json,$(T3P_OUT)/parts/n$(n)/bench.json))
+# a part's folder name n<N>[-base|-linformer] -> its bench options
+t3p_args = --t3-n $(firstword $(subst -, ,$(1))) $(if $(filter %-base,$(1)),--t3-methods \
+           materialise$(t3p_comma)full$(t3p_comma)stream,$(if $(filter %-linformer,$(1)),--t3-methods linformer))
 
 bench-table3-paper: $(T3P_OUT)/table3.csv
 	bash plots/bench_plots.sh $(T3P_OUT) plots/out-paper-table3 >/dev/null
 
-$(T3P_OUT)/table3.csv: $(T3P_PARTS) experiments/bench/bench_merge.py
-	/usr/bin/python3 experiments/bench/bench_merge.py $(T3P_OUT) $(T3P_PARTS:/bench.json=)
+# The merge takes every finished part, not only those of T3P_N, so that running one n
+# (make bench-table3-paper T3P_N=32768) adds its rows instead of replacing the table.
+T3P_DONE = $(patsubst %/elapsed_s,%,$(wildcard $(T3P_OUT)/parts/n*/elapsed_s))
 
-# One n of the paper preset; bench writes its files atomically and elapsed_s comes last,
-# so an interrupted part is run again from its start and a finished one never.
+# In order of n (sort -V: n512 before n1024); parts from another machine are refused by name.
+$(T3P_OUT)/table3.csv: $(T3P_PARTS) | $(BUILD)/linbench
+	$(BUILD)/linbench merge --out $(T3P_OUT) $$(printf '%s\n' $(sort $(T3P_PARTS:/bench.json=) $(T3P_DONE)) | sort -V)
+
+# One part of the paper preset; bench writes its files atomically and elapsed_s comes
+# last, so an interrupted part is run again from its start and a finished one never.
 $(T3P_OUT)/parts/n%/bench.json: | $(BUILD)/linbench
 	@mkdir -p $(@D)
 	@t0=$$(date +%s); OMP_WAIT_POLICY=passive $(BUILD)/linbench bench --preset paper --protocol table3 \
-	  --t3-n $* --no-progress --out $(@D) $(BENCH_ARGS) >$(@D)/stdout.txt || exit $$?; \
+	  $(call t3p_args,$*) --no-progress --out $(@D) $(BENCH_ARGS) >$(@D)/stdout.txt || exit $$?; \
 	 echo $$(( $$(date +%s) - t0 )) >$(@D)/elapsed_s; echo "bench-table3-paper: n = $* done in $$(cat $(@D)/elapsed_s) s"
 
 bench-plan: $(BUILD)/linbench

@@ -1,12 +1,14 @@
 /* Benchmark grids in parts: `linbench bench --shard i/N` (or one shard per MPI rank)
  * runs every Nth n of the grid; lb_bench_merge joins the result folders into one. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lb_bench.h"
+#include "lb_meta.h"
 #include "lb_mpi.h"
 #include "lb_util.h"
 
@@ -129,23 +131,89 @@ static int merge_csv(FILE *w, const char *text, const char *path, char **header,
     return seen ? 0 : lb_fail(msg, msglen, "%s: no header line", path);
 }
 
-static int merge_json(cJSON **acc, const char *text, const char *path, const char *dir,
-                      int allow, char *msg, size_t msglen) {
-    cJSON *j = cJSON_Parse(text);
-    if (!j || !cJSON_IsArray(cJSON_GetObjectItem(j, "points")) ||
-        !cJSON_IsObject(cJSON_GetObjectItem(j, "meta"))) {
-        cJSON_Delete(j);
-        return lb_fail(msg, msglen, "%s: not a linbench bench.json (meta, points expected)", path);
+/* ---- Table 3 points read back (validated per folder, rebuilt after the merge) ---- */
+
+static double jnum(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Point i of the bench.json at path, a Table 3 one, back into p: what
+ * lb_bench_write_table3 reads. 0 or -1 with msg naming the file and field. */
+static int t3_point(lb_bench_point *p, const cJSON *j, int i, const char *path, char *msg, size_t msglen) {
+    static const char *const INTS[] = {"n", "k", "d", "heads", "batch", "layers", "threads", "batch_fit"};
+    int *dst[] = {&p->n, &p->k, &p->d, &p->H, &p->B, &p->layers, &p->threads, &p->B_fit};
+    for (int f = 0; f < 8; f++) {
+        double x = jnum(j, INTS[f]);
+        if (!isfinite(x) || x < 0 || x > 1e9)
+            return lb_fail(msg, msglen, "%s: points[%d].%s: expected a count%s", path, i, INTS[f],
+                           cJSON_GetObjectItem(j, INTS[f]) ? "" : " (absent)");
+        *dst[f] = (int)x;
     }
-    if (!*acc) {
-        *acc = j;
-        cJSON_DeleteItemFromObject(j, "crossovers"); /* need the whole n axis */
-        cJSON *mf = cJSON_AddArrayToObject(j, "merged_from");
-        if (mf) cJSON_AddItemToArray(mf, cJSON_CreateString(dir));
-        return 0;
+    const cJSON *m = cJSON_GetObjectItem(j, "method"), *sh = cJSON_GetObjectItem(j, "share");
+    const cJSON *st = cJSON_GetObjectItem(j, "status"), *note = cJSON_GetObjectItem(j, "note");
+    if (!cJSON_IsString(m) || lb_attn_method_parse(m->valuestring, &p->method))
+        return lb_fail(msg, msglen, "%s: points[%d].method: expected an attention method name", path, i);
+    if (!cJSON_IsString(sh) || lb_share_parse(sh->valuestring, &p->share))
+        return lb_fail(msg, msglen, "%s: points[%d].share: expected none, headwise, kv or layerwise", path, i);
+    if (!cJSON_IsString(st) || (strcmp(st->valuestring, "ok") && strcmp(st->valuestring, "nofit") &&
+                                strcmp(st->valuestring, "failed")))
+        return lb_fail(msg, msglen, "%s: points[%d].status: expected ok, nofit or failed", path, i);
+    p->status = !strcmp(st->valuestring, "ok") ? LB_PT_OK : !strcmp(st->valuestring, "nofit") ? LB_PT_NOFIT : LB_PT_FAIL;
+    snprintf(p->note, sizeof p->note, "%s", cJSON_IsString(note) ? note->valuestring : "");
+    p->proto = LB_PROTO_TABLE3;
+    p->median = jnum(j, "median_s"), p->flops = jnum(j, "flops");
+    double peak = jnum(j, "peak_extra_bytes");
+    p->peak_extra = isfinite(peak) && peak > 0 ? (size_t)peak : 0;
+    if (p->status == LB_PT_OK && !(p->median > 0 && p->flops > 0 && isfinite(peak)))
+        return lb_fail(msg, msglen, "%s: points[%d]: status ok without median_s, flops and "
+                       "peak_extra_bytes", path, i);
+    return 0;
+}
+
+/* meta.fingerprint.id of a bench.json, NULL when it predates fingerprints. */
+static const char *fp_id(const cJSON *j) {
+    const cJSON *fp = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "meta"), "fingerprint");
+    const cJSON *id = cJSON_GetObjectItem(fp, "id");
+    return cJSON_IsString(id) ? id->valuestring : NULL;
+}
+
+/* What one merged folder was: its grid, when and where it ran, and how long it took
+ * (DIR/elapsed_s, written by make bench-table3-paper, when there). A folder written
+ * before the fused streaming tile records no stream_kernel: null. */
+static cJSON *part_entry(const cJSON *j, const char *dir) {
+    const cJSON *meta = cJSON_GetObjectItem(j, "meta"), *params = cJSON_GetObjectItem(j, "params");
+    cJSON *e = cJSON_CreateObject();
+    if (!e) return NULL;
+    cJSON_AddStringToObject(e, "folder", dir);
+    static const char *const FROM_PARAMS[] = {"n", "table3_n", "stream_kernel"};
+    static const char *const FROM_META[] = {"date", "git_commit", "git_dirty"};
+    for (int i = 0; i < 3; i++) {
+        const cJSON *v = cJSON_GetObjectItem(params, FROM_PARAMS[i]);
+        cJSON_AddItemToObject(e, FROM_PARAMS[i], v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
     }
-    cJSON *m0 = cJSON_GetObjectItem(*acc, "meta"), *m1 = cJSON_GetObjectItem(j, "meta");
-    for (int i = 0; !allow && MACHINE[i]; i++) {
+    for (int i = 0; i < 3; i++) {
+        const cJSON *v = cJSON_GetObjectItem(meta, FROM_META[i]);
+        cJSON_AddItemToObject(e, FROM_META[i], v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+    }
+    const char *id = fp_id(j);
+    cJSON_AddItemToObject(e, "machine", id ? cJSON_CreateString(id) : cJSON_CreateNull());
+    char path[4096];
+    snprintf(path, sizeof path, "%s/elapsed_s", dir);
+    FILE *f = fopen(path, "r");
+    double el = NAN;
+    if (f && fscanf(f, "%lf", &el) != 1) el = NAN;
+    if (f) fclose(f);
+    cJSON_AddItemToObject(e, "elapsed_s", isfinite(el) ? cJSON_CreateNumber(el) : cJSON_CreateNull());
+    return e;
+}
+
+/* Folder j against the first (m0): the same machine and build by the metadata fields
+ * and, when both have one, the fingerprint (the CPU model name alone does not tell two
+ * processors of one family apart). 0 or -1 with msg naming the field. */
+static int same_machine(const cJSON *first, const cJSON *j, const char *path, char *msg, size_t msglen) {
+    const cJSON *m0 = cJSON_GetObjectItem(first, "meta"), *m1 = cJSON_GetObjectItem(j, "meta");
+    for (int i = 0; MACHINE[i]; i++) {
         cJSON *a = cJSON_GetObjectItem(m0, MACHINE[i]), *b = cJSON_GetObjectItem(m1, MACHINE[i]);
         char *sa = a ? cJSON_PrintUnformatted(a) : NULL, *sb = b ? cJSON_PrintUnformatted(b) : NULL;
         int same = (!sa && !sb) || (sa && sb && !strcmp(sa, sb));
@@ -154,23 +222,124 @@ static int merge_json(cJSON **acc, const char *text, const char *path, const cha
                     "different machines or builds do not belong in one grid (--allow-mixed "
                     "to join them anyway)", path, MACHINE[i], sb ? sb : "absent", sa ? sa : "absent");
         free(sa), free(sb);
-        if (!same) return cJSON_Delete(j), -1;
+        if (!same) return -1;
     }
+    const char *ia = fp_id(first), *ib = fp_id(j);
+    if (!ia || !ib || !strcmp(ia, ib)) return 0;
+    lb_fingerprint fa, fb;
+    char what[512] = "";
+    if (!lb_fingerprint_from_json(&fa, cJSON_GetObjectItem(m0, "fingerprint"), NULL, 0) &&
+        !lb_fingerprint_from_json(&fb, cJSON_GetObjectItem(m1, "fingerprint"), NULL, 0))
+        lb_fingerprint_diff(&fb, &fa, what, sizeof what);
+    return lb_fail(msg, msglen, "%s: meta.fingerprint.id is %s, the first folder's is %s%s%s: "
+                   "timings from different machines do not belong in one grid (--allow-mixed "
+                   "to join them anyway)", path, ib, ia, *what ? ": " : "", what);
+}
+
+static int merge_json(cJSON **acc, const char *text, const char *path, const char *dir,
+                      int allow, char *msg, size_t msglen) {
+    cJSON *j = cJSON_Parse(text);
+    if (!j || !cJSON_IsArray(cJSON_GetObjectItem(j, "points")) ||
+        !cJSON_IsObject(cJSON_GetObjectItem(j, "meta"))) {
+        cJSON_Delete(j);
+        return lb_fail(msg, msglen, "%s: not a linbench bench.json (meta, points expected)", path);
+    }
+    const cJSON *pt;
+    int i = 0;
+    cJSON_ArrayForEach(pt, cJSON_GetObjectItem(j, "points")) { /* Table 3 points are read back */
+        const cJSON *proto = cJSON_GetObjectItem(pt, "protocol");
+        lb_bench_point tmp;
+        if (cJSON_IsString(proto) && !strcmp(proto->valuestring, "table3") &&
+            t3_point(&tmp, pt, i, path, msg, msglen))
+            return cJSON_Delete(j), -1;
+        i++;
+    }
+    cJSON *entry = part_entry(j, dir);
+    if (!entry) return cJSON_Delete(j), lb_fail(msg, msglen, "out of memory");
+    if (!*acc) {
+        *acc = j;
+        cJSON_DeleteItemFromObject(j, "crossovers"); /* need the whole n axis */
+        cJSON *mf = cJSON_AddArrayToObject(j, "merged_from");
+        if (mf) cJSON_AddItemToArray(mf, entry);
+        else cJSON_Delete(entry);
+        return 0;
+    }
+    if (!allow && same_machine(*acc, j, path, msg, msglen)) return cJSON_Delete(entry), cJSON_Delete(j), -1;
     cJSON *pts = cJSON_GetObjectItem(*acc, "points"), *p;
     while ((p = cJSON_DetachItemFromArray(cJSON_GetObjectItem(j, "points"), 0)))
         cJSON_AddItemToArray(pts, p);
-    cJSON_AddItemToArray(cJSON_GetObjectItem(*acc, "merged_from"), cJSON_CreateString(dir));
+    cJSON_AddItemToArray(cJSON_GetObjectItem(*acc, "merged_from"), entry);
     cJSON_Delete(j);
     return 0;
 }
 
-int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mixed, char *msg,
-                   size_t msglen) {
-    enum { NC = 3 };
+/* Whether the merged folders agree on field (a string or null) of their entries; adds
+ * "mixed_<field>" to acc and, when they do not, a line to warn. */
+static void mixed(cJSON *acc, const char *field, const char *what, char *warn, size_t warnlen) {
+    const cJSON *mf = cJSON_GetObjectItem(acc, "merged_from"), *e;
+    char *first = NULL;
+    int differ = 0, started = 0;
+    cJSON_ArrayForEach(e, mf) {
+        char *v = cJSON_PrintUnformatted(cJSON_GetObjectItem(e, field));
+        if (!started) first = v, started = 1;
+        else differ |= (!first || !v || strcmp(first, v)), free(v);
+    }
+    free(first);
+    char key[64];
+    snprintf(key, sizeof key, "mixed_%s", field);
+    cJSON_AddBoolToObject(acc, key, differ);
+    if (!differ || !warn) return;
+    size_t len = strlen(warn);
+    snprintf(warn + len, warnlen - len, "%sthe folders differ in %s:", len ? "; " : "", what);
+    cJSON_ArrayForEach(e, mf) {
+        char *v = cJSON_PrintUnformatted(cJSON_GetObjectItem(e, field));
+        const cJSON *fo = cJSON_GetObjectItem(e, "folder");
+        len = strlen(warn);
+        snprintf(warn + len, warnlen - len, " %s %s", cJSON_IsString(fo) ? fo->valuestring : "?", v ? v : "?");
+        free(v);
+    }
+}
+
+static int same_t3_config(const lb_bench_point *a, const lb_bench_point *b) {
+    return a->method == b->method && a->share == b->share && a->n == b->n && a->k == b->k &&
+           a->d == b->d && a->H == b->H && a->layers == b->layers && a->threads == b->threads;
+}
+
+/* table3.csv of the merged points, computed as one bench run computes it: one n may
+ * come from several folders (a baseline measured in one, Linformer in another), so the
+ * rows are rebuilt, not joined. A configuration measured twice is refused: which of
+ * the two timings would be the table's is not the merge's to choose. */
+static int t3_rebuild(FILE *w, const cJSON *points, const char *paper, char *msg, size_t msglen) {
+    lb_bench_set set = {0};
+    const cJSON *j;
+    int i = -1, rc = 0;
+    cJSON_ArrayForEach(j, points) {
+        i++;
+        const cJSON *proto = cJSON_GetObjectItem(j, "protocol");
+        if (!cJSON_IsString(proto) || strcmp(proto->valuestring, "table3")) continue;
+        lb_bench_point *p = lb_bench_add(&set);
+        if (!p) { rc = lb_fail(msg, msglen, "out of memory"); break; }
+        if ((rc = t3_point(p, j, i, "the merged bench.json", msg, msglen))) break;
+        for (int q = 0; q < set.len - 1 && !rc; q++)
+            if (same_t3_config(&set.pts[q], p))
+                rc = lb_fail(msg, msglen, "the Table 3 point %s (k = %d, n = %d, %d-layer encoder) "
+                             "is in two of the folders: keep one of them",
+                             lb_attn_method_name(p->method), p->k, p->n, p->layers);
+        if (rc) break;
+    }
+    if (!rc) lb_bench_write_table3(&set, w, paper);
+    lb_bench_set_free(&set);
+    return rc;
+}
+
+int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mixed,
+                   const char *paper, char *warn, size_t warnlen, char *msg, size_t msglen) {
+    enum { NC = 3, T3 = 2 };
     char *bufs[NC] = {0}, *headers[NC] = {0}, path[4096];
     size_t lens[NC] = {0};
     FILE *mem[NC] = {0};
     int absent[NC] = {0}; /* table3.csv is absent when only the layer protocol ran */
+    absent[T3] = 1;       /* ... in every folder: it is rebuilt when any has one */
     cJSON *acc = NULL;
     int rc = -1;
     for (int c = 0; c < NC; c++)
@@ -184,6 +353,10 @@ int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mi
         for (int c = 0; c < NC; c++) {
             snprintf(path, sizeof path, "%s/%s", dirs[k], CSVS[c]);
             int here = access(path, F_OK) == 0;
+            if (c == T3) {
+                absent[T3] &= !here;
+                continue;
+            }
             if (k == 0) absent[c] = !here;
             if (absent[c] && !here) continue;
             if (absent[c]) {
@@ -196,7 +369,13 @@ int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mi
             if (bad) goto out;
         }
     }
+    if (!absent[T3] && t3_rebuild(mem[T3], cJSON_GetObjectItem(acc, "points"), paper, msg, msglen))
+        goto out;
     for (int c = 0; c < NC; c++) fclose(mem[c]), mem[c] = NULL;
+    if (warn && warnlen) warn[0] = 0;
+    mixed(acc, "machine", "machine (meta.fingerprint.id)", warn, warnlen);
+    mixed(acc, "stream_kernel", "streaming kernel (params.stream_kernel; null: written before it was recorded)",
+          warn, warnlen);
     char *js = cJSON_Print(acc);
     if (!js || lb_mkdirs(out)) {
         free(js);

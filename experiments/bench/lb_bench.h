@@ -236,13 +236,21 @@ int lb_bench_shard_parse(const char *s, int *i, int *n, char *msg, size_t msglen
  * other's timings) unless allow_shared_host. Collective under MPI. 0 or -1 with msg
  * (every rank fails together). */
 int lb_bench_shard_apply(lb_bench_opts *o, char *msg, size_t msglen);
-/* Join result folders dirs (n of them) into out: the rows of bench.csv, summary.csv and
- * table3.csv in order, bench.json with the points of all and "merged_from". Refused:
- * a missing file, different CSV headers, or (unless allow_mixed) different machine
- * metadata (CPU, kernel, compiler and flags, OpenBLAS, threads). Crossovers need the
- * whole n axis and are left out. 0 or -1 with msg; out is written atomically. */
-int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mixed, char *msg,
-                   size_t msglen);
+/* Join result folders dirs (n of them) into out: the rows of bench.csv and summary.csv
+ * in the order given; table3.csv (when any folder has one) rebuilt from the merged
+ * Table 3 points with the paper's cells from paper (NULL: none), so that one n may be
+ * measured in several folders (a configuration measured twice is refused); bench.json
+ * with the points of all and "merged_from",
+ * one entry a folder (folder, n, table3_n, date, git_commit, git_dirty, machine: the
+ * fingerprint id, stream_kernel, elapsed_s from DIR/elapsed_s; null when unknown),
+ * plus mixed_machine and mixed_stream_kernel. Refused: a missing file, different CSV
+ * headers, or (unless allow_mixed) different machine metadata (CPU, kernel, compiler
+ * and flags, OpenBLAS, threads, and the fingerprint when both have one). Folders that
+ * differ in machine (allowed) or streaming kernel are named in warn (warnlen; "" when
+ * none; may be NULL). Crossovers need the whole n axis and are left out. 0 or -1 with
+ * msg; out is written atomically. */
+int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mixed,
+                   const char *paper, char *warn, size_t warnlen, char *msg, size_t msglen);
 
 #endif
 

@@ -31,6 +31,9 @@ static void usage(FILE *f) {
             "                         (or repeated); the first is the reference (standard attention)\n"
             "  --paper FILE           the paper's Table 3 CSV (default %s when present)\n"
             "  --figures DIR          folder of the bench and Figure 3 plots (default plots/out)\n"
+            "  --table3-paper DIR     the paper preset's Table 3 folder (make bench-table3-paper:\n"
+            "                         results/paper-table3), shown beside the default preset's\n"
+            "  --table3-paper-figures DIR  its plots (default plots/out-paper-table3)\n"
             "  --out FILE             the report (default results/REPORT.md)\n"
             "  -h, --help             this text\n"
             "An option left out gives a section saying \"not run yet\"; a named file that is missing or\n"
@@ -59,7 +62,7 @@ static const char *base_name(const char *p) {
 }
 
 typedef struct {
-    const char *bench, *paper, *figures, *out;
+    const char *bench, *paper, *figures, *out, *t3paper, *t3figures;
     char *spec[MAXIN], *names[MAXIN], *logs[MAXIN], *labels[MAXIN], *init[MAXIN];
     int nspec, nnames, nlogs, ninit;
     long boot;
@@ -72,7 +75,8 @@ static int parse(opts *o, int argc, char **argv) {
         {"bench", 1, 0, 'b'},     {"spectrum", 1, 0, 's'}, {"corpus-names", 1, 0, 'c'},
         {"train-log", 1, 0, 't'}, {"paper", 1, 0, 'p'},    {"figures", 1, 0, 'f'},
         {"out", 1, 0, 'o'},       {"help", 0, 0, 'h'},     {"random-init", 1, 0, 'i'},
-        {"bootstrap", 1, 0, 'B'}, {0, 0, 0, 0}};
+        {"bootstrap", 1, 0, 'B'}, {"table3-paper", 1, 0, 'T'}, {"table3-paper-figures", 1, 0, 'F'},
+        {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -103,6 +107,8 @@ static int parse(opts *o, int argc, char **argv) {
             break;
         case 'p': o->paper = optarg; break;
         case 'f': o->figures = optarg; break;
+        case 'T': o->t3paper = optarg; break;
+        case 'F': o->t3figures = optarg; break;
         case 'o': o->out = optarg; break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return EX_USAGE;
@@ -160,10 +166,11 @@ static int body(lb_report *r, const opts *o) {
                                o->nspec)))
         return rc;
     if (o->bench) {
-        if ((rc = lb_report_bench(r, o->bench, o->paper, o->figures))) return rc;
+        if ((rc = lb_report_bench(r, o->bench, o->paper, o->figures, o->t3paper, o->t3figures))) return rc;
     } else {
         fprintf(r->md, "\n## Table 3 — inference speed-up and memory saving, ours vs the paper\n");
         lb_report_not_run(r, "benchmark", "make bench (or linbench bench --out DIR)");
+        if ((rc = lb_report_table3_paper(r, o->t3paper, o->paper, o->t3figures))) return rc;
         fprintf(r->md, "\n## Speed of one attention layer: time vs n and crossover\n");
         lb_report_not_run(r, "benchmark", "make bench (or linbench bench --out DIR)");
     }
@@ -237,7 +244,7 @@ static int write_report(const lb_report *r, const opts *o, const char *text, siz
 }
 
 int lb_cmd_report(int argc, char **argv) {
-    opts o = {.figures = "plots/out", .out = "results/REPORT.md"};
+    opts o = {.figures = "plots/out", .t3figures = "plots/out-paper-table3", .out = "results/REPORT.md"};
     int rc = parse(&o, argc, argv);
     if (rc) {
         for (int i = 0; i < o.nown; i++) free(o.own[i]);

@@ -64,8 +64,17 @@ int lb_report_spectrum(lb_report *r, const char *prefix, const char *name, const
  * E, F, every method at matched cost; "not run yet" when no PREFIX_approx_all.csv. */
 int lb_report_approx(lb_report *r, const char *const *prefixes, const char *const *names, int n);
 /* Table 3, time vs n and crossover from a bench folder (summary.csv, table3.csv);
- * figures from plots/bench_plots.sh in figdir. paper may be NULL. */
-int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir);
+ * figures from plots/bench_plots.sh in figdir. paper may be NULL. Within the Table 3
+ * section, the paper preset's folder t3paper (NULL: "not run yet") through
+ * lb_report_table3_paper, its figure in t3figdir. */
+int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir,
+                    const char *t3paper, const char *t3figdir);
+/* "Table 3 at the paper's scale": the rows of a Table 3 folder (make bench-table3-paper:
+ * table3.csv, bench.json with the "parts" it was merged from) against the paper and the
+ * modern kernels, its parts (machine, streaming kernel, wall time), and the paper's
+ * lengths it lacks. No verdicts: those rest on the --bench folder. dir NULL: "not run
+ * yet". figdir holds its table3.png. */
+int lb_report_table3_paper(lb_report *r, const char *dir, const char *paper, const char *figdir);
 /* Figure 3 from training logs (step,...,val_ppl,... CSV of `linbench train --log`);
  * labels, paths are (n); the first is the reference (standard attention). The figure
  * is figdir/fig3_valid_ppl.png when drawn (experiments/report/reproduce.mk). */

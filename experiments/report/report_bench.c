@@ -7,6 +7,7 @@
 
 #include "lb_report.h"
 #include "lb_util.h"
+#include "report_int.h"
 
 #define MAXV 64
 #define MAG_HOLDS 0.8 /* geometric mean of ours / paper */
@@ -180,6 +181,39 @@ static int t3_magnitudes(lb_report *r, double lt, int nt, double lm, int nm) {
     return rc;
 }
 
+#define T3_ABSENT 1 /* t3_open: the folder has no table3.csv */
+
+/* dir/table3.csv into t (columns c) and, when paper is not NULL, the paper's table into
+ * p (columns pc, *havep = 1). 0; T3_ABSENT when dir has no table3.csv (nothing kept
+ * open); or a sysexits code after a message naming the file. */
+static int t3_open(const char *dir, const char *paper, lb_table *t, int *c, lb_table *p, int *pc,
+                   int *havep) {
+    static const char *const PC[] = {"n", "k", "time_saved_x", "memory_saved_x"};
+    char path[4096], msg[1024];
+    *havep = 0;
+    snprintf(path, sizeof path, "%s/table3.csv", dir);
+    FILE *probe = fopen(path, "r");
+    if (!probe) return T3_ABSENT;
+    fclose(probe);
+    if (lb_table_read(t, path, msg, sizeof msg)) return lb_err("%s", msg), EX_DATAERR;
+    int rc = 0;
+    if (lb_table_cols(t, c, T3_COLS, T_NCOL, msg, sizeof msg)) rc = EX_DATAERR;
+    else if (paper && lb_table_read(p, paper, msg, sizeof msg)) rc = p->cannot_open ? EX_NOINPUT : EX_DATAERR;
+    else if (paper && (*havep = 1, lb_table_cols(p, pc, PC, 4, msg, sizeof msg))) rc = EX_DATAERR;
+    if (rc) {
+        lb_err("%s", msg);
+        lb_table_free(t);
+        if (*havep) lb_table_free(p);
+        *havep = 0;
+    }
+    return rc;
+}
+
+static void t3_close(lb_table *t, lb_table *p, int havep) {
+    lb_table_free(t);
+    if (havep) lb_table_free(p);
+}
+
 static int table3(lb_report *r, const char *dir, const char *paper, const char *figdir) {
     char path[4096];
     FILE *o = r->md;
@@ -193,24 +227,14 @@ static int table3(lb_report *r, const char *dir, const char *paper, const char *
                "saved is time per sequence, as the paper; the predicted compute ratio (flops per "
                "sequence) beside it shows how much of it is arithmetic saved. Paper: one V100 16 GB. "
                "Ratio = ours / paper.\n");
-    snprintf(path, sizeof path, "%s/table3.csv", dir);
-    FILE *probe = fopen(path, "r");
-    if (!probe) {
+    lb_table t, p;
+    int c[T_NCOL], pc[4], havep = 0;
+    int rc = t3_open(dir, paper, &t, c, &p, pc, &havep);
+    if (rc == T3_ABSENT) {
         lb_report_not_run(r, "Table 3", "linbench bench --protocol table3 --out DIR");
         return 0;
     }
-    fclose(probe);
-    lb_table t, p;
-    int c[T_NCOL], pc[4], rc = 0, havep = 0;
-    char msg[1024];
-    if (lb_table_read(&t, path, msg, sizeof msg)) return lb_err("%s", msg), EX_DATAERR;
-    if (lb_table_cols(&t, c, T3_COLS, T_NCOL, msg, sizeof msg)) { rc = (lb_err("%s", msg), EX_DATAERR); goto out; }
-    if (paper) {
-        static const char *const PC[] = {"n", "k", "time_saved_x", "memory_saved_x"};
-        if (lb_table_read(&p, paper, msg, sizeof msg)) { rc = (lb_err("%s", msg), p.cannot_open ? EX_NOINPUT : EX_DATAERR); goto out; }
-        havep = 1;
-        if (lb_table_cols(&p, pc, PC, 4, msg, sizeof msg)) { rc = (lb_err("%s", msg), EX_DATAERR); goto out; }
-    }
+    if (rc) return rc;
     vals layers = {0};
     for (size_t i = 0; i < t.nrow; i++) add_val(&layers, lb_table_num(&t, i, c[T_L]));
     fprintf(o, "\nEncoder layers here: %g%s.\n", layers.n ? layers.v[0] : NAN,
@@ -238,8 +262,118 @@ static int table3(lb_report *r, const char *dir, const char *paper, const char *
     if ((rc = t3_trend(r, &t, c, T_MEM, "memory saving (largest batch)", PAPER_BASE))) goto out;
     rc = t3_magnitudes(r, lt, nt, lm, nm);
 out:
-    lb_table_free(&t);
-    if (havep) lb_table_free(&p);
+    t3_close(&t, &p, havep);
+    return rc;
+}
+
+/* ---- Table 3 at the paper's scale (make bench-table3-paper) ------------------------ */
+
+static const char *jstr(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+/* The parts the folder was merged from ("merged_from" in bench.json, linbench merge), one
+ * row each, and whether they share one machine and one streaming kernel. A folder
+ * written by one bench run has no parts: nothing to list. */
+static int t3p_parts(lb_report *r, const char *dir) {
+    char path[4096];
+    int rc;
+    snprintf(path, sizeof path, "%s/bench.json", dir);
+    cJSON *parts = rb_json_key(path, "merged_from", 0, &rc);
+    if (!parts) return rc;
+    FILE *o = r->md;
+    fprintf(o, "\nRun one n at a time (a part each), in this order:\n\n| part | n | date | wall time | "
+               "streaming kernel | machine | commit |\n|---|---|---|---|---|---|---|\n");
+    const cJSON *e, *first = NULL;
+    int mixed_machine = 0, mixed_kernel = 0;
+    double total = 0;
+    cJSON_ArrayForEach(e, parts) {
+        const cJSON *ns = cJSON_GetObjectItemCaseSensitive(e, "table3_n"), *x;
+        const cJSON *el = cJSON_GetObjectItemCaseSensitive(e, "elapsed_s");
+        const char *commit = jstr(e, "git_commit"), *folder = jstr(e, "folder");
+        const char *base = folder && strrchr(folder, '/') ? strrchr(folder, '/') + 1 : folder;
+        fputs("| ", o), lb_md_cell(o, base ? base : "–"), fputs(" | ", o);
+        int k = 0;
+        cJSON_ArrayForEach(x, ns) if (cJSON_IsNumber(x)) fprintf(o, "%s%g", k++ ? ", " : "", x->valuedouble);
+        if (!k) fputs("–", o);
+        fputs(" | ", o), lb_md_cell(o, jstr(e, "date") ? jstr(e, "date") : "–");
+        if (cJSON_IsNumber(el)) fprintf(o, " | %.0f s | ", el->valuedouble), total += el->valuedouble;
+        else fputs(" | – | ", o);
+        lb_md_cell(o, jstr(e, "stream_kernel") ? jstr(e, "stream_kernel") : "not recorded (sgemm path)");
+        fputs(" | ", o);
+        lb_md_cell(o, jstr(e, "machine") ? jstr(e, "machine") : "–");
+        fprintf(o, " | %.10s |\n", commit ? commit : "–");
+        if (!first) first = e;
+        mixed_machine |= !same_str(jstr(e, "machine"), jstr(first, "machine"));
+        mixed_kernel |= !same_str(jstr(e, "stream_kernel"), jstr(first, "stream_kernel"));
+    }
+    fprintf(o, "\nWall time in all: %.0f s (%.1f h).", total, total / 3600);
+    if (mixed_machine)
+        fprintf(o, " The parts come from more than one machine: each row's ratios are measured "
+                   "within one part, but rows of different parts are not one machine's.");
+    if (mixed_kernel)
+        fprintf(o, " The parts used different streaming kernels: their ratios against stream "
+                   "measure different kernels (the *streaming kernel* column).");
+    fputc('\n', o);
+    cJSON_Delete(parts);
+    return 0;
+}
+
+/* The paper's lengths that have no row here. */
+static void t3p_missing(lb_report *r, const lb_table *t, const int *c, const lb_table *p, const int *pc) {
+    vals want = {0}, have = {0};
+    for (size_t j = 0; j < p->nrow; j++) add_val(&want, lb_table_num(p, j, pc[0]));
+    for (size_t i = 0; i < t->nrow; i++) add_val(&have, lb_table_num(t, i, c[T_N]));
+    int miss = 0;
+    for (int j = 0; j < want.n; j++) {
+        int found = 0;
+        for (int i = 0; i < have.n; i++) found |= have.v[i] == want.v[j];
+        if (found) continue;
+        fprintf(r->md, "%s%g", miss++ ? ", " : "\nNot run yet at the paper's scale: n = ", want.v[j]);
+    }
+    if (miss) fprintf(r->md, " (`make bench-table3-paper` runs each missing n and merges it in).\n");
+}
+
+int lb_report_table3_paper(lb_report *r, const char *dir, const char *paper, const char *figdir) {
+    FILE *o = r->md;
+    fprintf(o, "\n### Table 3 at the paper's scale: 12 layers, the V100's budget\n\n"
+               "The paper preset (`make bench-table3-paper`): the whole encoder at the layer count "
+               "below, the largest batch under the paper's 16 GB V100 less the weights, every (n, k) "
+               "of the paper that this machine can hold. The verdicts above rest on the default "
+               "preset; these rows carry its comparison to the paper's lengths and depth.\n");
+    if (!dir) {
+        lb_report_not_run(r, "the paper preset", "make bench-table3-paper, then linbench report "
+                          "--table3-paper results/paper-table3");
+        return 0;
+    }
+    lb_table t, p;
+    int c[T_NCOL], pc[4], havep = 0;
+    int rc = t3_open(dir, paper, &t, c, &p, pc, &havep);
+    if (rc == T3_ABSENT) {
+        lb_err("report: %s/table3.csv: cannot open (--table3-paper wants a Table 3 folder)", dir);
+        return EX_NOINPUT;
+    }
+    if (rc) return rc;
+    vals layers = {0};
+    for (size_t i = 0; i < t.nrow; i++) add_val(&layers, lb_table_num(&t, i, c[T_L]));
+    fprintf(o, "\nEncoder layers: %g.\n", layers.n ? layers.v[0] : NAN);
+    if (!(rc = t3p_parts(r, dir))) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/table3.png", figdir);
+        lb_report_figure(r, "Table 3 at the paper's scale, ours vs the paper", path);
+        double lt = 0, lm = 0;
+        int nt = 0, nm = 0;
+        t3_paper_table(r, &t, c, havep ? &p : NULL, pc, &lt, &nt, &lm, &nm);
+        fprintf(o, "\nGeometric mean of ours / paper against materialisation: time saved %.3f over "
+                   "%d cells, memory saved (batch) %.3f over %d cells.\n",
+                nt ? exp(lt / nt) : NAN, nt, nm ? exp(lm / nm) : NAN, nm);
+        t3_modern_table(r, &t, c);
+        if (havep) t3p_missing(r, &t, c, &p, pc);
+    }
+    t3_close(&t, &p, havep);
     return rc;
 }
 
@@ -354,7 +488,8 @@ static int layer_group(lb_report *r, group *g, const char *figdir, int *tested, 
     return 0;
 }
 
-int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir) {
+int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char *figdir,
+                    const char *t3paper, const char *t3figdir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     lb_table t;
@@ -365,7 +500,7 @@ int lb_report_bench(lb_report *r, const char *dir, const char *paper, const char
         lb_table_free(&t);
         return lb_err("%s", msg), EX_DATAERR;
     }
-    if ((rc = table3(r, dir, paper, figdir))) {
+    if ((rc = table3(r, dir, paper, figdir)) || (rc = lb_report_table3_paper(r, t3paper, paper, t3figdir))) {
         lb_table_free(&t);
         return rc;
     }

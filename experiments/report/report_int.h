@@ -1,10 +1,13 @@
 /* Internal to experiments/report/: the per-window spectrum statistics and their
  * bootstrap (report_boot.c), used by the Figure 1 section (report_spectrum.c); the
- * comparison at a fixed cost (report_cost.c), used by report_approx.c. */
+ * comparison at a fixed cost (report_cost.c), used by report_approx.c; the JSON reader
+ * of report_out.c, used by the meta and paper-scale Table 3 sections. */
 #ifndef LB_REPORT_INT_H
 #define LB_REPORT_INT_H
 
 #include <stdint.h>
+
+#include <cjson/cJSON.h>
 
 #include "lb_report.h"
 #include "lb_spectrum.h"
@@ -22,6 +25,11 @@ typedef struct {
     int layers[256];
     rb_len *len;      /* (nn) */
 } rb_data;
+
+/* The object or array under key at the top of the JSON file path, detached (the caller
+ * cJSON_Deletes it). NULL with *rc = 0 when the key is absent and not required; NULL
+ * with a message naming the file (and key) and *rc a sysexits code otherwise. */
+cJSON *rb_json_key(const char *path, const char *key, int required, int *rc);
 
 /* Read PREFIX_windows.csv (lb_spec_write_windows). Returns 0 or a sysexits code with
  * the error printed (file, line or field named). */

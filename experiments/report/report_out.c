@@ -9,6 +9,7 @@
 
 #include "lb_meta.h"
 #include "lb_report.h"
+#include "report_int.h"
 #include "lb_util.h"
 
 const char *lb_verdict_word(lb_verdict_kind k) {
@@ -144,8 +145,8 @@ static void json_value(FILE *f, const cJSON *v) {
     }
 }
 
-/* Parse path's JSON and detach its "meta" object; NULL with an error. */
-static cJSON *read_meta(const char *path, int *rc) {
+cJSON *rb_json_key(const char *path, const char *key, int required, int *rc) {
+    *rc = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
         lb_err("%s: cannot open", path);
@@ -168,22 +169,24 @@ static cJSON *read_meta(const char *path, int *rc) {
     cJSON *j = cJSON_Parse(b);
     free(b);
     int parsed = j != NULL;
-    cJSON *meta = j ? cJSON_DetachItemFromObjectCaseSensitive(j, "meta") : NULL;
+    cJSON *v = j ? cJSON_DetachItemFromObjectCaseSensitive(j, key) : NULL;
     cJSON_Delete(j);
-    if (!meta || !cJSON_IsObject(meta)) {
-        lb_err("%s: %s", path, parsed ? "no \"meta\" object" : "not valid JSON");
-        cJSON_Delete(meta);
+    if (parsed && !v && !required) return NULL;
+    if (!v || !(cJSON_IsObject(v) || cJSON_IsArray(v))) {
+        if (parsed) lb_err("%s: no \"%s\" object or array", path, key);
+        else lb_err("%s: not valid JSON", path);
+        cJSON_Delete(v);
         *rc = EX_DATAERR;
         return NULL;
     }
-    return meta;
+    return v;
 }
 
 int lb_report_meta(lb_report *r, const char *const *labels, const char *const *paths, int n) {
     cJSON **m = calloc((size_t)n + 1, sizeof *m);
     if (!m) return EX_OSERR;
     int rc = 0;
-    for (int i = 0; i < n && !rc; i++) m[i] = read_meta(paths[i], &rc);
+    for (int i = 0; i < n && !rc; i++) m[i] = rb_json_key(paths[i], "meta", 1, &rc);
     if (!rc) {
         /* the machine running this report, in the same shape */
         lb_meta here;

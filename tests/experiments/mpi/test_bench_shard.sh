@@ -23,7 +23,8 @@ key = lambda p: tuple(p[k] for k in ("protocol", "method", "share", "n", "k", "d
 a = sorted(map(key, json.load(open(t + "/all/bench.json"))["points"]))
 m = json.load(open(t + "/m/bench.json"))
 assert sorted(map(key, m["points"])) == a, "points differ"
-assert m["merged_from"] == [t + "/s0", t + "/s1"], m["merged_from"]
+assert [e["folder"] for e in m["merged_from"]] == [t + "/s0", t + "/s1"], m["merged_from"]
+assert [e["n"] for e in m["merged_from"]] == [[64, 128], [96]] and m["mixed_machine"] is False, m["merged_from"]
 assert "crossovers" not in m
 PY
 for f in bench.csv table3.csv; do

@@ -56,11 +56,11 @@ arm control-k1 128 150
 LONE=$L
 R=$T/res/REPORT.md
 expect_rc 0 "full report" "$LB" report --bench "$T/bench" --spectrum "$T/spec/tiny" --corpus-names tinycorpus \
-    --train-log "$LSEP" --figures "$T/fig" --out "$R"
+    --train-log "$LSEP" --figures "$T/fig" --table3-paper "$T/bench" --table3-paper-figures "$T/fig" --out "$R"
 for s in "# linbench report" "## Verdicts" "## Machine and build" "## Figure 1 — tinycorpus" \
     "### Projection error vs the optimal rank-k — tinycorpus (n = 32)" "### Spectrum vs n — tinycorpus" \
     "## Table 3 — inference speed-up" "## Speed of one attention layer" "### Time vs n" "Crossover:" \
-    "## Figure 3 — validation perplexity" "| git_commit |" "| cpu_model |"; do
+    "## Figure 3 — validation perplexity" "| git_commit |" "| cpu_model |" "### Table 3 at the paper's scale"; do
     has "$R" "full report" "$s"
 done
 nv=$(grep -c '^\*\*Verdict: ' "$R")

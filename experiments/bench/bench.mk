@@ -39,7 +39,7 @@ bench-table3-paper: $(T3P_OUT)/table3.csv
 T3P_DONE = $(patsubst %/elapsed_s,%,$(wildcard $(T3P_OUT)/parts/n*/elapsed_s))
 
 # In order of n (sort -V: n512 before n1024); parts from another machine are refused by name.
-$(T3P_OUT)/table3.csv: $(T3P_PARTS) | $(BUILD)/linbench
+$(T3P_OUT)/table3.csv: $(T3P_PARTS) $(addsuffix /bench.json,$(T3P_DONE)) | $(BUILD)/linbench
 	$(BUILD)/linbench merge --out $(T3P_OUT) $$(printf '%s\n' $(sort $(T3P_PARTS:/bench.json=) $(T3P_DONE)) | sort -V)
 
 # One part of the paper preset; bench writes its files atomically and elapsed_s comes

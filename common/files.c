@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,45 @@ int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t 
     *h = x;
     if (bytes) *bytes = total;
     return 0;
+}
+
+char *lb_read_file(const char *path, size_t *len, int *cannot_open, char *msg, size_t msglen) {
+    if (cannot_open) *cannot_open = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (cannot_open) *cannot_open = 1;
+        return lb_fail(msg, msglen, "%s: cannot open: %s", path, strerror(errno)), NULL;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0, got;
+    int err = 0;
+    do {
+        if (n + 65536 > cap) {
+            if (cap >= ((size_t)1 << 30)) {
+                err = 2;
+                break;
+            }
+            size_t nc = 2 * cap + 65536;
+            char *nb = realloc(buf, nc);
+            if (!nb) {
+                err = 3;
+                break;
+            }
+            buf = nb, cap = nc;
+        }
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+    } while (got > 0);
+    if (!err && ferror(f)) err = 1;
+    fclose(f);
+    if (err) {
+        free(buf);
+        return lb_fail(msg, msglen, "%s: %s", path, err == 1 ? "read error" : err == 2 ? "larger than 1 GiB"
+                                                                          : "out of memory"), NULL;
+    }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
 }
 
 int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen) {

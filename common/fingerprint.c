@@ -434,24 +434,8 @@ int lb_fingerprint_from_json(lb_fingerprint *fp, const void *obj, char *msg, siz
 }
 
 int lb_fingerprint_load(lb_fingerprint *fp, const char *json_path, char *msg, size_t msglen) {
-    FILE *f = fopen(json_path, "rb");
-    if (!f) return lb_fail(msg, msglen, "%s: cannot open: %s", json_path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len + 65536 > cap) {
-            char *nb = realloc(buf, cap = 2 * cap + 65536);
-            if (!nb) {
-                free(buf), fclose(f);
-                return lb_fail(msg, msglen, "%s: out of memory", json_path);
-            }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-    } while (got > 0 && len < ((size_t)1 << 30));
-    fclose(f);
-    buf[len] = 0;
+    char *buf = lb_read_file(json_path, NULL, NULL, msg, msglen);
+    if (!buf) return -1;
     cJSON *j = cJSON_Parse(buf);
     free(buf);
     if (!j) return lb_fail(msg, msglen, "%s: not valid JSON", json_path);

@@ -106,6 +106,10 @@ int lb_parse_double(const char *s, double *out, double lo, double hi, const char
 /* FNV-1a 64 (lb_fnv1a) of a file's bytes, continuing from *h; *bytes (may be NULL) gets
  * the file's size. */
 int lb_file_fnv(const char *path, uint64_t *h, size_t *bytes, char *msg, size_t msglen);
+/* A whole file (at most 1 GiB) into a malloc'd buffer with a NUL after its *len (may
+ * be NULL) bytes, for text and JSON; NULL with msg, *cannot_open (may be NULL) set when
+ * the file could not be opened (missing or unreadable) rather than read. */
+char *lb_read_file(const char *path, size_t *len, int *cannot_open, char *msg, size_t msglen);
 /* Copy a file, fsync'd before it is closed. */
 int lb_copy_file(const char *from, const char *to, char *msg, size_t msglen);
 /* Remove a folder that holds only plain files (a checkpoint, an export); best effort. */

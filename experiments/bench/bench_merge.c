@@ -89,21 +89,6 @@ static const char *const MACHINE[] = {"cpu_model", "kernel", "compiler", "cflags
                                       "openblas_config", "openblas_core", "openblas_threads",
                                       "omp_threads", "lapack_version", NULL};
 
-static char *slurp(const char *path, char *msg, size_t msglen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lb_fail(msg, msglen, "%s: cannot open", path), NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[65536];
-    size_t got;
-    while (m && (got = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, got, m);
-    int err = ferror(f);
-    fclose(f);
-    if (!m || fclose(m) || err) return free(buf), lb_fail(msg, msglen, "%s: read error", path), NULL;
-    return buf;
-}
-
 /* Append the CSV text of folder k to w: comments and header from the first only; every
  * folder's header must equal the first's. */
 static int merge_csv(FILE *w, const char *text, const char *path, char **header, char *msg,
@@ -131,7 +116,7 @@ static int merge_csv(FILE *w, const char *text, const char *path, char **header,
     return seen ? 0 : lb_fail(msg, msglen, "%s: no header line", path);
 }
 
-/* ---- Table 3 points read back (validated per folder, rebuilt after the merge) ---- */
+/* ---- Table 3 points read back from each folder, the table rebuilt after the merge ---- */
 
 static double jnum(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItem(o, key);
@@ -168,6 +153,35 @@ static int t3_point(lb_bench_point *p, const cJSON *j, int i, const char *path, 
     if (p->status == LB_PT_OK && !(p->median > 0 && p->flops > 0 && isfinite(peak)))
         return lb_fail(msg, msglen, "%s: points[%d]: status ok without median_s, flops and "
                        "peak_extra_bytes", path, i);
+    return 0;
+}
+
+static int same_t3_config(const lb_bench_point *a, const lb_bench_point *b) {
+    return a->method == b->method && a->share == b->share && a->n == b->n && a->k == b->k &&
+           a->d == b->d && a->H == b->H && a->layers == b->layers && a->threads == b->threads;
+}
+
+/* The Table 3 points of one folder's bench.json (j, at path) added to t3, from which
+ * table3.csv is rebuilt after the merge: one n may come from several folders (a
+ * baseline measured in one, Linformer in another). A configuration measured twice is
+ * refused: which of the two timings would be the table's is not the merge's to choose. */
+static int t3_collect(lb_bench_set *t3, const cJSON *j, const char *path, char *msg, size_t msglen) {
+    const cJSON *pt;
+    int i = 0;
+    cJSON_ArrayForEach(pt, cJSON_GetObjectItem(j, "points")) {
+        const cJSON *proto = cJSON_GetObjectItem(pt, "protocol");
+        if (cJSON_IsString(proto) && !strcmp(proto->valuestring, "table3")) {
+            lb_bench_point *p = lb_bench_add(t3);
+            if (!p) return lb_fail(msg, msglen, "out of memory");
+            if (t3_point(p, pt, i, path, msg, msglen)) return -1;
+            for (int q = 0; q < t3->len - 1; q++)
+                if (same_t3_config(&t3->pts[q], p))
+                    return lb_fail(msg, msglen, "%s: the Table 3 point %s (k = %d, n = %d, %d-layer "
+                                   "encoder) is in two of the folders: keep one of them", path,
+                                   lb_attn_method_name(p->method), p->k, p->n, p->layers);
+        }
+        i++;
+    }
     return 0;
 }
 
@@ -236,24 +250,15 @@ static int same_machine(const cJSON *first, const cJSON *j, const char *path, ch
                    "to join them anyway)", path, ib, ia, *what ? ": " : "", what);
 }
 
-static int merge_json(cJSON **acc, const char *text, const char *path, const char *dir,
-                      int allow, char *msg, size_t msglen) {
+static int merge_json(cJSON **acc, lb_bench_set *t3, const char *text, const char *path,
+                      const char *dir, int allow, char *msg, size_t msglen) {
     cJSON *j = cJSON_Parse(text);
     if (!j || !cJSON_IsArray(cJSON_GetObjectItem(j, "points")) ||
         !cJSON_IsObject(cJSON_GetObjectItem(j, "meta"))) {
         cJSON_Delete(j);
         return lb_fail(msg, msglen, "%s: not a linbench bench.json (meta, points expected)", path);
     }
-    const cJSON *pt;
-    int i = 0;
-    cJSON_ArrayForEach(pt, cJSON_GetObjectItem(j, "points")) { /* Table 3 points are read back */
-        const cJSON *proto = cJSON_GetObjectItem(pt, "protocol");
-        lb_bench_point tmp;
-        if (cJSON_IsString(proto) && !strcmp(proto->valuestring, "table3") &&
-            t3_point(&tmp, pt, i, path, msg, msglen))
-            return cJSON_Delete(j), -1;
-        i++;
-    }
+    if (t3_collect(t3, j, path, msg, msglen)) return cJSON_Delete(j), -1;
     cJSON *entry = part_entry(j, dir);
     if (!entry) return cJSON_Delete(j), lb_fail(msg, msglen, "out of memory");
     if (!*acc) {
@@ -300,38 +305,6 @@ static void mixed(cJSON *acc, const char *field, const char *what, char *warn, s
     }
 }
 
-static int same_t3_config(const lb_bench_point *a, const lb_bench_point *b) {
-    return a->method == b->method && a->share == b->share && a->n == b->n && a->k == b->k &&
-           a->d == b->d && a->H == b->H && a->layers == b->layers && a->threads == b->threads;
-}
-
-/* table3.csv of the merged points, computed as one bench run computes it: one n may
- * come from several folders (a baseline measured in one, Linformer in another), so the
- * rows are rebuilt, not joined. A configuration measured twice is refused: which of
- * the two timings would be the table's is not the merge's to choose. */
-static int t3_rebuild(FILE *w, const cJSON *points, const char *paper, char *msg, size_t msglen) {
-    lb_bench_set set = {0};
-    const cJSON *j;
-    int i = -1, rc = 0;
-    cJSON_ArrayForEach(j, points) {
-        i++;
-        const cJSON *proto = cJSON_GetObjectItem(j, "protocol");
-        if (!cJSON_IsString(proto) || strcmp(proto->valuestring, "table3")) continue;
-        lb_bench_point *p = lb_bench_add(&set);
-        if (!p) { rc = lb_fail(msg, msglen, "out of memory"); break; }
-        if ((rc = t3_point(p, j, i, "the merged bench.json", msg, msglen))) break;
-        for (int q = 0; q < set.len - 1 && !rc; q++)
-            if (same_t3_config(&set.pts[q], p))
-                rc = lb_fail(msg, msglen, "the Table 3 point %s (k = %d, n = %d, %d-layer encoder) "
-                             "is in two of the folders: keep one of them",
-                             lb_attn_method_name(p->method), p->k, p->n, p->layers);
-        if (rc) break;
-    }
-    if (!rc) lb_bench_write_table3(&set, w, paper);
-    lb_bench_set_free(&set);
-    return rc;
-}
-
 int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mixed,
                    const char *paper, char *warn, size_t warnlen, char *msg, size_t msglen) {
     enum { NC = 3, T3 = 2 };
@@ -341,13 +314,14 @@ int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mi
     int absent[NC] = {0}; /* table3.csv is absent when only the layer protocol ran */
     absent[T3] = 1;       /* ... in every folder: it is rebuilt when any has one */
     cJSON *acc = NULL;
+    lb_bench_set t3 = {0}; /* the Table 3 points of every folder */
     int rc = -1;
     for (int c = 0; c < NC; c++)
         if (!(mem[c] = open_memstream(&bufs[c], &lens[c]))) goto oom;
     for (int k = 0; k < n; k++) {
         snprintf(path, sizeof path, "%s/bench.json", dirs[k]);
-        char *t = slurp(path, msg, msglen);
-        int bad = !t || merge_json(&acc, t, path, dirs[k], allow_mixed, msg, msglen);
+        char *t = lb_read_file(path, NULL, NULL, msg, msglen);
+        int bad = !t || merge_json(&acc, &t3, t, path, dirs[k], allow_mixed, msg, msglen);
         free(t);
         if (bad) goto out;
         for (int c = 0; c < NC; c++) {
@@ -363,14 +337,13 @@ int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mi
                 lb_fail(msg, msglen, "%s: present, but the first folder has no %s", path, CSVS[c]);
                 goto out;
             }
-            if (!(t = slurp(path, msg, msglen))) goto out;
+            if (!(t = lb_read_file(path, NULL, NULL, msg, msglen))) goto out;
             bad = merge_csv(mem[c], t, path, &headers[c], msg, msglen);
             free(t);
             if (bad) goto out;
         }
     }
-    if (!absent[T3] && t3_rebuild(mem[T3], cJSON_GetObjectItem(acc, "points"), paper, msg, msglen))
-        goto out;
+    if (!absent[T3]) lb_bench_write_table3(&t3, mem[T3], paper);
     for (int c = 0; c < NC; c++) fclose(mem[c]), mem[c] = NULL;
     if (warn && warnlen) warn[0] = 0;
     mixed(acc, "machine", "machine (meta.fingerprint.id)", warn, warnlen);
@@ -411,5 +384,6 @@ out:
         free(bufs[c]), free(headers[c]);
     }
     cJSON_Delete(acc);
+    lb_bench_set_free(&t3);
     return rc;
 }

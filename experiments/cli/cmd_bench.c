@@ -433,7 +433,7 @@ static int parse(lb_bench_opts *o, int argc, char **argv) {
     o->progress = 1;
     o->out_dir = "results/latest";
     o->turn_timeout = 600;
-    o->paper = "results/paper/linformer_table3.csv";
+    o->paper = LB_CMD_PAPER_TABLE3;
     lb_list n0 = o->n, k0 = o->k;
     int t3n_set = 0, t3k_set = 0, t3b_set = 0, t3m_set = 0, m0 = o->methods;
     double b0 = o->budget;

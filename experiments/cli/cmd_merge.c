@@ -9,8 +9,6 @@
 #include "lb_cmd.h"
 #include "lb_util.h"
 
-#define DEFAULT_PAPER "results/paper/linformer_table3.csv"
-
 static void usage(FILE *f) {
     fputs("usage: linbench merge --out DIR [--allow-mixed] [--paper FILE] DIR...\n"
           "Join bench result folders (shards of one grid, or the per-n parts of make\n"
@@ -22,7 +20,7 @@ static void usage(FILE *f) {
           "whose streaming kernels differ are joined with a warning. table3.csv is rebuilt\n"
           "from the merged points, so one n may be measured in several folders (a baseline in\n"
           "one, Linformer in another); a configuration measured twice is refused. --paper:\n"
-          "the paper's Table 3 CSV for its columns (default " DEFAULT_PAPER " when present).\n", f);
+          "the paper's Table 3 CSV for its columns (default " LB_CMD_PAPER_TABLE3 " when present).\n", f);
 }
 
 #define MAXDIRS 256
@@ -62,7 +60,7 @@ int lb_cmd_merge(int argc, char **argv) {
         lb_err("merge: --paper %s: cannot read", o.paper);
         return EX_NOINPUT;
     }
-    if (!o.paper && access(DEFAULT_PAPER, R_OK) == 0) o.paper = DEFAULT_PAPER;
+    if (!o.paper && access(LB_CMD_PAPER_TABLE3, R_OK) == 0) o.paper = LB_CMD_PAPER_TABLE3;
     if (lb_bench_merge(o.out, o.dirs, o.n, o.allow_mixed, o.paper, warn, sizeof warn, msg, sizeof msg)) {
         lb_err("merge: %s", msg);
         return strstr(msg, "cannot open") ? EX_NOINPUT : EX_DATAERR;

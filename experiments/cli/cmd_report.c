@@ -13,7 +13,6 @@
 #include "lb_util.h"
 
 #define MAXIN 32
-#define DEFAULT_PAPER "results/paper/linformer_table3.csv"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -39,7 +38,7 @@ static void usage(FILE *f) {
             "An option left out gives a section saying \"not run yet\"; a named file that is missing or\n"
             "malformed is an error.\n"
             "exit: 0 written; 64 bad arguments; 65 malformed input; 66 missing input; 73/74 cannot write\n",
-            DEFAULT_PAPER);
+            LB_CMD_PAPER_TABLE3);
 }
 
 /* Split s (modified) on commas into out; returns the count or -1 when over max. */
@@ -139,7 +138,7 @@ static int parse(opts *o, int argc, char **argv) {
             return EX_USAGE;
         }
     }
-    if (!o->paper && access(DEFAULT_PAPER, R_OK) == 0) o->paper = DEFAULT_PAPER;
+    if (!o->paper && access(LB_CMD_PAPER_TABLE3, R_OK) == 0) o->paper = LB_CMD_PAPER_TABLE3;
     return 0;
 }
 

@@ -3,6 +3,10 @@
 #ifndef LB_CMD_H
 #define LB_CMD_H
 
+/* The paper's Table 3 (copied from the paper), relative to the repository root: the
+ * default of bench, merge and report for the paper's columns beside ours. */
+#define LB_CMD_PAPER_TABLE3 "results/paper/linformer_table3.csv"
+
 int lb_cmd_bench(int argc, char **argv);    /* experiments/cli/cmd_bench.c */
 int lb_cmd_compare(int argc, char **argv);  /* experiments/cli/cmd_compare.c */
 int lb_cmd_history(int argc, char **argv);  /* experiments/cli/cmd_history.c */

@@ -146,26 +146,15 @@ static void json_value(FILE *f, const cJSON *v) {
 }
 
 cJSON *rb_json_key(const char *path, const char *key, int required, int *rc) {
+    char msg[4200];
+    int missing;
+    char *b = lb_read_file(path, NULL, &missing, msg, sizeof msg);
     *rc = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        lb_err("%s: cannot open", path);
-        *rc = EX_NOINPUT;
+    if (!b) {
+        lb_err("%s", msg);
+        *rc = missing ? EX_NOINPUT : EX_IOERR;
         return NULL;
     }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = len >= 0 && len < (1L << 30) ? malloc((size_t)len + 1) : NULL;
-    size_t got = b ? fread(b, 1, (size_t)len, f) : 0;
-    fclose(f);
-    if (!b || got != (size_t)len) {
-        lb_err("%s: cannot read", path);
-        free(b);
-        *rc = EX_IOERR;
-        return NULL;
-    }
-    b[len] = 0;
     cJSON *j = cJSON_Parse(b);
     free(b);
     int parsed = j != NULL;

@@ -90,8 +90,9 @@ int lb_cpu_has_fma512(void);
  * of `bits` (256 or 512) width for about `seconds` in all; the best of a few trials.
  * NaN when the CPU lacks that width or threads < 1. */
 double lb_fma_peak(int bits, int threads, double seconds);
-/* Measure both widths at `threads` threads (if not already there) into fp->peak.
- * Returns 0, or -1 when the table is full. */
+/* Measure both widths at `threads` threads into fp->peak; when that count is already
+ * there, measure again and keep the larger of each width. Returns 0, or -1 when the
+ * table is full. */
 int lb_fingerprint_add_peak(lb_fingerprint *fp, int threads, double seconds);
 /* The best FMA rate measured at `threads` threads (max of both widths), or NaN. */
 double lb_fingerprint_peak(const lb_fingerprint *fp, int threads);

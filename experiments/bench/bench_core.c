@@ -44,7 +44,8 @@ const char lb_bench_t3_text[] =
 const char lb_bench_peak_text[] =
     "peak_gflops = FP32 FMA peak of this run at the point's thread count: independent FMA "
     "chains on every thread, 256-bit and (where the CPU has AVX-512F) 512-bit, the faster "
-    "width, best of 5 trials, measured before the timing (meta.fingerprint.fma_peak); "
+    "width, best of 5 trials before the timing and 5 after it (one alone has read half the "
+    "peak; bench-ab's paired mode measures before only) (meta.fingerprint.fma_peak); "
     "frac_peak = gflops / peak_gflops";
 
 int lb_bench_method_known(int m) {

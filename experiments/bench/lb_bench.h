@@ -202,8 +202,9 @@ double lb_bench_table3_work(const lb_bench_opts *o);
 /* Speed-up and memory-saved ratios against the full-attention point of each group. */
 void lb_bench_ratios(lb_bench_set *set);
 
-/* The FMA peak of every thread count the protocols use, measured into m->fp (before
- * the timing, in the same run). Returns 0, or -1 when there are too many counts. */
+/* The FMA peak of every thread count the protocols use, measured into m->fp (in the
+ * same run; a second call measures again and keeps the larger). Returns 0, or -1 when
+ * there are too many counts. */
 int lb_bench_measure_peaks(lb_meta *m, const lb_bench_opts *o);
 /* Each point's peak_gflops from the fingerprint's peaks at its thread count. */
 void lb_bench_set_peaks(lb_bench_set *set, const lb_fingerprint *fp);

@@ -152,6 +152,18 @@ static void test_peak(void) {
     lb_fingerprint_collect(&fp);
     LB_CHECK(lb_fingerprint_add_peak(&fp, 1, 0.02) == 0 && fp.npeak == 1, "add_peak");
     LB_CHECK(lb_fingerprint_add_peak(&fp, 1, 0.02) == 0 && fp.npeak == 1, "add_peak twice: once");
+    /* a second reading keeps the larger: a planted huge value stays, a planted tiny one
+     * is replaced by the measurement (which the rate checks above bound from above) */
+    if (lb_cpu_has_fma256()) {
+        fp.peak[0].fma256_gflops = 1e9;
+        lb_fingerprint_add_peak(&fp, 1, 0.02);
+        LB_CHECK(fp.peak[0].fma256_gflops == 1e9, "larger kept, got %g", fp.peak[0].fma256_gflops);
+        fp.peak[0].fma256_gflops = 1e-3;
+        lb_fingerprint_add_peak(&fp, 1, 0.02);
+        double g = fp.peak[0].fma256_gflops;
+        LB_CHECK(g > 1e-3 && g < 8 * 2 * 2 * 6.0, "tiny reading replaced, got %g", g);
+    }
+    if (!lb_cpu_has_fma512()) LB_CHECK(isnan(fp.peak[0].fma512_gflops), "absent width stays NaN");
     for (int t = 2; t <= LB_FP_MAXPEAK; t++) fp.peak[fp.npeak++] = (lb_peak){t + 100, 1, NAN};
     LB_CHECK(lb_fingerprint_add_peak(&fp, 3, 0.01) == -1, "full table refused");
 }

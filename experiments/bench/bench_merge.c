@@ -156,33 +156,14 @@ static int t3_point(lb_bench_point *p, const cJSON *j, int i, const char *path, 
     return 0;
 }
 
-static int same_t3_config(const lb_bench_point *a, const lb_bench_point *b) {
-    return a->method == b->method && a->share == b->share && a->n == b->n && a->k == b->k &&
-           a->d == b->d && a->H == b->H && a->layers == b->layers && a->threads == b->threads;
+/* Whether a and b are one row of Table 3 (whose ratios divide one by the other). */
+static int same_t3_row(const lb_bench_point *a, const lb_bench_point *b) {
+    return a->n == b->n && a->d == b->d && a->H == b->H && a->layers == b->layers &&
+           a->threads == b->threads;
 }
 
-/* The Table 3 points of one folder's bench.json (j, at path) added to t3, from which
- * table3.csv is rebuilt after the merge: one n may come from several folders (a
- * baseline measured in one, Linformer in another). A configuration measured twice is
- * refused: which of the two timings would be the table's is not the merge's to choose. */
-static int t3_collect(lb_bench_set *t3, const cJSON *j, const char *path, char *msg, size_t msglen) {
-    const cJSON *pt;
-    int i = 0;
-    cJSON_ArrayForEach(pt, cJSON_GetObjectItem(j, "points")) {
-        const cJSON *proto = cJSON_GetObjectItem(pt, "protocol");
-        if (cJSON_IsString(proto) && !strcmp(proto->valuestring, "table3")) {
-            lb_bench_point *p = lb_bench_add(t3);
-            if (!p) return lb_fail(msg, msglen, "out of memory");
-            if (t3_point(p, pt, i, path, msg, msglen)) return -1;
-            for (int q = 0; q < t3->len - 1; q++)
-                if (same_t3_config(&t3->pts[q], p))
-                    return lb_fail(msg, msglen, "%s: the Table 3 point %s (k = %d, n = %d, %d-layer "
-                                   "encoder) is in two of the folders: keep one of them", path,
-                                   lb_attn_method_name(p->method), p->k, p->n, p->layers);
-        }
-        i++;
-    }
-    return 0;
+static int same_t3_config(const lb_bench_point *a, const lb_bench_point *b) {
+    return same_t3_row(a, b) && a->method == b->method && a->share == b->share && a->k == b->k;
 }
 
 /* meta.fingerprint.id of a bench.json, NULL when it predates fingerprints. */
@@ -192,8 +173,87 @@ static const char *fp_id(const cJSON *j) {
     return cJSON_IsString(id) ? id->valuestring : NULL;
 }
 
-/* What one merged folder was: its grid, when and where it ran, and how long it took
- * (DIR/elapsed_s, written by make bench-table3-paper, when there). A folder written
+/* The Table 3 points of every folder, from which table3.csv is rebuilt after the merge,
+ * and the machine (fingerprint id, "" when unknown) of each. */
+typedef struct {
+    lb_bench_set set;
+    char (*machine)[32]; /* machine[i] is point i's */
+    int cap;
+} t3_points;
+
+static void t3_points_free(t3_points *t) {
+    lb_bench_set_free(&t->set);
+    free(t->machine);
+}
+
+/* The Table 3 points of one folder's bench.json (j, at path) added to t3: one n may come
+ * from several folders (a baseline measured in one, Linformer in another). Refused, even
+ * with --allow-mixed: a configuration measured twice (which timing would be the table's is
+ * not the merge's to choose), and a row whose points come from two machines (its ratios
+ * would divide one processor's seconds by another's). */
+static int t3_collect(t3_points *t3, const cJSON *j, const char *path, char *msg, size_t msglen) {
+    const cJSON *pt;
+    const char *id = fp_id(j);
+    int i = 0;
+    cJSON_ArrayForEach(pt, cJSON_GetObjectItem(j, "points")) {
+        const cJSON *proto = cJSON_GetObjectItem(pt, "protocol");
+        i++;
+        if (!cJSON_IsString(proto) || strcmp(proto->valuestring, "table3")) continue;
+        if (t3->set.len == t3->cap) {
+            int cap = t3->cap ? 2 * t3->cap : 64;
+            void *m = realloc(t3->machine, sizeof *t3->machine * (size_t)cap);
+            if (!m) return lb_fail(msg, msglen, "out of memory");
+            t3->machine = m, t3->cap = cap;
+        }
+        lb_bench_point *p = lb_bench_add(&t3->set);
+        if (!p) return lb_fail(msg, msglen, "out of memory");
+        if (t3_point(p, pt, i - 1, path, msg, msglen)) return -1;
+        int me = t3->set.len - 1;
+        snprintf(t3->machine[me], sizeof t3->machine[me], "%s", id ? id : "");
+        for (int q = 0; q < me; q++) {
+            const lb_bench_point *o = &t3->set.pts[q];
+            if (same_t3_config(o, p))
+                return lb_fail(msg, msglen, "%s: the Table 3 point %s (k = %d, n = %d, %d-layer "
+                               "encoder) is in two of the folders: keep one of them", path,
+                               lb_attn_method_name(p->method), p->k, p->n, p->layers);
+            if (same_t3_row(o, p) && *t3->machine[q] && *t3->machine[me] &&
+                strcmp(t3->machine[q], t3->machine[me]))
+                return lb_fail(msg, msglen, "%s: its Table 3 points at n = %d (%d-layer encoder) ran "
+                               "on machine %s, another folder's on %s: one row's ratios must "
+                               "divide timings of one machine (not even --allow-mixed joins "
+                               "them; run the whole n on one machine)", path, p->n, p->layers,
+                               t3->machine[me], t3->machine[q]);
+        }
+    }
+    return 0;
+}
+
+/* "family F model M" of the fingerprint, or NULL. */
+static cJSON *fp_cpu(const cJSON *fp) {
+    const cJSON *v = cJSON_GetObjectItem(fp, "vendor"), *f = cJSON_GetObjectItem(fp, "family");
+    const cJSON *m = cJSON_GetObjectItem(fp, "model");
+    if (!cJSON_IsNumber(f) || !cJSON_IsNumber(m)) return cJSON_CreateNull();
+    char s[128];
+    snprintf(s, sizeof s, "%s family %d model %d", cJSON_IsString(v) ? v->valuestring : "?",
+             f->valueint, m->valueint);
+    return cJSON_CreateString(s);
+}
+
+/* The best FMA rate of the fingerprint's peaks (either width, any thread count), or null. */
+static cJSON *fp_peak(const cJSON *fp) {
+    const cJSON *e;
+    double best = NAN;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(fp, "fma_peak")) {
+        double a = jnum(e, "fma256_gflops"), b = jnum(e, "fma512_gflops");
+        if (isfinite(a) && !(a <= best)) best = a;
+        if (isfinite(b) && !(b <= best)) best = b;
+    }
+    return isfinite(best) ? cJSON_CreateNumber(best) : cJSON_CreateNull();
+}
+
+/* What one merged folder was: its grid, when and where it ran (fingerprint id, CPU family
+ * and model, best FMA peak), and how long it took (DIR/elapsed_s, written by make
+ * bench-table3-paper, when there). A folder written
  * before the fused streaming tile records no stream_kernel: null. */
 static cJSON *part_entry(const cJSON *j, const char *dir) {
     const cJSON *meta = cJSON_GetObjectItem(j, "meta"), *params = cJSON_GetObjectItem(j, "params");
@@ -211,7 +271,10 @@ static cJSON *part_entry(const cJSON *j, const char *dir) {
         cJSON_AddItemToObject(e, FROM_META[i], v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
     }
     const char *id = fp_id(j);
+    const cJSON *fp = cJSON_GetObjectItem(meta, "fingerprint");
     cJSON_AddItemToObject(e, "machine", id ? cJSON_CreateString(id) : cJSON_CreateNull());
+    cJSON_AddItemToObject(e, "cpu", fp_cpu(fp));
+    cJSON_AddItemToObject(e, "fma_peak_gflops", fp_peak(fp));
     char path[4096];
     snprintf(path, sizeof path, "%s/elapsed_s", dir);
     FILE *f = fopen(path, "r");
@@ -250,7 +313,7 @@ static int same_machine(const cJSON *first, const cJSON *j, const char *path, ch
                    "to join them anyway)", path, ib, ia, *what ? ": " : "", what);
 }
 
-static int merge_json(cJSON **acc, lb_bench_set *t3, const char *text, const char *path,
+static int merge_json(cJSON **acc, t3_points *t3, const char *text, const char *path,
                       const char *dir, int allow, char *msg, size_t msglen) {
     cJSON *j = cJSON_Parse(text);
     if (!j || !cJSON_IsArray(cJSON_GetObjectItem(j, "points")) ||
@@ -314,7 +377,7 @@ int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mi
     int absent[NC] = {0}; /* table3.csv is absent when only the layer protocol ran */
     absent[T3] = 1;       /* ... in every folder: it is rebuilt when any has one */
     cJSON *acc = NULL;
-    lb_bench_set t3 = {0}; /* the Table 3 points of every folder */
+    t3_points t3 = {0};
     int rc = -1;
     for (int c = 0; c < NC; c++)
         if (!(mem[c] = open_memstream(&bufs[c], &lens[c]))) goto oom;
@@ -343,7 +406,7 @@ int lb_bench_merge(const char *out, const char *const *dirs, int n, int allow_mi
             if (bad) goto out;
         }
     }
-    if (!absent[T3]) lb_bench_write_table3(&t3, mem[T3], paper);
+    if (!absent[T3]) lb_bench_write_table3(&t3.set, mem[T3], paper);
     for (int c = 0; c < NC; c++) fclose(mem[c]), mem[c] = NULL;
     if (warn && warnlen) warn[0] = 0;
     mixed(acc, "machine", "machine (meta.fingerprint.id)", warn, warnlen);
@@ -384,6 +447,6 @@ out:
         free(bufs[c]), free(headers[c]);
     }
     cJSON_Delete(acc);
-    lb_bench_set_free(&t3);
+    t3_points_free(&t3);
     return rc;
 }

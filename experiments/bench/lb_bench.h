@@ -240,10 +240,12 @@ int lb_bench_shard_apply(lb_bench_opts *o, char *msg, size_t msglen);
 /* Join result folders dirs (n of them) into out: the rows of bench.csv and summary.csv
  * in the order given; table3.csv (when any folder has one) rebuilt from the merged
  * Table 3 points with the paper's cells from paper (NULL: none), so that one n may be
- * measured in several folders (a configuration measured twice is refused); bench.json
+ * measured in several folders (a configuration measured twice is refused, and so is
+ * a row whose points come from two machines, whatever allow_mixed); bench.json
  * with the points of all and "merged_from",
  * one entry a folder (folder, n, table3_n, date, git_commit, git_dirty, machine: the
- * fingerprint id, stream_kernel, elapsed_s from DIR/elapsed_s; null when unknown),
+ * fingerprint id, cpu: its vendor, family and model, fma_peak_gflops: its best FMA rate,
+ * stream_kernel, elapsed_s from DIR/elapsed_s; null when unknown),
  * plus mixed_machine and mixed_stream_kernel. Refused: a missing file, different CSV
  * headers, or (unless allow_mixed) different machine metadata (CPU, kernel, compiler
  * and flags, OpenBLAS, threads, and the fingerprint when both have one). Folders that

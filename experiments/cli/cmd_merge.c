@@ -14,12 +14,14 @@ static void usage(FILE *f) {
           "Join bench result folders (shards of one grid, or the per-n parts of make\n"
           "bench-table3-paper) into DIR, in the order given: the rows of bench.csv, summary.csv\n"
           "and table3.csv, and bench.json with every point and \"merged_from\" (each folder's\n"
-          "grid, date, commit, machine fingerprint, streaming kernel and DIR/elapsed_s).\n"
+          "grid, date, commit, machine fingerprint, CPU family and model, FMA peak, streaming\n"
+          "kernel and DIR/elapsed_s).\n"
           "Folders measured on different machines or builds (meta: CPU, kernel, compiler,\n"
           "flags, OpenBLAS, threads, fingerprint) are refused unless --allow-mixed; folders\n"
           "whose streaming kernels differ are joined with a warning. table3.csv is rebuilt\n"
           "from the merged points, so one n may be measured in several folders (a baseline in\n"
-          "one, Linformer in another); a configuration measured twice is refused. --paper:\n"
+          "one, Linformer in another); a configuration measured twice is refused, and so is\n"
+          "one n whose points come from two machines (even with --allow-mixed). --paper:\n"
           "the paper's Table 3 CSV for its columns (default " LB_CMD_PAPER_TABLE3 " when present).\n", f);
 }
 

@@ -286,7 +286,8 @@ static int t3p_parts(lb_report *r, const char *dir) {
     if (!parts) return rc;
     FILE *o = r->md;
     fprintf(o, "\nRun one n at a time (a part each), in this order:\n\n| part | n | date | wall time | "
-               "streaming kernel | machine | commit |\n|---|---|---|---|---|---|---|\n");
+               "streaming kernel | machine | processor, FMA peak | commit |\n"
+               "|---|---|---|---|---|---|---|---|\n");
     const cJSON *e, *first = NULL;
     int mixed_machine = 0, mixed_kernel = 0;
     double total = 0;
@@ -305,6 +306,9 @@ static int t3p_parts(lb_report *r, const char *dir) {
         lb_md_cell(o, jstr(e, "stream_kernel") ? jstr(e, "stream_kernel") : "not recorded (sgemm path)");
         fputs(" | ", o);
         lb_md_cell(o, jstr(e, "machine") ? jstr(e, "machine") : "–");
+        fputs(" | ", o), lb_md_cell(o, jstr(e, "cpu") ? jstr(e, "cpu") : "–");
+        const cJSON *pk = cJSON_GetObjectItemCaseSensitive(e, "fma_peak_gflops");
+        if (cJSON_IsNumber(pk)) fprintf(o, ", %.0f GFLOP/s", pk->valuedouble);
         fprintf(o, " | %.10s |\n", commit ? commit : "–");
         if (!first) first = e;
         mixed_machine |= !same_str(jstr(e, "machine"), jstr(first, "machine"));
@@ -312,8 +316,10 @@ static int t3p_parts(lb_report *r, const char *dir) {
     }
     fprintf(o, "\nWall time in all: %.0f s (%.1f h).", total, total / 3600);
     if (mixed_machine)
-        fprintf(o, " The parts come from more than one machine: each row's ratios are measured "
-                   "within one part, but rows of different parts are not one machine's.");
+        fprintf(o, " The parts come from more than one machine (the *machine* and *processor* "
+                   "columns): each row's ratios divide timings of one machine (linbench merge "
+                   "refuses a row that spans two), but rows from different machines measure "
+                   "different processors, so compare their ratios, not their seconds.");
     if (mixed_kernel)
         fprintf(o, " The parts used different streaming kernels: their ratios against stream "
                    "measure different kernels (the *streaming kernel* column).");

@@ -3,7 +3,8 @@
 # with `linbench merge` into one folder the report reads: rows of every part in the order
 # given, the header once, the points and each part's grid, machine, streaming kernel and
 # wall time in bench.json; a part from another machine is refused by its fingerprint
-# unless --allow-mixed, and the report then says the rows are not one machine's.
+# unless --allow-mixed (one n from two machines even so), and the report then says the
+# rows are not one machine's.
 source "$(dirname "$0")/../../lib/lib.sh"
 for n in 64 96; do
     expect_rc 0 "part n = $n" "$LB" bench --preset quick --protocol table3 --t3-n $n --t3-k 16 \
@@ -27,6 +28,11 @@ assert [p["folder"] for p in mf] == [t + "/parts/n64", t + "/parts/n96"], mf
 assert [p["table3_n"] for p in mf] == [[64], [96]] and [p["elapsed_s"] for p in mf] == [12, 12], mf
 assert mf[0]["machine"] == j["meta"]["fingerprint"]["id"] and mf[0]["stream_kernel"], mf
 assert j["mixed_machine"] is False and j["mixed_stream_kernel"] is False, j
+import re
+fp = j["meta"]["fingerprint"]
+assert mf[0]["cpu"] == "%s family %d model %d" % (fp["vendor"], fp["family"], fp["model"]), mf[0]
+best = max(v for e in fp["fma_peak"] for v in (e["fma256_gflops"], e["fma512_gflops"]) if v is not None)
+assert mf[0]["fma_peak_gflops"] == best, (mf[0], best)
 PYEOF
 grep -q '^# table3' "$T/m/table3.csv" && ok || bad "merged table3.csv lost its definitions"
 expect_rc 0 "report on the merged folder" "$LB" report --bench "$T/m" --out "$T/R.md"
@@ -111,13 +117,25 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 assert j['mixed_machine'] and j['mixed_stream_kernel'] and j['merged_from'][1]['elapsed_s'] is None
 " "$T/mx/bench.json" && ok || bad "mixed parts are not recorded in bench.json"
+# ... but one n's baseline and Linformer from two machines: refused even so, since the
+# row's ratios would divide one processor's seconds by another's
+cp -r "$T/parts/n80-linformer" "$T/parts/o80-linformer"
+"$PY" - "$T/parts/o80-linformer/bench.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["meta"]["fingerprint"]["id"] = "0000other0000"
+json.dump(j, open(sys.argv[1], "w"))
+PYEOF
+expect_rc 65 "one n from two machines" "$LB" merge --allow-mixed --out "$T/m2" "$T/parts/n80-base" "$T/parts/o80-linformer"
+expect_msg "one n from two machines" "o80-linformer/bench.json: its Table 3 points at n = 80 (1-layer encoder) ran on machine 0000other0000, another folder's on "
+[ ! -e "$T/m2" ] && ok || bad "a refused merge left output behind"
 
 # The report shows a merged folder as Table 3 at the paper's scale: its rows, its parts
 # and what they do not share, and the paper's lengths it lacks.
 expect_rc 0 "report with --table3-paper" "$LB" report --bench "$T/parts/n64" --table3-paper "$T/mx" \
     --table3-paper-figures "$T/nofigs" --out "$T/R3.md"
 sed -n '/^### Table 3 at the paper/,/^## /p' "$T/R3.md" >"$T/sec.md"
-grep -q '^| n64 | 64 | .* | 12 s | ' "$T/sec.md" && grep -q '^| o96 | 96 | .* | – | other-kernel | 0000other0000 |' "$T/sec.md" \
+grep -q '^| n64 | 64 | .* | 12 s | ' "$T/sec.md" && grep -q '^| o96 | 96 | .* | – | other-kernel | 0000other0000 | .* model 17, [0-9]* GFLOP/s |' "$T/sec.md" \
     && ok || bad "the paper-scale section lacks its parts table"
 grep -q 'more than one machine' "$T/sec.md" && grep -q 'different streaming kernels' "$T/sec.md" \
     && ok || bad "mixed parts are not said in the report"

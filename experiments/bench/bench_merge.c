@@ -228,7 +228,7 @@ static int t3_collect(t3_points *t3, const cJSON *j, const char *path, char *msg
     return 0;
 }
 
-/* "family F model M" of the fingerprint, or NULL. */
+/* "VENDOR family F model M" of the fingerprint, or a JSON null when it has none. */
 static cJSON *fp_cpu(const cJSON *fp) {
     const cJSON *v = cJSON_GetObjectItem(fp, "vendor"), *f = cJSON_GetObjectItem(fp, "family");
     const cJSON *m = cJSON_GetObjectItem(fp, "model");

@@ -271,9 +271,6 @@ double lb_fma_peak(int bits, int threads, double seconds) {
     return best > 0 ? best : NAN;
 }
 
-/* The larger of two readings, NaN only when both are (a width the CPU lacks). */
-static double larger(double a, double b) { return isnan(a) ? b : isnan(b) ? a : fmax(a, b); }
-
 /* A second call for the same count measures again and keeps the larger reading: one short
  * measurement has been seen to read about half the peak (two vCPUs sharing one core for a
  * moment) while the timings around it ran at the usual rate. */
@@ -287,18 +284,16 @@ int lb_fingerprint_add_peak(lb_fingerprint *fp, int threads, double seconds) {
         p->threads = threads;
         p->fma256_gflops = p->fma512_gflops = NAN;
     }
-    p->fma256_gflops = larger(p->fma256_gflops, lb_fma_peak(256, threads, seconds));
-    p->fma512_gflops = larger(p->fma512_gflops, lb_fma_peak(512, threads, seconds));
+    /* fmax takes a NaN (not measured, or a width the CPU lacks) as missing */
+    p->fma256_gflops = fmax(p->fma256_gflops, lb_fma_peak(256, threads, seconds));
+    p->fma512_gflops = fmax(p->fma512_gflops, lb_fma_peak(512, threads, seconds));
     return 0;
 }
 
 double lb_fingerprint_peak(const lb_fingerprint *fp, int threads) {
     for (int i = 0; i < fp->npeak; i++) {
         const lb_peak *p = &fp->peak[i];
-        if (p->threads != threads) continue;
-        if (isnan(p->fma512_gflops)) return p->fma256_gflops;
-        if (isnan(p->fma256_gflops)) return p->fma512_gflops;
-        return fmax(p->fma256_gflops, p->fma512_gflops);
+        if (p->threads == threads) return fmax(p->fma256_gflops, p->fma512_gflops); /* NaN: missing */
     }
     return NAN;
 }

@@ -228,29 +228,6 @@ static int t3_collect(t3_points *t3, const cJSON *j, const char *path, char *msg
     return 0;
 }
 
-/* "VENDOR family F model M" of the fingerprint, or a JSON null when it has none. */
-static cJSON *fp_cpu(const cJSON *fp) {
-    const cJSON *v = cJSON_GetObjectItem(fp, "vendor"), *f = cJSON_GetObjectItem(fp, "family");
-    const cJSON *m = cJSON_GetObjectItem(fp, "model");
-    if (!cJSON_IsNumber(f) || !cJSON_IsNumber(m)) return cJSON_CreateNull();
-    char s[128];
-    snprintf(s, sizeof s, "%s family %d model %d", cJSON_IsString(v) ? v->valuestring : "?",
-             f->valueint, m->valueint);
-    return cJSON_CreateString(s);
-}
-
-/* The best FMA rate of the fingerprint's peaks (either width, any thread count), or null. */
-static cJSON *fp_peak(const cJSON *fp) {
-    const cJSON *e;
-    double best = NAN;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(fp, "fma_peak")) {
-        double a = jnum(e, "fma256_gflops"), b = jnum(e, "fma512_gflops");
-        if (isfinite(a) && !(a <= best)) best = a;
-        if (isfinite(b) && !(b <= best)) best = b;
-    }
-    return isfinite(best) ? cJSON_CreateNumber(best) : cJSON_CreateNull();
-}
-
 /* What one merged folder was: its grid, when and where it ran (fingerprint id, CPU family
  * and model, best FMA peak), and how long it took (DIR/elapsed_s, written by make
  * bench-table3-paper, when there). A folder written
@@ -271,10 +248,16 @@ static cJSON *part_entry(const cJSON *j, const char *dir) {
         cJSON_AddItemToObject(e, FROM_META[i], v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
     }
     const char *id = fp_id(j);
-    const cJSON *fp = cJSON_GetObjectItem(meta, "fingerprint");
     cJSON_AddItemToObject(e, "machine", id ? cJSON_CreateString(id) : cJSON_CreateNull());
-    cJSON_AddItemToObject(e, "cpu", fp_cpu(fp));
-    cJSON_AddItemToObject(e, "fma_peak_gflops", fp_peak(fp));
+    lb_fingerprint fp;
+    char cpu[128] = "";
+    double peak = NAN;
+    if (!lb_fingerprint_from_json(&fp, cJSON_GetObjectItem(meta, "fingerprint"), NULL, 0)) {
+        snprintf(cpu, sizeof cpu, "%s family %d model %d", fp.vendor, fp.family, fp.model);
+        for (int i = 0; i < fp.npeak; i++) peak = fmax(peak, lb_fingerprint_peak(&fp, fp.peak[i].threads));
+    }
+    cJSON_AddItemToObject(e, "cpu", *cpu ? cJSON_CreateString(cpu) : cJSON_CreateNull());
+    cJSON_AddItemToObject(e, "fma_peak_gflops", isfinite(peak) ? cJSON_CreateNumber(peak) : cJSON_CreateNull());
     char path[4096];
     snprintf(path, sizeof path, "%s/elapsed_s", dir);
     FILE *f = fopen(path, "r");
